@@ -1,0 +1,271 @@
+/**
+ * K-way rankings for the reward model (InstructGPT stage 2), their loss (Eq. 1),
+ * metrics, and import/export as JSONL (ours, and TRL's prompt/chosen/rejected pairs).
+ *
+ * A ranking of K completions gives every one of its C(K,2) = K(K-1)/2 pairs as a
+ * comparison, and all pairs of one prompt are used together (not shuffled apart).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const MIN_COMPLETIONS = 2;
+export const MAX_COMPLETIONS = 9;
+
+export type RankingSource = 'user' | 'labeler' | 'import';
+const SOURCES: readonly RankingSource[] = ['user', 'labeler', 'import'];
+
+export interface Ranking {
+  id: string;
+  prompt: string;
+  completions: string[];
+  /** completion indices, best first: a permutation of 0..K-1 */
+  order: number[];
+  /** ms since the epoch */
+  createdAt: number;
+  source: RankingSource;
+  labelerId?: string;
+}
+
+export interface RankedPair {
+  winner: number;
+  loser: number;
+}
+
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+// ---------------------------------------------------------------------------
+// validation
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Throws unless `order` is a permutation of 0..k-1. */
+function assertPermutation(order: unknown, k: number): asserts order is number[] {
+  if (!Array.isArray(order)) throw new Error('ranking.order must be an array of completion indices');
+  if (order.length !== k) {
+    throw new Error(`ranking.order has ${order.length} entries but there are ${k} completions`);
+  }
+  const seen = new Set<number>();
+  for (const i of order) {
+    if (!Number.isInteger(i) || i < 0 || i >= k) {
+      throw new Error(`ranking.order entry ${JSON.stringify(i)} is not an index in 0..${k - 1}`);
+    }
+    if (seen.has(i)) throw new Error(`ranking.order lists completion ${i} twice`);
+    seen.add(i);
+  }
+}
+
+/** Checks an untrusted value and returns a clean Ranking (unknown fields dropped). */
+export function validateRanking(r: unknown): Ranking {
+  if (!isRecord(r)) throw new Error('ranking must be an object');
+  const { id, prompt, completions, order, createdAt, source, labelerId } = r;
+  if (typeof id !== 'string' || id.length === 0) throw new Error('ranking.id must be a non-empty string');
+  if (typeof prompt !== 'string') throw new Error('ranking.prompt must be a string');
+  if (!Array.isArray(completions) || !completions.every((c) => typeof c === 'string')) {
+    throw new Error('ranking.completions must be an array of strings');
+  }
+  const k = completions.length;
+  if (k < MIN_COMPLETIONS || k > MAX_COMPLETIONS) {
+    throw new Error(`ranking needs ${MIN_COMPLETIONS}..${MAX_COMPLETIONS} completions, got ${k}`);
+  }
+  assertPermutation(order, k);
+  if (typeof createdAt !== 'number' || !Number.isFinite(createdAt)) {
+    throw new Error('ranking.createdAt must be a finite number (ms since the epoch)');
+  }
+  if (typeof source !== 'string' || !SOURCES.includes(source as RankingSource)) {
+    throw new Error(`ranking.source must be one of ${SOURCES.join(', ')}`);
+  }
+  if (labelerId !== undefined && typeof labelerId !== 'string') {
+    throw new Error('ranking.labelerId must be a string when present');
+  }
+  const ranking: Ranking = {
+    id,
+    prompt,
+    completions: [...(completions as string[])],
+    order: [...order],
+    createdAt,
+    source: source as RankingSource,
+  };
+  if (labelerId !== undefined) ranking.labelerId = labelerId;
+  return ranking;
+}
+
+// ---------------------------------------------------------------------------
+// pairs and the ranking loss
+
+/** All C(K,2) pairs of a best-first order: order[i] beats order[j] for every i < j. */
+export function rankingPairs(order: number[]): RankedPair[] {
+  assertPermutation(order, order.length);
+  const pairs: RankedPair[] = [];
+  for (let i = 0; i < order.length; i++) {
+    for (let j = i + 1; j < order.length; j++) pairs.push({ winner: order[i], loser: order[j] });
+  }
+  return pairs;
+}
+
+/**
+ * Pair matrix for several rankings whose completions are concatenated (N in all).
+ * Row p has +1 at the winner and -1 at the loser of pair p, so that
+ * diffs = pairMatrix · rewards = r_w - r_l  (a matMul: differentiable on every backend).
+ * pairWeights[p] = 1 / (numRankings * C(K_i,2)) makes sum(weights * loss_p) the
+ * mean over rankings of each ranking's mean pair loss.
+ */
+export function rankingPairTensors(orders: number[][]): { pairMatrix: tf.Tensor2D; pairWeights: tf.Tensor1D } {
+  if (orders.length === 0) throw new Error('rankingPairTensors: no rankings');
+  const n = orders.reduce((sum, o) => sum + o.length, 0);
+  const rows: number[][] = [];
+  const weights: number[] = [];
+  let offset = 0;
+  for (const order of orders) {
+    const pairs = rankingPairs(order);
+    if (pairs.length === 0) throw new Error('a ranking needs at least 2 completions');
+    for (const { winner, loser } of pairs) {
+      const row = new Array<number>(n).fill(0);
+      row[offset + winner] = 1;
+      row[offset + loser] = -1;
+      rows.push(row);
+      weights.push(1 / (orders.length * pairs.length));
+    }
+    offset += order.length;
+  }
+  return { pairMatrix: tf.tensor2d(rows, [rows.length, n]), pairWeights: tf.tensor1d(weights) };
+}
+
+/**
+ * Weighted pair loss from prebuilt pair tensors (reuse them across steps).
+ * rewards [N], pairMatrix [P, N], pairWeights [P] -> scalar
+ *   loss = sum_p w_p * -log sigmoid(r_w - r_l)
+ */
+export function rankingLossFromPairs(rewards: tf.Tensor1D, pairMatrix: tf.Tensor2D, pairWeights: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const diffs = tf.matMul(pairMatrix, tf.reshape(rewards, [-1, 1])).reshape([-1]); // [P] r_w - r_l
+    const pairLosses = tf.neg(tf.logSigmoid(diffs)); // -log sigmoid(r_w - r_l), stable
+    return tf.sum(tf.mul(pairLosses, pairWeights)) as tf.Scalar;
+  });
+}
+
+/**
+ * InstructGPT Eq. 1 for one ranking of K completions.
+ * rewards [K] -> scalar
+ *   loss = -1/C(K,2) * sum_{(w,l)} log sigmoid(r(x,y_w) - r(x,y_l))
+ */
+export function rankingLoss(rewards: tf.Tensor1D, order: number[]): tf.Scalar {
+  if (rewards.shape[0] !== order.length) {
+    throw new Error(`rankingLoss: ${rewards.shape[0]} rewards for a ranking of ${order.length}`);
+  }
+  return rankingLossBatch(rewards, [order]);
+}
+
+/**
+ * Eq. 1 averaged over several rankings.
+ * rewards [N] = the K_1 + K_2 + ... completions of the rankings, concatenated in order.
+ *   loss = 1/R * sum_i loss_i(Eq. 1)
+ */
+export function rankingLossBatch(rewards: tf.Tensor1D, orders: number[][]): tf.Scalar {
+  const n = orders.reduce((sum, o) => sum + o.length, 0);
+  if (rewards.shape[0] !== n) {
+    throw new Error(`rankingLossBatch: ${rewards.shape[0]} rewards for rankings of ${n} completions in all`);
+  }
+  return tf.tidy(() => {
+    const { pairMatrix, pairWeights } = rankingPairTensors(orders);
+    return rankingLossFromPairs(rewards, pairMatrix, pairWeights);
+  });
+}
+
+/** Pair accuracy and margin: correct = #pairs with r_w > r_l strictly, margin = r_w - r_l. */
+export function pairMetrics(rewards: number[], order: number[]): { correct: number; pairs: number; marginSum: number } {
+  let correct = 0;
+  let marginSum = 0;
+  const pairs = rankingPairs(order);
+  for (const { winner, loser } of pairs) {
+    const margin = rewards[winner] - rewards[loser];
+    if (margin > 0) correct++;
+    marginSum += margin;
+  }
+  return { correct, pairs: pairs.length, marginSum };
+}
+
+// ---------------------------------------------------------------------------
+// JSONL export / import
+
+/** TRL preference format: one {prompt, chosen, rejected} per pair of the ranking. */
+export function toPreferencePairs(r: Ranking): PreferencePair[] {
+  return rankingPairs(r.order).map(({ winner, loser }) => ({
+    prompt: r.prompt,
+    chosen: r.completions[winner],
+    rejected: r.completions[loser],
+  }));
+}
+
+function toJsonl(items: unknown[]): string {
+  return items.map((item) => JSON.stringify(item) + '\n').join('');
+}
+
+/** Our full-ranking JSONL: one Ranking a line. */
+export function rankingsToJsonl(rs: Ranking[]): string {
+  return toJsonl(rs);
+}
+
+/** TRL pair JSONL: K(K-1)/2 lines per ranking. */
+export function preferencePairsToJsonl(rs: Ranking[]): string {
+  return toJsonl(rs.flatMap(toPreferencePairs));
+}
+
+/** FNV-1a, for stable ids of imported pairs (same pair -> same id). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+function isPreferencePair(x: Record<string, unknown>): x is Record<string, unknown> & PreferencePair {
+  return typeof x.prompt === 'string' && typeof x.chosen === 'string' && typeof x.rejected === 'string';
+}
+
+/** A TRL pair as a K = 2 ranking: completions [chosen, rejected], order [0, 1]. */
+function pairToRanking(pair: PreferencePair, now: number): Ranking {
+  const id = 'trl-' + fnv1a(JSON.stringify([pair.prompt, pair.chosen, pair.rejected]));
+  return { id, prompt: pair.prompt, completions: [pair.chosen, pair.rejected], order: [0, 1], createdAt: now, source: 'import' };
+}
+
+function parseLine(line: string, now: number): Ranking {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error('not JSON');
+  }
+  if (!isRecord(value)) throw new Error('not a JSON object');
+  if ('completions' in value || 'order' in value) return validateRanking(value);
+  if (isPreferencePair(value)) return pairToRanking(value, now);
+  throw new Error('neither a ranking (id, prompt, completions, order, ...) nor a pair with string prompt, chosen, rejected');
+}
+
+/**
+ * Reads our ranking JSONL or TRL pair JSONL (the two may be mixed line by line).
+ * Blank lines are skipped; a bad line gives "line N: why" (1-based). Never throws.
+ * `now` stamps createdAt on imported pairs.
+ */
+export function parseRankingsFile(text: string, now: number = Date.now()): { rankings: Ranking[]; errors: string[] } {
+  const rankings: Ranking[] = [];
+  const errors: string[] = [];
+  if (typeof text !== 'string') return { rankings, errors: ['file is not text'] };
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line.length === 0) return;
+    try {
+      rankings.push(parseLine(line, now));
+    } catch (e) {
+      errors.push(`line ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  return { rankings, errors };
+}
