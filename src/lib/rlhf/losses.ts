@@ -1,0 +1,88 @@
+/**
+ * PPO losses over response tokens (as TRL's PPOTrainer computes them): the clipped
+ * policy loss, the clipped value loss, masked reductions, and per-token entropy.
+ * All differentiable; mask is 1 on response tokens and 0 on padding.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** sum(x * m). x, mask: same shape; axis as in tf.sum. */
+export function maskedSum(x: tf.Tensor, mask: tf.Tensor, axis?: number | number[]): tf.Tensor {
+  return tf.tidy(() => tf.sum(tf.mul(x, tf.cast(mask, 'float32')), axis));
+}
+
+/** sum(x * m) / sum(m); 0 (not NaN) where the mask is empty. */
+export function maskedMean(x: tf.Tensor, mask: tf.Tensor, axis?: number | number[]): tf.Tensor {
+  return tf.tidy(() => {
+    const count = tf.sum(tf.cast(mask, 'float32'), axis);
+    return tf.div(maskedSum(x, mask, axis), tf.maximum(count, 1e-8));
+  });
+}
+
+/** x where mask > 0, else 0: keeps NaN/Inf in padding from reaching a masked mean. */
+function zeroPadding<T extends tf.Tensor>(x: T, mask: tf.Tensor): T {
+  return tf.where(tf.greater(mask, 0), x, tf.zerosLike(x));
+}
+
+/**
+ * PPO clipped surrogate. logp, oldLogp, advantages, mask: [B, T].
+ *   ratio     = exp(logp - oldLogp)
+ *   pg_loss1  = -A * ratio
+ *   pg_loss2  = -A * clip(ratio, 1 - eps, 1 + eps)
+ *   loss      = masked_mean(max(pg_loss1, pg_loss2))
+ *   clipFrac  = masked_mean(pg_loss2 > pg_loss1)
+ *   approxKl  = 0.5 * masked_mean((logp - oldLogp)^2)
+ * Gradients flow through logp only (oldLogp and advantages are data).
+ */
+export function clippedPolicyLoss(
+  logp: tf.Tensor2D,
+  oldLogp: tf.Tensor2D,
+  advantages: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  clipRange: number,
+): { loss: tf.Scalar; clipFrac: tf.Scalar; approxKl: tf.Scalar } {
+  return tf.tidy(() => {
+    const logRatio = zeroPadding(tf.sub(logp, oldLogp), mask); // padding: ratio 1, never Inf
+    const ratio = tf.exp(logRatio);
+    const adv = zeroPadding(advantages, mask);
+    const pgLoss1 = tf.mul(tf.neg(adv), ratio);
+    const pgLoss2 = tf.mul(tf.neg(adv), tf.clipByValue(ratio, 1 - clipRange, 1 + clipRange));
+    const loss = maskedMean(tf.maximum(pgLoss1, pgLoss2), mask) as tf.Scalar;
+    const clipFrac = maskedMean(tf.cast(tf.greater(pgLoss2, pgLoss1), 'float32'), mask) as tf.Scalar;
+    const approxKl = tf.mul(0.5, maskedMean(tf.square(logRatio), mask)) as tf.Scalar;
+    return { loss, clipFrac, approxKl };
+  });
+}
+
+/**
+ * PPO clipped value loss. values, oldValues, returns, mask: [B, T].
+ *   v_clipped = oldValues + clip(values - oldValues, -eps, eps)
+ *   loss      = 0.5 * masked_mean(max((values - R)^2, (v_clipped - R)^2))
+ *   clipFrac  = masked_mean((v_clipped - R)^2 > (values - R)^2)
+ */
+export function clippedValueLoss(
+  values: tf.Tensor2D,
+  oldValues: tf.Tensor2D,
+  returns: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  clipRangeValue: number,
+): { loss: tf.Scalar; clipFrac: tf.Scalar } {
+  return tf.tidy(() => {
+    const valuesClipped = tf.add(oldValues, tf.clipByValue(tf.sub(values, oldValues), -clipRangeValue, clipRangeValue));
+    const vfLoss1 = zeroPadding(tf.square(tf.sub(values, returns)), mask);
+    const vfLoss2 = zeroPadding(tf.square(tf.sub(valuesClipped, returns)), mask);
+    const loss = tf.mul(0.5, maskedMean(tf.maximum(vfLoss1, vfLoss2), mask)) as tf.Scalar;
+    const clipFrac = maskedMean(tf.cast(tf.greater(vfLoss2, vfLoss1), 'float32'), mask) as tf.Scalar;
+    return { loss, clipFrac };
+  });
+}
+
+/**
+ * Per-token entropy of softmax(logits). logits [B, T, V] -> [B, T]
+ *   H = -sum_v p_v log p_v,  log p = logSoftmax(logits)
+ */
+export function entropyFromLogits(logits: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const logProbs = tf.logSoftmax(logits);
+    return tf.neg(tf.sum(tf.mul(tf.exp(logProbs), logProbs), -1)) as tf.Tensor2D;
+  });
+}
