@@ -1,0 +1,61 @@
+/** The small building blocks of the GPT, as plain functions of tensors. Activations are 2-D [N, C] rows. */
+import * as tf from '@tensorflow/tfjs';
+
+/** Finite, not -Infinity: WGSL may assume there are no infinities (webgpu-notes.md). */
+export const MASKED = -1e9;
+
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w), b);
+}
+
+export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
+  const mean = tf.mean(x, -1, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), -1, true);
+  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gain), bias);
+}
+
+/** GELU, tanh approximation (GPT-2). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+}
+
+/**
+ * Rows of `table` for `ids` [N] -> [N, C]. Forward is a gather; the gradient is oneHot(ids)^T . dy,
+ * because gather's own gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const vocabSize = table.shape[0];
+  const lookup = tf.customGrad((t: tf.Tensor) => ({
+    value: tf.gather(t, ids),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(tf.oneHot(ids, vocabSize, 1, 0, 'float32'), dy as tf.Tensor2D, true, false),
+  }));
+  return lookup(table) as tf.Tensor2D;
+}
+
+/** [B*T, C] -> [B, H, T, D] */
+export function splitHeads(x: tf.Tensor2D, batch: number, time: number, nHead: number): tf.Tensor4D {
+  const headDim = x.shape[1] / nHead;
+  return tf.transpose(tf.reshape(x, [batch, time, nHead, headDim]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, D] -> [B*T, C] */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
+  const [batch, nHead, time, headDim] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch * time, nHead * headDim]);
+}
+
+/** softmax(q k^T / sqrt(D) + mask) v, with q [B,H,Tq,D], k and v [B,H,Tk,D], mask broadcastable to [B,H,Tq,Tk]. */
+export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor): tf.Tensor4D {
+  const scale = 1 / Math.sqrt(q.shape[3]);
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), mask);
+  return tf.matMul(tf.softmax(scores), v);
+}
+
+/** [T, T]: 0 where key position <= query position, MASKED above the diagonal. */
+export function causalMask(time: number): tf.Tensor2D {
+  const data = new Float32Array(time * time);
+  for (let i = 0; i < time; i++) for (let j = i + 1; j < time; j++) data[i * time + j] = MASKED;
+  return tf.tensor2d(data, [time, time]);
+}

@@ -1,0 +1,188 @@
+/**
+ * Batched sampling with temperature and top-k. All rows advance one position per step in lockstep:
+ * a row still inside its prompt is fed its prompt token, a row past it is fed the sampled one.
+ * The cached decoder pays one position per step; the full decoder re-runs the whole context
+ * (kept as the baseline that the benchmark compares against).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GPT, KvCache } from './gpt';
+import { MASKED } from './layers';
+
+export interface SampleOptions {
+  maxNewTokens: number;
+  temperature: number; // 0 = greedy
+  topK: number; // 0 = no top-k cut
+  seed: number;
+  eosId: number;
+}
+
+export interface SampleResult {
+  /** Completion tokens per row; a completion that ended includes its end-of-text token. */
+  completions: number[][];
+  /** Whether each row emitted the end-of-text token within maxNewTokens. */
+  finished: boolean[];
+}
+
+/** Next-token logits provider: logits at position `start - 1`, then after feeding each token. */
+interface Decoder {
+  first(): tf.Tensor2D;
+  next(tokens: tf.Tensor1D, position: number): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** Draw one token per row from logits [B, V]: Gumbel-max (tf.multinomial is broken on webgpu, tfjs #8057). */
+export function sampleToken(logits: tf.Tensor2D, temperature: number, topK: number, seed: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    if (temperature <= 0) return tf.argMax(logits, -1) as tf.Tensor1D;
+    const [batch, vocabSize] = logits.shape;
+    let scaled: tf.Tensor2D = tf.div(logits, temperature);
+    if (topK > 0 && topK < vocabSize) {
+      const kth = tf.slice(tf.topk(scaled, topK).values, [0, topK - 1], [batch, 1]);
+      scaled = tf.add(scaled, tf.mul(tf.cast(tf.less(scaled, kth), 'float32'), MASKED));
+    }
+    const uniform = tf.randomUniform([batch, vocabSize], 1e-7, 1 - 1e-7, 'float32', seed);
+    const gumbel = tf.neg(tf.log(tf.neg(tf.log(uniform))));
+    return tf.argMax(tf.add(scaled, gumbel), -1) as tf.Tensor1D;
+  });
+}
+
+function stepSeed(seed: number, position: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 2654435761) + Math.imul(position + 1, 40503)) >>> 1;
+}
+
+function cachedDecoder(model: GPT, ids: tf.Tensor2D, start: number): Decoder {
+  let cache: KvCache = { keys: [], values: [] };
+  const disposeCache = () => [...cache.keys, ...cache.values].forEach((t) => t.dispose());
+  return {
+    first: () => {
+      const [batch] = ids.shape;
+      const result = tf.tidy(() => {
+        const kv: KvCache = { keys: [], values: [] };
+        const h = model.hidden(ids, kv);
+        const last = tf.reshape(tf.slice(h, [0, start - 1, 0], [batch, 1, model.config.nEmbd]), [batch, model.config.nEmbd]);
+        return { logits: model.head(last as tf.Tensor2D), keys: kv.keys, values: kv.values };
+      });
+      cache = { keys: result.keys, values: result.values };
+      return result.logits;
+    },
+    next: (tokens, position) => {
+      const step = tf.tidy(() => {
+        const r = model.decodeStep(tokens, position, cache);
+        return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
+      });
+      disposeCache();
+      cache = { keys: step.keys, values: step.values };
+      return step.logits;
+    },
+    dispose: disposeCache,
+  };
+}
+
+function fullDecoder(model: GPT, ids: tf.Tensor2D, start: number): Decoder {
+  let current = tf.clone(ids);
+  const logitsAt = (position: number) =>
+    tf.tidy(() => {
+      const [batch] = current.shape;
+      const h = model.hidden(current);
+      const row = tf.reshape(tf.slice(h, [0, position, 0], [batch, 1, model.config.nEmbd]), [batch, model.config.nEmbd]);
+      return model.head(row as tf.Tensor2D);
+    });
+  return {
+    first: () => logitsAt(start - 1),
+    next: (tokens, position) => {
+      const updated = tf.tidy(() => {
+        const at = tf.oneHot([position], current.shape[1], 1, 0, 'int32');
+        const keep = tf.sub(tf.scalar(1, 'int32'), at);
+        return tf.add(tf.mul(current, keep), tf.mul(tf.reshape(tokens, [-1, 1]), at)) as tf.Tensor2D;
+      });
+      current.dispose();
+      current = updated;
+      return logitsAt(position);
+    },
+    dispose: () => current.dispose(),
+  };
+}
+
+export async function sample(model: GPT, prompts: number[][], opts: SampleOptions, cached = true): Promise<SampleResult> {
+  const { blockSize } = model.config;
+  const lengths = prompts.map((p) => p.length);
+  if (lengths.some((n) => n < 1 || n >= blockSize)) {
+    throw new Error(`every prompt needs 1 to ${blockSize - 1} tokens (the context is ${blockSize})`);
+  }
+  const batch = prompts.length;
+  const start = Math.min(...lengths);
+  const end = Math.min(blockSize, Math.max(...lengths.map((n) => n + opts.maxNewTokens)));
+  const padded = new Int32Array(batch * blockSize).fill(opts.eosId);
+  const inPrompt = new Int32Array(batch * blockSize);
+  prompts.forEach((p, b) => p.forEach((tok, t) => ((padded[b * blockSize + t] = tok), (inPrompt[b * blockSize + t] = 1))));
+  const ids = tf.tensor2d(padded, [batch, blockSize], 'int32');
+  const promptMask = tf.tensor2d(inPrompt, [batch, blockSize], 'int32');
+  const decoder = (cached ? cachedDecoder : fullDecoder)(model, ids, start);
+  const fed: tf.Tensor1D[] = [];
+  const finished = new Array<boolean>(batch).fill(false);
+  try {
+    let logits = decoder.first();
+    for (let t = start; t < end; t++) {
+      const tokens = tf.tidy(() => {
+        const drawn = sampleToken(logits, opts.temperature, opts.topK, stepSeed(opts.seed, t));
+        const forced = tf.reshape(tf.slice(ids, [0, t], [batch, 1]), [batch]);
+        const isPrompt = tf.cast(tf.reshape(tf.slice(promptMask, [0, t], [batch, 1]), [batch]), 'bool');
+        return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
+      });
+      fed.push(tokens);
+      logits.dispose();
+      if (t === end - 1) break;
+      logits = decoder.next(tokens, t);
+      if ((t - start) % 8 === 7 && (await allFinished(fed, start, lengths, opts, finished))) {
+        logits.dispose();
+        break;
+      }
+    }
+    const matrix = tf.stack(fed, 1);
+    const all = await matrix.data();
+    matrix.dispose();
+    return assemble(all, fed.length, start, lengths, opts);
+  } finally {
+    fed.forEach((t) => t.dispose());
+    decoder.dispose();
+    ids.dispose();
+    promptMask.dispose();
+  }
+}
+
+/** Reads back the tokens so far (one sync every 8 steps) to stop once every row has ended or run out of budget. */
+async function allFinished(fed: tf.Tensor1D[], start: number, lengths: number[], opts: SampleOptions, finished: boolean[]): Promise<boolean> {
+  const recent = fed.slice(-8);
+  const matrix = tf.stack(recent, 1);
+  const values = await matrix.data();
+  matrix.dispose();
+  const firstPos = start + fed.length - recent.length;
+  return lengths.every((len, b) => {
+    for (let i = 0; i < recent.length; i++) {
+      const pos = firstPos + i;
+      if (pos >= len && values[b * recent.length + i] === opts.eosId) finished[b] = true;
+    }
+    const lastPos = start + fed.length - 1;
+    return finished[b] || lastPos >= len + opts.maxNewTokens - 1;
+  });
+}
+
+function assemble(all: ArrayLike<number>, steps: number, start: number, lengths: number[], opts: SampleOptions): SampleResult {
+  const completions: number[][] = [];
+  const finished: boolean[] = [];
+  lengths.forEach((len, b) => {
+    const out: number[] = [];
+    let ended = false;
+    for (let pos = len; pos < len + opts.maxNewTokens && pos - start < steps; pos++) {
+      const tok = all[b * steps + (pos - start)];
+      out.push(tok);
+      if (tok === opts.eosId) {
+        ended = true;
+        break;
+      }
+    }
+    completions.push(out);
+    finished.push(ended);
+  });
+  return { completions, finished };
+}

@@ -1,0 +1,114 @@
+/**
+ * The one training-loop shape that every stage (pretrain, SFT, reward model, PPO-ptx) runs in.
+ * A stage knows how to take one step; the loop runs, pauses, single-steps, evaluates every so
+ * often, stops on a non-finite metric, and reports through hooks.
+ */
+export type Metrics = Record<string, number>;
+
+export interface Stage {
+  readonly name: string;
+  readonly totalSteps: number;
+  /** Steps finished so far. */
+  readonly stepsDone: number;
+  /** One update (a PPO-ptx iteration counts as one); returns metrics already read back from the device. */
+  step(): Promise<Metrics>;
+  /** Held-out metrics, run every `evalEvery` steps and at the end. */
+  evaluate?(): Promise<Metrics>;
+  dispose(): void;
+}
+
+export type LoopState = 'idle' | 'running' | 'paused' | 'done' | 'error';
+
+export interface LoopHooks {
+  onMetrics?(step: number, metrics: Metrics, kind: 'train' | 'eval'): void;
+  onState?(state: LoopState, message?: string): void;
+  /** Called after each step; lets the owner interleave work (samples, reward-model updates). */
+  afterStep?(step: number): Promise<void> | void;
+}
+
+export interface LoopOptions {
+  evalEvery: number; // 0 = only at the end
+}
+
+export function firstNonFinite(metrics: Metrics): string | null {
+  for (const [name, value] of Object.entries(metrics)) if (!Number.isFinite(value)) return name;
+  return null;
+}
+
+export class TrainingLoop {
+  state: LoopState = 'idle';
+  message = '';
+  private readonly stage: Stage;
+  private readonly hooks: LoopHooks;
+  private readonly opts: LoopOptions;
+  private running: Promise<void> | null = null;
+
+  constructor(stage: Stage, hooks: LoopHooks = {}, opts: Partial<LoopOptions> = {}) {
+    this.stage = stage;
+    this.hooks = hooks;
+    this.opts = { evalEvery: 0, ...opts };
+  }
+
+  /** Runs until done, paused or an error; resolves when the loop has stopped. */
+  run(): Promise<void> {
+    if (this.running) return this.running;
+    if (this.state === 'done' || this.state === 'error') return Promise.resolve();
+    this.setState('running');
+    this.running = this.loop().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Stops after the step in flight; resolves once it has. */
+  async pause(): Promise<void> {
+    if (this.state === 'running') this.setState('paused');
+    await this.running;
+  }
+
+  /** Exactly one step, from idle or paused. */
+  async stepOnce(): Promise<Metrics | null> {
+    if (this.running || this.state === 'done' || this.state === 'error') return null;
+    const metrics = await this.oneStep();
+    if (this.state === 'idle' && metrics) this.setState('paused');
+    return metrics;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') {
+      await this.oneStep();
+      // Yield to the event loop so that pause and other messages get through between steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  private async oneStep(): Promise<Metrics | null> {
+    if (this.stage.stepsDone >= this.stage.totalSteps) {
+      this.setState('done');
+      return null;
+    }
+    try {
+      const metrics = await this.stage.step();
+      const bad = firstNonFinite(metrics);
+      if (bad) {
+        this.setState('error', `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`);
+        return metrics;
+      }
+      const step = this.stage.stepsDone;
+      this.hooks.onMetrics?.(step, metrics, 'train');
+      const evalDue = this.opts.evalEvery > 0 && step % this.opts.evalEvery === 0;
+      const finished = step >= this.stage.totalSteps;
+      if (this.stage.evaluate && (evalDue || finished)) this.hooks.onMetrics?.(step, await this.stage.evaluate(), 'eval');
+      await this.hooks.afterStep?.(step);
+      if (finished) this.setState('done');
+      return metrics;
+    } catch (err) {
+      this.setState('error', err instanceof Error ? err.message : String(err));
+      return null;
+    }
+  }
+
+  private setState(state: LoopState, message = ''): void {
+    this.state = state;
+    this.message = message;
+    this.hooks.onState?.(state, message);
+  }
+}
