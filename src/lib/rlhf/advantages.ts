@@ -64,10 +64,10 @@ export function gaeTensor(
 ): { advantages: tf.Tensor2D; returns: tf.Tensor2D } {
   const [batch, steps] = mask.shape;
   return tf.tidy(() => {
-    const m = tf.cast(mask, 'float32');
-    const r = tf.mul(rewards, m); // padding rewards -> 0
-    const v = tf.mul(values, m); // padding values -> 0, so V after the last token is 0
-    const columns = (x: tf.Tensor2D, t: number) => tf.slice(x, [0, t], [batch, 1]);
+    const m: tf.Tensor2D = tf.cast(mask, 'float32');
+    const r: tf.Tensor2D = tf.mul(rewards, m); // padding rewards -> 0
+    const v: tf.Tensor2D = tf.mul(values, m); // padding values -> 0, so V after the last token is 0
+    const columns = (x: tf.Tensor2D, t: number): tf.Tensor2D => tf.slice(x, [0, t], [batch, 1]);
     const reversed: tf.Tensor2D[] = [];
     let nextValue: tf.Tensor2D = tf.zeros([batch, 1]);
     let nextAdvantage: tf.Tensor2D = tf.zeros([batch, 1]);
