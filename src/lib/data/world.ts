@@ -193,10 +193,12 @@ function introCount(animals: string[], objects: string[], isShort: boolean): num
 
 /** Rewrites the story until it fits `maxChars`; the plan (and so the attributes) stays the same. */
 function writeWithin(plan: StoryPlan, rng: Rng, maxChars: number): string {
-  for (;;) {
+  // The longest plans fit on almost every draw; failing 100 draws means the templates grew too long.
+  for (let attempt = 0; attempt < 100; attempt++) {
     const text = writeStory(plan, rng).join(' ');
     if (text.length <= maxChars) return text;
   }
+  throw new Error(`Could not write a story of ${plan.sentences} sentences within ${maxChars} characters.`);
 }
 
 function writeStory(plan: StoryPlan, rng: Rng): string[] {
