@@ -1,0 +1,136 @@
+/**
+ * Stage 1, supervised fine-tuning: next-token loss on prompt -> demonstration pairs, counted on the
+ * demonstration tokens only (including the final eos, so the model learns to stop). The paper: 16
+ * epochs with cosine learning-rate decay.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GPT } from '../model/gpt';
+import { lmLoss, logProbsAt } from '../model/logprobs';
+import { Rng } from '../data/rng';
+import type { Tokenizer } from '../data/tokenizer';
+import { generateDemonstrations } from '../data/world';
+import { AdamW, readStep } from '../train/adamw';
+import type { Metrics, Stage } from '../train/loop';
+import { cosineLr } from '../train/schedule';
+import { encodePair, fixedBatch, packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
+
+export interface Demonstration {
+  prompt: string; // formatted, as formatPrompt() gives it
+  response: string;
+}
+
+/** Keys as in SFT_SETTINGS (src/lib/settings.ts); the last four are not in the UI yet. */
+export interface SftSettings {
+  epochs: number;
+  batch_size: number;
+  learning_rate: number;
+  demonstrations: number;
+  seed: number;
+  val_demonstrations: number;
+  warmup_steps: number;
+  weight_decay: number;
+  max_grad_norm: number;
+}
+
+export const SFT_DEFAULTS: SftSettings = {
+  epochs: 4,
+  batch_size: 16,
+  learning_rate: 1e-3,
+  demonstrations: 512,
+  seed: 1,
+  val_demonstrations: 64,
+  warmup_steps: 0,
+  weight_decay: 0.1,
+  max_grad_norm: 1,
+};
+
+/** Built-in demonstrations, split into train and held-out; one stream, so the two never share an item. */
+export function builtInDemonstrations(seed: number, train: number, val: number): { train: Demonstration[]; val: Demonstration[] } {
+  const all = generateDemonstrations(seed, train + val);
+  return { train: all.slice(0, train), val: all.slice(train) };
+}
+
+export class SftStage implements Stage {
+  readonly name = 'sft';
+  readonly totalSteps: number;
+  stepsDone = 0;
+  readonly settings: SftSettings;
+  /** Positions per row: the context, or less when every pair fits in less. */
+  readonly time: number;
+  private readonly model: GPT;
+  private readonly eosId: number;
+  private readonly train: TokenPair[];
+  private readonly val: TokenPair[];
+  private readonly optimizer: AdamW;
+  private readonly rng: Rng;
+  private order: number[] = [];
+
+  constructor(model: GPT, tokenizer: Tokenizer, settings: Partial<SftSettings> = {}, userDemonstrations: Demonstration[] = []) {
+    this.model = model;
+    this.settings = { ...SFT_DEFAULTS, ...settings };
+    const { demonstrations, val_demonstrations: valCount, seed, epochs, batch_size: batchSize } = this.settings;
+    const builtIn = builtInDemonstrations(seed, demonstrations, valCount);
+    const encode = (d: Demonstration) => encodePair(tokenizer, d.prompt, d.response, true);
+    this.train = [...builtIn.train, ...userDemonstrations].map(encode);
+    this.val = builtIn.val.map(encode);
+    this.eosId = tokenizer.eosId;
+    const longest = Math.max(...[...this.train, ...this.val].map((p) => p.prompt.length + p.response.length));
+    this.time = Math.min(model.config.blockSize, longest);
+    this.totalSteps = epochs * Math.ceil(this.train.length / batchSize);
+    this.rng = new Rng(seed);
+    this.optimizer = new AdamW(model.variables(), { weightDecay: this.settings.weight_decay, maxGradNorm: this.settings.max_grad_norm });
+  }
+
+  get trainSize(): number {
+    return this.train.length;
+  }
+
+  /** The items of step `stepsDone`: a fresh shuffle each epoch, the last batch filled by repeating items. */
+  private nextBatch(): TokenPair[] {
+    const batchSize = this.settings.batch_size;
+    const perEpoch = Math.ceil(this.train.length / batchSize);
+    const inEpoch = this.stepsDone % perEpoch;
+    if (inEpoch === 0) this.order = this.rng.shuffle(this.train.map((_, i) => i));
+    return fixedBatch(this.order, inEpoch * batchSize, batchSize).map((i) => this.train[i]);
+  }
+
+  async step(): Promise<Metrics> {
+    const { learning_rate: peak, warmup_steps: warmup } = this.settings;
+    const lr = cosineLr(this.stepsDone, this.totalSteps, peak, warmup);
+    const batch = sequenceTensors(packSequences(this.nextBatch(), this.time, this.eosId));
+    // loss = -sum_t m_t log pi(y_t | x, y_<t) / sum_t m_t, m = 1 on demonstration tokens
+    const result = this.optimizer.step(() => ({ loss: lmLoss(this.model, batch.ids, batch.targets, batch.targetMask) }), lr);
+    const metrics = await readStep(result);
+    disposeSequenceTensors(batch);
+    this.stepsDone += 1;
+    return { loss: metrics.loss, lr, grad_norm: metrics.grad_norm };
+  }
+
+  /** Mean per-token loss on the held-out demonstrations (the same ones every time). */
+  async evaluate(): Promise<Metrics> {
+    return { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** Token-weighted mean of -log pi(response token) over pairs, in fixed [rows, time] batches (dummy rows count 0). */
+export async function responseLoss(model: GPT, pairs: TokenPair[], time: number, eosId: number, rows: number): Promise<number> {
+  let nll = 0;
+  let tokens = 0;
+  for (let start = 0; start < pairs.length; start += rows) {
+    const batch = sequenceTensors(packSequences(pairs.slice(start, start + rows), time, eosId, rows));
+    const sums = tf.tidy(() => {
+      const logProbs = logProbsAt(model.logits(batch.ids), batch.targets);
+      return tf.stack([tf.neg(tf.sum(tf.mul(logProbs, batch.targetMask))), tf.sum(batch.targetMask)]);
+    });
+    const [batchNll, batchTokens] = await sums.data();
+    tf.dispose(sums);
+    disposeSequenceTensors(batch);
+    nll += batchNll;
+    tokens += batchTokens;
+  }
+  return nll / Math.max(tokens, 1);
+}
