@@ -1,0 +1,340 @@
+/**
+ * Stage 3, PPO-ptx (InstructGPT Eq. 2), one iteration per step():
+ *   objective(phi) = E_{(x,y) ~ pi_RL} [ r_theta(x, y) - beta * log(pi_RL(y|x) / pi_SFT(y|x)) ] + gamma * E_{x ~ D_pretrain} [ log pi_RL(x) ]
+ * Rollouts are scored once (rollout.ts); then num_ppo_epochs passes over shuffled minibatches minimise
+ *   loss = clipped policy loss + vf_coef * clipped value loss + ptx_coef * LM loss on pretraining text
+ * in one AdamW step over the policy and the value model together. ptx_coef = 0 gives plain PPO.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GPT } from '../model/gpt';
+import { lmLoss, logProbsAt } from '../model/logprobs';
+import { sampleLmBatch } from '../data/batches';
+import { Rng } from '../data/rng';
+import type { Tokenizer } from '../data/tokenizer';
+import { AdamW, type LossWithMetrics } from '../train/adamw';
+import type { Metrics, Stage } from '../train/loop';
+import { AdaptiveKlController, FixedKlController, type KlController, type KlEstimator } from './kl';
+import { clippedPolicyLoss, clippedValueLoss, entropyFromLogits, maskedMean } from './losses';
+import type { PpoMetrics } from './metrics';
+import { RewardModel, withTensors } from './rewardModel';
+import {
+  disposeRollouts, PER_SEQUENCE_ROWS, PromptCycle, rolloutShape, scoreRollouts, writeResponses,
+  type RolloutShape, type ScoredRollouts,
+} from './rollout';
+
+/** Keys as in PPO_SETTINGS (src/lib/settings.ts); weight_decay is not in the UI yet. */
+export interface PpoSettings {
+  iterations: number;
+  batch_size: number;
+  mini_batch_size: number;
+  num_ppo_epochs: number;
+  learning_rate: number;
+  kl_coef: number;
+  adaptive_kl: boolean;
+  kl_target: number;
+  kl_horizon: number;
+  kl_estimator: KlEstimator;
+  cliprange: number;
+  cliprange_value: number;
+  vf_coef: number;
+  gamma: number;
+  lam: number;
+  ptx_coef: number;
+  temperature: number;
+  response_length: number;
+  missing_eos_penalty: number;
+  max_grad_norm: number;
+  whiten_rewards: boolean;
+  seed: number;
+  weight_decay: number;
+}
+
+export const PPO_DEFAULTS: PpoSettings = {
+  iterations: 200,
+  batch_size: 16,
+  mini_batch_size: 8,
+  num_ppo_epochs: 4,
+  learning_rate: 1e-4,
+  kl_coef: 0.05,
+  adaptive_kl: false,
+  kl_target: 6,
+  kl_horizon: 10_000,
+  kl_estimator: 'k1',
+  cliprange: 0.2,
+  cliprange_value: 0.2,
+  vf_coef: 0.1,
+  gamma: 1,
+  lam: 0.95,
+  ptx_coef: 1,
+  temperature: 1,
+  response_length: 48,
+  missing_eos_penalty: 1,
+  max_grad_norm: 1,
+  whiten_rewards: false,
+  seed: 1,
+  weight_decay: 0,
+};
+
+export interface PpoStageOptions {
+  /** Trained in place (pass sft.clone() to keep the SFT model). */
+  policy: GPT;
+  tokenizer: Tokenizer;
+  /** Formatted prompts for rollouts, cycled in seeded shuffles. */
+  prompts: string[];
+  /** The score source; not owned (a RewardStage may keep updating it). */
+  rewardModel?: RewardModel;
+  /** A score from text instead of a reward model (e.g. a simulated labeler's gold, for tests and experiments). */
+  rewardFunction?: (prompt: string, response: string) => number;
+  /** Value model to start from (default: a clone of the reward model, as in the paper; else the policy with a zero head). */
+  valueModel?: RewardModel;
+  /** The frozen reference (default: a frozen clone of the policy as given, i.e. the SFT model). */
+  reference?: GPT;
+  /** Pretraining token stream for the ptx term. */
+  pretrainTokens?: Int32Array;
+  /** When a simulated labeler is active: its gold score of prompt + response, reported as objective/gold. */
+  goldScorer?: (text: string) => number;
+  settings?: Partial<PpoSettings>;
+}
+
+export interface RolloutSample {
+  prompt: string;
+  response: string;
+  score: number;
+  kl: number;
+  finished: boolean;
+}
+
+/** Per-minibatch scalars, summed on the device and read back once an iteration. */
+const UPDATE_METRICS = ['loss/policy_avg', 'loss/value_avg', 'policy/approxkl_avg', 'policy/clipfrac_avg', 'policy/entropy_avg', 'val/clipfrac_avg', 'val/ratio', 'ptx/loss'] as const;
+
+export class PpoStage implements Stage {
+  readonly name = 'ppo';
+  readonly totalSteps: number;
+  stepsDone = 0;
+  readonly settings: PpoSettings;
+  readonly shape: RolloutShape;
+  readonly policy: GPT;
+  readonly reference: GPT;
+  readonly valueModel: RewardModel;
+  /** The last iteration's rollouts, for the UI's sample stream. */
+  lastSamples: RolloutSample[] = [];
+  private rewardModel?: RewardModel;
+  private readonly rewardFunction?: (prompt: string, response: string) => number;
+  private readonly goldScorer?: (text: string) => number;
+  private readonly tokenizer: Tokenizer;
+  private readonly prompts: string[];
+  private readonly promptTokens: number[][];
+  private readonly pretrainTokens?: Int32Array;
+  private readonly cycle: PromptCycle;
+  private readonly klController: KlController;
+  private readonly optimizer: AdamW;
+  private readonly rng: Rng;
+  private readonly ptxRng: Rng;
+
+  constructor(opts: PpoStageOptions) {
+    if (!opts.rewardModel && !opts.rewardFunction) throw new Error('PPO needs a reward model or a reward function');
+    this.settings = { ...PPO_DEFAULTS, ...opts.settings };
+    const s = this.settings;
+    if (s.mini_batch_size > s.batch_size) throw new Error(`the minibatch (${s.mini_batch_size}) is larger than the batch (${s.batch_size})`);
+    this.policy = opts.policy;
+    this.tokenizer = opts.tokenizer;
+    this.rewardModel = opts.rewardModel;
+    this.rewardFunction = opts.rewardFunction;
+    this.goldScorer = opts.goldScorer;
+    this.reference = opts.reference ?? opts.policy.clone(false);
+    this.valueModel = opts.valueModel ?? opts.rewardModel?.clone() ?? zeroHeadValueModel(opts.policy);
+    this.prompts = opts.prompts;
+    this.promptTokens = opts.prompts.map((p) => opts.tokenizer.encode(p));
+    this.shape = rolloutShape(this.promptTokens.map((p) => p.length), opts.policy.config.blockSize, s.response_length);
+    this.pretrainTokens = opts.pretrainTokens;
+    this.totalSteps = s.iterations;
+    this.cycle = new PromptCycle(opts.prompts.length, s.seed);
+    this.rng = new Rng(s.seed + 1);
+    this.ptxRng = new Rng(s.seed + 2);
+    this.klController = s.adaptive_kl ? new AdaptiveKlController(s.kl_coef, s.kl_target, s.kl_horizon) : new FixedKlController(s.kl_coef);
+    this.optimizer = new AdamW([...this.policy.variables(), ...this.valueModel.variables()], { weightDecay: s.weight_decay, maxGradNorm: s.max_grad_norm });
+  }
+
+  /** The next iteration scores with this reward model (e.g. after incremental ranking updates). */
+  setRewardModel(rm: RewardModel): void {
+    this.rewardModel = rm;
+  }
+
+  get klCoef(): number {
+    return this.klController.value;
+  }
+
+  async step(): Promise<Metrics> {
+    const s = this.settings;
+    const iteration = this.stepsDone;
+    const picked = this.cycle.take(s.batch_size);
+    const prompts = picked.map((i) => this.prompts[i]);
+
+    let started = performance.now();
+    const responses = await writeResponses(this.policy, this.tokenizer, picked.map((i) => this.promptTokens[i]), this.shape, {
+      temperature: s.temperature,
+      seed: mixSeed(s.seed, iteration),
+    });
+    const sampleSeconds = (performance.now() - started) / 1000;
+
+    started = performance.now();
+    const klCoef = this.klController.value;
+    const rewardScores = this.rewardFunction ? prompts.map((p, i) => this.rewardFunction!(p, responses.texts[i])) : undefined;
+    const models = { policy: this.policy, reference: this.reference, valueModel: this.valueModel, rewardModel: this.rewardModel };
+    const rollouts = scoreRollouts(models, responses, this.shape.time, this.tokenizer.eosId, { ...s, klCoef }, rewardScores);
+    const perSequence = await rollouts.perSequence.data();
+    const scoreSeconds = (performance.now() - started) / 1000;
+
+    started = performance.now();
+    let update: Record<string, number>;
+    try {
+      update = await this.update(rollouts);
+    } finally {
+      disposeRollouts(rollouts);
+    }
+    const updateSeconds = (performance.now() - started) / 1000;
+
+    const column = (name: (typeof PER_SEQUENCE_ROWS)[number]) => Array.from(perSequence.subarray(PER_SEQUENCE_ROWS.indexOf(name) * s.batch_size, (PER_SEQUENCE_ROWS.indexOf(name) + 1) * s.batch_size));
+    const scores = column('score');
+    const kls = column('kl');
+    this.lastSamples = prompts.map((prompt, i) => ({ prompt, response: responses.texts[i], score: scores[i], kl: kls[i], finished: responses.finished[i] }));
+    const klMean = mean(kls);
+    this.klController.update(klMean, s.batch_size);
+    this.stepsDone += 1;
+
+    const metrics: PpoMetrics & Metrics = {
+      'objective/kl': klMean,
+      'objective/entropy': mean(column('neg_logp')),
+      'objective/non_score_reward': mean(column('non_score_reward')),
+      'objective/rlhf_reward': mean(scores) + mean(column('non_score_reward')),
+      'objective/scores': mean(scores),
+      ...update,
+      'val/num_eos_tokens': responses.finished.filter(Boolean).length,
+      lr: s.learning_rate,
+      episode: this.stepsDone * s.batch_size,
+      'objective/kl_coef': klCoef,
+      'time/sample_s': sampleSeconds,
+      'time/score_s': scoreSeconds,
+      'time/update_s': updateSeconds,
+    };
+    if (this.goldScorer) metrics['objective/gold'] = mean(prompts.map((p, i) => this.goldScorer!(p + responses.texts[i])));
+    return metrics;
+  }
+
+  /** num_ppo_epochs passes over shuffled minibatches; returns the minibatch means of UPDATE_METRICS. */
+  private async update(r: ScoredRollouts): Promise<Record<string, number>> {
+    const s = this.settings;
+    const perEpoch = Math.ceil(s.batch_size / s.mini_batch_size);
+    const usePtx = s.ptx_coef > 0 && this.pretrainTokens !== undefined;
+    let sums: tf.Tensor1D | null = null;
+    for (let epoch = 0; epoch < s.num_ppo_epochs; epoch++) {
+      const order = this.rng.shuffle(Array.from({ length: s.batch_size }, (_, i) => i));
+      for (let m = 0; m < perEpoch; m++) {
+        // a short last minibatch is filled with repeated rows that count 0
+        const rows = Array.from({ length: s.mini_batch_size }, (_, i) => order[(m * s.mini_batch_size + i) % s.batch_size]);
+        const counts = rows.map((_, i) => (m * s.mini_batch_size + i < s.batch_size ? 1 : 0));
+        const ptx = usePtx ? this.ptxBatch() : null;
+        const result = this.optimizer.step(() => this.minibatchLoss(r, rows, counts, ptx), s.learning_rate);
+        const values = tf.tidy(() => tf.stack(UPDATE_METRICS.map((k) => result.metrics[k] ?? tf.scalar(0))) as tf.Tensor1D);
+        tf.dispose([result.loss, result.gradNorm, ...Object.values(result.metrics), ...(ptx ?? [])]);
+        const next: tf.Tensor1D = sums ? tf.add(sums, values) : values;
+        if (sums) tf.dispose([sums, values]);
+        sums = next;
+      }
+    }
+    const averaged = await sums!.data();
+    sums!.dispose();
+    const out: Record<string, number> = Object.fromEntries(UPDATE_METRICS.map((k, i) => [k, averaged[i] / (s.num_ppo_epochs * perEpoch)]));
+    if (!usePtx) {
+      if (this.pretrainTokens) out['ptx/loss'] = await this.ptxLossOnly();
+      else delete out['ptx/loss'];
+    }
+    return out;
+  }
+
+  /**
+   * loss = pg_loss + vf_coef * vf_loss + ptx_coef * ptx_loss for minibatch `rows` of the rollouts.
+   * Log-probs at the sampling temperature, as when the rollouts were scored.
+   */
+  private minibatchLoss(r: ScoredRollouts, rows: number[], counts: number[], ptx: [tf.Tensor2D, tf.Tensor2D] | null): LossWithMetrics {
+    const s = this.settings;
+    const index = tf.tensor1d(rows, 'int32');
+    const take = <T extends tf.Tensor>(x: T) => tf.gather(x, index) as T; // data rows only: no gradient through gather
+    const mask = tf.mul(take(r.batch.targetMask), tf.reshape(tf.tensor1d(counts), [-1, 1])) as tf.Tensor2D;
+    const ids = take(r.batch.ids);
+    const logits = this.policy.logits(ids);
+    const scaled = tf.div(logits, s.temperature) as tf.Tensor3D;
+    const logp = logProbsAt(scaled, take(r.batch.targets));
+    const oldLogp = take(r.oldLogp);
+    const policy = clippedPolicyLoss(logp, oldLogp, take(r.advantages), mask, s.cliprange);
+    const value = clippedValueLoss(this.valueModel.values(ids), take(r.oldValues), take(r.returns), mask, s.cliprange_value);
+    let loss = tf.add(policy.loss, tf.mul(s.vf_coef, value.loss)) as tf.Scalar;
+    const metrics: Record<string, tf.Scalar> = {
+      'loss/policy_avg': policy.loss,
+      'loss/value_avg': value.loss,
+      'policy/approxkl_avg': policy.approxKl,
+      'policy/clipfrac_avg': policy.clipFrac,
+      'policy/entropy_avg': maskedMean(entropyFromLogits(scaled), mask) as tf.Scalar,
+      'val/clipfrac_avg': value.clipFrac,
+      'val/ratio': maskedMean(tf.exp(tf.sub(logp, oldLogp)), mask) as tf.Scalar,
+    };
+    if (ptx) {
+      // Eq. 2's gamma * E_pretrain[log pi(x)] as a loss: + ptx_coef * (-mean log pi(x))
+      const ptxLoss = lmLoss(this.policy, ptx[0], ptx[1]);
+      loss = tf.add(loss, tf.mul(s.ptx_coef, ptxLoss)) as tf.Scalar;
+      metrics['ptx/loss'] = ptxLoss;
+    }
+    return { loss, metrics };
+  }
+
+  /** mini_batch_size windows of pretraining text, as long as the rollout rows. */
+  private ptxBatch(): [tf.Tensor2D, tf.Tensor2D] {
+    const rows = this.settings.mini_batch_size;
+    const { time } = this.shape;
+    const { x, y } = sampleLmBatch(this.pretrainTokens!, rows, time, this.ptxRng);
+    return [tf.tensor2d(x, [rows, time], 'int32'), tf.tensor2d(y, [rows, time], 'int32')];
+  }
+
+  /** With ptx off: the LM loss on one pretraining batch, for the chart only (no gradient). */
+  private async ptxLossOnly(): Promise<number> {
+    const [x, y] = this.ptxBatch();
+    const loss = lmLoss(this.policy, x, y);
+    const value = (await loss.data())[0];
+    tf.dispose([x, y, loss]);
+    return value;
+  }
+
+  /** The reference (SFT) model's responses to the same prompts, for side-by-side comparison. */
+  async sampleReference(prompts: string[], seed = this.settings.seed): Promise<{ prompt: string; response: string }[]> {
+    return sampleResponses(this.reference, this.tokenizer, prompts, this.shape, this.settings.temperature, seed);
+  }
+
+  /** The current policy's responses to some prompts (e.g. held-out ones). */
+  async samplePolicy(prompts: string[], seed = this.settings.seed): Promise<{ prompt: string; response: string }[]> {
+    return sampleResponses(this.policy, this.tokenizer, prompts, this.shape, this.settings.temperature, seed);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.reference.dispose();
+    this.valueModel.dispose();
+  }
+}
+
+/** A value model for when there is no reward model: the policy's trunk with a zero head (TRL's choice). */
+function zeroHeadValueModel(policy: GPT): RewardModel {
+  return withTensors([tf.zeros([policy.config.nEmbd]), tf.scalar(0)], (w, b) => RewardModel.fromParts(policy.clone(true), w, b));
+}
+
+async function sampleResponses(model: GPT, tokenizer: Tokenizer, prompts: string[], shape: RolloutShape, temperature: number, seed: number) {
+  const responses = await writeResponses(model, tokenizer, prompts.map((p) => tokenizer.encode(p)), shape, { temperature, seed });
+  return prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] }));
+}
+
+function mixSeed(seed: number, iteration: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b)) >>> 0;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
+}

@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/lib/model/config';
+import { GPT } from '../../src/lib/model/gpt';
+import { BpeTokenizer } from '../../src/lib/data/bpeTokenizer';
+import { encodeDocuments } from '../../src/lib/data/corpus';
+import { generateCorpus, generatePrompts } from '../../src/lib/data/world';
+import { TrainingLoop } from '../../src/lib/train/loop';
+import { PPO_METRIC_NAMES } from '../../src/lib/rlhf/metrics';
+import { PpoStage, type PpoSettings } from '../../src/lib/rlhf/ppo';
+import { RewardModel } from '../../src/lib/rlhf/rewardModel';
+import { rolloutShape } from '../../src/lib/rlhf/rollout';
+import { useCpuBackend } from './setup-tf';
+
+const docs = generateCorpus({ seed: 4, documents: 60 }).map((d) => d.text);
+const tokenizer = BpeTokenizer.train(docs.join('\n\n'), 320);
+const pretrainTokens = encodeDocuments(tokenizer, docs);
+const prompts = generatePrompts(9, 12);
+const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
+const small: Partial<PpoSettings> = { batch_size: 4, mini_batch_size: 2, num_ppo_epochs: 2, response_length: 6, learning_rate: 3e-3, seed: 5 };
+
+async function weights(vars: tf.Variable[]): Promise<Float32Array[]> {
+  return Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+}
+
+function sameWeights(a: Float32Array[], b: Float32Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.length === b[i].length && x.every((v, j) => Object.is(v, b[i][j])));
+}
+
+/** A stage on copies of one base policy and reward model, so that runs are comparable. */
+function stageFrom(base: GPT, rm: RewardModel, settings: Partial<PpoSettings>, withPtxData = true): PpoStage {
+  return new PpoStage({
+    policy: base.clone(),
+    tokenizer,
+    prompts,
+    rewardModel: rm,
+    pretrainTokens: withPtxData ? pretrainTokens : undefined,
+    settings: { ...small, ...settings },
+  });
+}
+
+beforeAll(useCpuBackend);
+
+describe('PPO stage', () => {
+  const base = () => GPT.init(cfg, 11);
+
+  it('fits rollouts in the context: prompts cut from the left, rows as short as they can be', () => {
+    expect(rolloutShape([5, 12, 9], 64, 20)).toEqual({ promptTokens: 12, responseTokens: 20, time: 32 });
+    expect(rolloutShape([50], 64, 20)).toEqual({ promptTokens: 44, responseTokens: 20, time: 64 });
+    expect(rolloutShape([5], 16, 40)).toEqual({ promptTokens: 1, responseTokens: 15, time: 16 });
+  });
+
+  it('reports every TRL metric, starts at KL 0, keeps the reference frozen and leaks no tensors', async () => {
+    const policy = base();
+    const rm = RewardModel.fromPolicy(policy, 3);
+    const stage = new PpoStage({ policy, tokenizer, prompts, rewardModel: rm, pretrainTokens, goldScorer: (t) => -t.length, settings: small });
+    const referenceBefore = await weights(stage.reference.variables());
+    const policyBefore = await weights(policy.variables());
+    const first = await stage.step();
+    for (const name of PPO_METRIC_NAMES) expect(first[name], name).toBeTypeOf('number');
+    for (const [name, value] of Object.entries(first)) expect(Number.isFinite(value), name).toBe(true);
+    expect(first['objective/kl']).toBe(0); // the first rollouts come from a policy equal to the reference
+    expect(first['objective/kl_coef']).toBe(0.05);
+    expect(first['objective/gold']).toBeLessThan(0);
+    expect(first.episode).toBe(4);
+    expect(stage.lastSamples).toHaveLength(4);
+    expect(prompts).toContain(stage.lastSamples[0].prompt);
+    const tensors = tf.memory().numTensors;
+    await stage.step();
+    expect(tf.memory().numTensors).toBe(tensors);
+    const third = await stage.step();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(third.episode).toBe(12);
+    expect(third['objective/kl']).not.toBe(0);
+    expect(sameWeights(await weights(stage.reference.variables()), referenceBefore)).toBe(true);
+    expect(sameWeights(await weights(policy.variables()), policyBefore)).toBe(false);
+    const reference = await stage.sampleReference(prompts.slice(0, 2));
+    expect(reference.map((r) => r.prompt)).toEqual(prompts.slice(0, 2));
+    stage.dispose();
+    rm.dispose();
+    policy.dispose();
+  });
+
+  it('ptx_coef = 0 updates exactly as without pretraining data; ptx_coef > 0 changes the update', async () => {
+    const policy = base();
+    const rm = RewardModel.fromPolicy(policy, 3);
+    const runs = [stageFrom(policy, rm, { ptx_coef: 0 }, true), stageFrom(policy, rm, { ptx_coef: 0 }, false), stageFrom(policy, rm, { ptx_coef: 2 }, true)];
+    const after: Float32Array[][] = [];
+    const metrics = [];
+    for (const run of runs) {
+      metrics.push(await run.step());
+      after.push(await weights(run.policy.variables()));
+    }
+    expect(sameWeights(after[0], after[1])).toBe(true);
+    expect(sameWeights(after[0], after[2])).toBe(false);
+    expect(metrics[1]['ptx/loss']).toBeUndefined(); // no pretraining data: nothing to report
+    expect(metrics[0]['ptx/loss']).toBeGreaterThan(0); // monitored, not trained on
+    expect(metrics[2]['ptx/loss']).toBeGreaterThan(0);
+    for (const run of runs) {
+      run.policy.dispose();
+      run.dispose();
+    }
+    rm.dispose();
+    policy.dispose();
+  });
+
+  it('scores the next iteration with a replaced reward model', async () => {
+    const policy = base();
+    const rm = RewardModel.fromPolicy(policy, 3);
+    const stage = stageFrom(policy, rm, { num_ppo_epochs: 1, learning_rate: 0, missing_eos_penalty: 0 });
+    const shifted = rm.clone();
+    shifted.normalise(-100); // b += 100
+    const before = await stage.step();
+    stage.setRewardModel(shifted);
+    const after = await stage.step();
+    expect(after['objective/scores'] - before['objective/scores']).toBeGreaterThan(90);
+    stage.policy.dispose();
+    stage.dispose();
+    [rm, shifted, policy].forEach((m) => m.dispose());
+  });
+
+  it('stops the loop with a message on a non-finite loss and keeps the weights', async () => {
+    const policy = base();
+    const stage = new PpoStage({ policy, tokenizer, prompts, rewardFunction: () => NaN, settings: small });
+    const before = await weights(policy.variables());
+    const loop = new TrainingLoop(stage);
+    await loop.run();
+    expect(loop.state).toBe('error');
+    expect(loop.message).toMatch(/^Stopped: .* became NaN/);
+    expect(sameWeights(await weights(policy.variables()), before)).toBe(true);
+    stage.dispose();
+    policy.dispose();
+  });
+});
