@@ -1,0 +1,282 @@
+/**
+ * Stage 2, reward-model training on K-way rankings (InstructGPT Eq. 1):
+ *   loss(theta) = -1/C(K,2) * E_{(x, y_w, y_l)} [ log sigmoid(r_theta(x, y_w) - r_theta(x, y_l)) ]
+ * All C(K,2) pairs of a ranking go in the same batch (its K completions are scored once), never
+ * shuffled apart. Batches have fixed shapes: rankings_per_batch * maxCompletions rows (unused rows
+ * are zero-weight dummies) and a pair matrix of rankings_per_batch * C(maxCompletions, 2) rows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Tokenizer } from '../data/tokenizer';
+import { Rng } from '../data/rng';
+import { AdamW, readStep } from '../train/adamw';
+import type { Metrics, Stage } from '../train/loop';
+import { cosineLr } from '../train/schedule';
+import { MAX_COMPLETIONS, pairMetrics, rankingLossFromPairs, rankingPairs, type Ranking } from './rankings';
+import { scorePairs, type RewardModel } from './rewardModel';
+import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
+import type { Demonstration } from './sft';
+
+/** Keys as in REWARD_SETTINGS (src/lib/settings.ts); weight_decay and max_grad_norm are not in the UI yet. */
+export interface RewardSettings {
+  epochs: number;
+  rankings_per_batch: number;
+  learning_rate: number;
+  held_out_share: number;
+  update_steps: number;
+  seed: number;
+  weight_decay: number;
+  max_grad_norm: number;
+}
+
+export const REWARD_DEFAULTS: RewardSettings = {
+  epochs: 2,
+  rankings_per_batch: 4,
+  learning_rate: 3e-4,
+  held_out_share: 0.2,
+  update_steps: 4,
+  seed: 1,
+  weight_decay: 0.1,
+  max_grad_norm: 1,
+};
+
+export interface RewardStageOptions {
+  /** Scored after training to shift the reward so that they have mean 0 (paper §3.5). */
+  demonstrations?: Demonstration[];
+  /** Rows reserved per ranking: the largest K accepted (default 9, the paper's largest). */
+  maxCompletions?: number;
+  /** Positions per sequence (default: the model's context). */
+  time?: number;
+}
+
+interface EncodedRanking {
+  id: string;
+  pairs: TokenPair[]; // prompt + completion + eos, one per completion
+  order: number[];
+}
+
+interface RankingBatch {
+  sequences: SequenceRows;
+  pairMatrix: Float32Array; // [P, N]: +1 at the winner's row, -1 at the loser's
+  pairWeights: Float32Array; // [P]: 1 / (rankings * C(K, 2)), 0 for padding pairs
+}
+
+/**
+ * A hash of a ranking id scaled to [0, 1): the same ranking always lands on the same side of the split.
+ * FNV-1a, then murmur3's finaliser, so that ids differing in the last character ("r1", "r2") spread out.
+ */
+export function idFraction(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
+
+export function isHeldOut(id: string, heldOutShare: number): boolean {
+  return idFraction(id) < heldOutShare;
+}
+
+const choose2 = (k: number) => (k * (k - 1)) / 2;
+
+/**
+ * Fixed-shape batch of up to `slots` rankings: ranking i's completions in rows i*maxK .. i*maxK+K-1,
+ * its pairs in pair rows i*C(maxK,2) ... Weights make sum_p w_p * loss_p the mean over rankings of
+ * each ranking's mean pair loss (Eq. 1).
+ */
+export function rankingBatch(rankings: EncodedRanking[], slots: number, maxK: number, time: number, eosId: number): RankingBatch {
+  const rows = slots * maxK;
+  const pairsPerSlot = choose2(maxK);
+  const pairRows = slots * pairsPerSlot;
+  const placed: TokenPair[] = [];
+  const pairMatrix = new Float32Array(pairRows * rows);
+  const pairWeights = new Float32Array(pairRows);
+  const dummy: TokenPair = { prompt: [eosId], response: [eosId] };
+  rankings.forEach((r, slot) => {
+    const firstRow = slot * maxK;
+    for (let k = 0; k < maxK; k++) placed[firstRow + k] = r.pairs[k] ?? dummy;
+    rankingPairs(r.order).forEach(({ winner, loser }, j) => {
+      const p = slot * pairsPerSlot + j;
+      pairMatrix[p * rows + firstRow + winner] = 1;
+      pairMatrix[p * rows + firstRow + loser] = -1;
+      pairWeights[p] = 1 / (rankings.length * choose2(r.order.length));
+    });
+  });
+  for (let row = 0; row < rows; row++) placed[row] ??= dummy;
+  const sequences = packSequences(placed, time, eosId, rows);
+  for (let row = 0; row < rows; row++) if (placed[row] === dummy) sequences.lastIndex[row] = 0;
+  return { sequences, pairMatrix, pairWeights };
+}
+
+export class RewardStage implements Stage {
+  readonly name = 'reward';
+  readonly totalSteps: number;
+  stepsDone = 0;
+  updatesDone = 0;
+  readonly settings: RewardSettings;
+  readonly time: number;
+  readonly maxCompletions: number;
+  private rm: RewardModel;
+  private readonly tokenizer: Tokenizer;
+  private readonly train: EncodedRanking[] = [];
+  private readonly heldOut: EncodedRanking[] = [];
+  private fresh: EncodedRanking[] = [];
+  private readonly known = new Set<string>();
+  private readonly demonstrations: TokenPair[];
+  private optimizer: AdamW;
+  private readonly rng: Rng;
+  private order: number[] = [];
+
+  constructor(rm: RewardModel, tokenizer: Tokenizer, rankings: Ranking[], settings: Partial<RewardSettings> = {}, options: RewardStageOptions = {}) {
+    this.rm = rm;
+    this.tokenizer = tokenizer;
+    this.settings = { ...REWARD_DEFAULTS, ...settings };
+    this.maxCompletions = options.maxCompletions ?? MAX_COMPLETIONS;
+    this.time = Math.min(options.time ?? rm.trunk.config.blockSize, rm.trunk.config.blockSize);
+    this.demonstrations = (options.demonstrations ?? []).map((d) => encodePair(tokenizer, d.prompt, d.response, true));
+    this.rng = new Rng(this.settings.seed);
+    this.optimizer = this.newOptimizer();
+    this.addRankings(rankings);
+    this.fresh = [];
+    this.totalSteps = this.settings.epochs * Math.ceil(this.train.length / this.settings.rankings_per_batch);
+  }
+
+  private newOptimizer(): AdamW {
+    return new AdamW(this.rm.variables(), { weightDecay: this.settings.weight_decay, maxGradNorm: this.settings.max_grad_norm });
+  }
+
+  get rewardModel(): RewardModel {
+    return this.rm;
+  }
+
+  get counts(): { train: number; heldOut: number } {
+    return { train: this.train.length, heldOut: this.heldOut.length };
+  }
+
+  private rowsPerBatch(): number {
+    return this.settings.rankings_per_batch * this.maxCompletions;
+  }
+
+  private encode(r: Ranking): EncodedRanking {
+    if (r.completions.length > this.maxCompletions) {
+      throw new Error(`a ranking of ${r.completions.length} completions does not fit this stage (at most ${this.maxCompletions})`);
+    }
+    return { id: r.id, pairs: r.completions.map((c) => encodePair(this.tokenizer, r.prompt, c, true)), order: r.order };
+  }
+
+  /** New rankings (ids seen before are skipped); the training ones are mixed into the next update() batches. */
+  addRankings(rankings: Ranking[]): void {
+    for (const r of rankings) {
+      if (this.known.has(r.id)) continue;
+      this.known.add(r.id);
+      const encoded = this.encode(r);
+      if (isHeldOut(r.id, this.settings.held_out_share)) this.heldOut.push(encoded);
+      else {
+        this.train.push(encoded);
+        this.fresh.push(encoded);
+      }
+    }
+  }
+
+  /** Rankings of step `stepsDone`: a fresh shuffle each epoch; the last batch of an epoch may be short. */
+  private nextRankings(): EncodedRanking[] {
+    const perBatch = this.settings.rankings_per_batch;
+    const perEpoch = Math.ceil(this.train.length / perBatch);
+    const inEpoch = this.stepsDone % perEpoch;
+    if (inEpoch === 0) this.order = this.rng.shuffle(this.train.map((_, i) => i));
+    return this.order.slice(inEpoch * perBatch, (inEpoch + 1) * perBatch).map((i) => this.train[i]);
+  }
+
+  private async trainOn(rankings: EncodedRanking[], lr: number): Promise<Metrics> {
+    const { sequences, pairMatrix, pairWeights } = rankingBatch(rankings, this.settings.rankings_per_batch, this.maxCompletions, this.time, this.tokenizer.eosId);
+    const batch = sequenceTensors(sequences);
+    const pairs = tf.tensor2d(pairMatrix, [pairWeights.length, sequences.rows]);
+    const weights = tf.tensor1d(pairWeights);
+    const result = this.optimizer.step(() => {
+      const scores = this.rm.scores(batch.ids, batch.lastIndex);
+      // Eq. 1: mean over rankings of -1/C(K,2) sum_{w,l} log sigmoid(r_w - r_l)
+      const loss = rankingLossFromPairs(scores, pairs, weights);
+      const diffs = tf.reshape(tf.matMul(pairs, tf.reshape(scores, [-1, 1])), [-1]);
+      const counted = tf.cast(tf.greater(weights, 0), 'float32');
+      const accuracy = tf.div(tf.sum(tf.mul(counted, tf.cast(tf.greater(diffs, 0), 'float32'))), tf.sum(counted)) as tf.Scalar;
+      return { loss, metrics: { batch_accuracy: accuracy } };
+    }, lr);
+    const metrics = await readStep(result);
+    tf.dispose([pairs, weights]);
+    disposeSequenceTensors(batch);
+    return { ...metrics, lr };
+  }
+
+  async step(): Promise<Metrics> {
+    const lr = cosineLr(this.stepsDone, this.totalSteps, this.settings.learning_rate);
+    const metrics = await this.trainOn(this.nextRankings(), lr);
+    this.stepsDone += 1;
+    this.fresh = [];
+    if (this.stepsDone === this.totalSteps) await this.normalise();
+    return metrics;
+  }
+
+  /**
+   * Incremental training after new rankings arrived: `steps` (default update_steps) steps, each on up to
+   * half a batch of the new rankings, filled up with earlier ones; the optimizer state carries over.
+   */
+  async update(steps = this.settings.update_steps): Promise<Metrics> {
+    if (this.train.length === 0 || steps <= 0) return {};
+    const perBatch = this.settings.rankings_per_batch;
+    const freshPerBatch = Math.min(this.fresh.length, Math.ceil(perBatch / 2));
+    const sums: Metrics = {};
+    for (let s = 0; s < steps; s++) {
+      const chosen = Array.from({ length: freshPerBatch }, (_, i) => this.fresh[(s * freshPerBatch + i) % this.fresh.length]);
+      const earlier = this.train.filter((r) => !chosen.includes(r));
+      this.rng.shuffle(earlier);
+      chosen.push(...earlier.slice(0, perBatch - chosen.length));
+      const metrics = await this.trainOn(chosen, this.settings.learning_rate);
+      for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / steps;
+    }
+    this.fresh = [];
+    this.updatesDone += steps;
+    await this.normalise();
+    return sums;
+  }
+
+  /** Shifts the reward so that the demonstrations score mean 0 (paper §3.5); returns their mean before. */
+  async normalise(): Promise<number> {
+    if (this.demonstrations.length === 0) return 0;
+    const scores = await scorePairs(this.rm, this.demonstrations, this.time, this.tokenizer.eosId, this.rowsPerBatch());
+    const mean = scores.reduce((s, x) => s + x, 0) / scores.length;
+    this.rm.normalise(mean);
+    return mean;
+  }
+
+  /** Held-out pair accuracy, margin (mean r_w - r_l) and the mean and spread of the rewards. */
+  async evaluate(): Promise<Metrics> {
+    if (this.heldOut.length === 0) return {};
+    const scores = await scorePairs(this.rm, this.heldOut.flatMap((r) => r.pairs), this.time, this.tokenizer.eosId, this.rowsPerBatch());
+    let correct = 0;
+    let pairs = 0;
+    let marginSum = 0;
+    let offset = 0;
+    for (const r of this.heldOut) {
+      const m = pairMetrics(scores.slice(offset, offset + r.pairs.length), r.order);
+      correct += m.correct;
+      pairs += m.pairs;
+      marginSum += m.marginSum;
+      offset += r.pairs.length;
+    }
+    const mean = scores.reduce((s, x) => s + x, 0) / scores.length;
+    const std = Math.sqrt(scores.reduce((s, x) => s + (x - mean) ** 2, 0) / scores.length);
+    return { pair_accuracy: correct / pairs, margin: marginSum / pairs, reward_mean: mean, reward_std: std };
+  }
+
+  /** The reward model's scores for completions of one prompt (for showing its predicted order). */
+  async predict(prompt: string, completions: string[]): Promise<number[]> {
+    const pairs = completions.map((c) => encodePair(this.tokenizer, prompt, c, true));
+    return scorePairs(this.rm, pairs, this.time, this.tokenizer.eosId, this.rowsPerBatch());
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
