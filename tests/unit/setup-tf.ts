@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 export async function useCpuBackend(): Promise<void> {
-  tf.env().set('IS_TEST', true); // silences the "install tfjs-node" banner
+  tf.env().set('PROD', true); // silences the "install tfjs-node" banner
   await tf.setBackend('cpu');
   await tf.ready();
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelConfig, parameterShapes } from './config';
-import { attend, causalMask, embed, gelu, layerNorm, linear, mergeHeads, splitHeads } from './layers';
+import { attend, causalMask, embed, gelu, layerNorm, linear, matMul2d, mergeHeads, oneHotFloat, splitHeads } from './layers';
 import { Rng } from '../data/rng';
 
 /** Keys and values of every layer, each [B, H, blockSize, D], for cached decoding. */
@@ -112,7 +112,7 @@ export class GPT {
 
   /** Logits of rows of final hidden states [N, C] -> [N, V], through the tied head. */
   head(hidden: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(hidden, this.p('wte') as tf.Tensor2D, false, true);
+    return matMul2d(hidden, tf.transpose(this.p('wte')) as tf.Tensor2D);
   }
 
   /**
@@ -158,7 +158,7 @@ export class GPT {
   decodeStep(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
     const { nHead, nEmbd, blockSize } = this.config;
     const batch = tokens.shape[0];
-    const at = tf.reshape(tf.oneHot([position], blockSize, 1, 0, 'float32'), [1, 1, blockSize, 1]);
+    const at = tf.reshape(oneHotFloat([position], blockSize), [1, 1, blockSize, 1]);
     const keep = tf.sub(1, at);
     const visible = tf.tensor1d(Array.from({ length: blockSize }, (_, j) => (j <= position ? 0 : -1e9)));
     const next: KvCache = { keys: [], values: [] };

@@ -1,6 +1,7 @@
 /** Per-token log-probabilities and the language-modelling loss built on them. */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from './gpt';
+import { oneHotFloat } from './layers';
 
 /**
  * log pi(targets[b, t] | context) for logits [B, T, V] and targets [B, T], at a sampling temperature:
@@ -10,7 +11,7 @@ export function logProbsAt(logits: tf.Tensor3D, targets: tf.Tensor2D, temperatur
   return tf.tidy(() => {
     const vocabSize = logits.shape[2];
     const scaled = temperature === 1 ? logits : tf.div(logits, temperature);
-    return tf.sum(tf.mul(tf.oneHot(targets, vocabSize, 1, 0, 'float32'), tf.logSoftmax(scaled)), -1) as tf.Tensor2D;
+    return tf.sum(tf.mul(oneHotFloat(targets, vocabSize), tf.logSoftmax(scaled)), -1) as tf.Tensor2D;
   });
 }
 

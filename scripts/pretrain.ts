@@ -1,0 +1,69 @@
+/**
+ * Trains the shipped checkpoint: the default model on the built-in corpus with a fixed seed, in Node
+ * on the wasm backend (the fastest on a machine without a GPU), and writes it into public/.
+ *
+ *   npm run pretrain                                   # mini preset -> public/checkpoints/default.safetensors
+ *   npm run pretrain -- --preset tiny --steps 600 --out tests/fixtures/tiny-pretrained.safetensors
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { configFromPreset, countParams, type PresetName } from '../src/lib/model/config';
+import { checkpointOf, encodeCheckpoint } from '../src/lib/model/checkpoint';
+import { GPT } from '../src/lib/model/gpt';
+import { sample } from '../src/lib/model/sampler';
+import { BpeTokenizer } from '../src/lib/data/bpeTokenizer';
+import { encodeDocuments, splitTrainVal } from '../src/lib/data/corpus';
+import { generateCorpus, generatePrompts } from '../src/lib/data/world';
+import { TrainingLoop } from '../src/lib/train/loop';
+import { heldOutLoss, PretrainStage } from '../src/lib/train/pretrain';
+import { useNodeBackend } from './node-backend';
+
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'mini' },
+    steps: { type: 'string', default: '3000' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '3e-3' },
+    documents: { type: 'string', default: '20000' },
+    vocab: { type: 'string', default: '512' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string', default: 'public/checkpoints/default.safetensors' },
+  },
+});
+
+const backend = await useNodeBackend();
+const preset = args.preset as PresetName;
+const steps = Number(args.steps);
+const seed = Number(args.seed);
+const documents = generateCorpus({ seed, documents: Number(args.documents) }).map((d) => d.text);
+const tokenizer = BpeTokenizer.train(documents.join('\n'), Number(args.vocab));
+const split = splitTrainVal(documents, 0.1, seed);
+const data = { train: encodeDocuments(tokenizer, split.train), val: encodeDocuments(tokenizer, split.val) };
+const config = configFromPreset(preset, tokenizer.vocabSize);
+const model = GPT.init(config, seed);
+console.log(`${preset}: ${countParams(config).toLocaleString()} parameters, ${data.train.length.toLocaleString()} train tokens, backend ${backend}`);
+
+const stage = new PretrainStage(model, data, { steps, batch_size: Number(args.batch), learning_rate: Number(args.lr), warmup_steps: 100, seed });
+const started = Date.now();
+const loop = new TrainingLoop(stage, {
+  onMetrics: (step, m, kind) => {
+    if (kind === 'eval') console.log(`step ${step}: val_loss ${m.val_loss.toFixed(3)} (${((Date.now() - started) / 60000).toFixed(1)} min)`);
+    else if (step % 50 === 0) console.log(`step ${step}: loss ${m.loss.toFixed(3)} lr ${m.lr.toExponential(2)} ${Math.round(m.tokens_per_s)} tok/s`);
+  },
+}, { evalEvery: 250 });
+await loop.run();
+if (loop.state === 'error') throw new Error(loop.message);
+
+const valLoss = await heldOutLoss(model, data.val, 16, 16, seed);
+const prompts = [...generatePrompts(seed + 100, 3), '', ''];
+const encoded = prompts.map((p) => (p ? tokenizer.encode(p) : [tokenizer.eosId]));
+const { completions } = await sample(model, encoded, { maxNewTokens: Math.min(100, config.blockSize - 30), temperature: 0.8, topK: 0, seed, eosId: tokenizer.eosId });
+const samples = prompts.map((p, i) => p + tokenizer.decode(completions[i]));
+const note = `shipped ${preset} checkpoint: ${steps} steps on the built-in world corpus, seed ${seed}, val loss ${valLoss.toFixed(3)}`;
+const bytes = encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), note));
+mkdirSync(dirname(args.out!), { recursive: true });
+writeFileSync(args.out!, bytes);
+const report = { preset, params: countParams(config), steps, backend, valLoss, minutes: (Date.now() - started) / 60000, bytes: bytes.length, samples };
+writeFileSync(args.out!.replace(/\.safetensors$/, '.json'), JSON.stringify(report, null, 2) + '\n');
+console.log(JSON.stringify(report, null, 2));

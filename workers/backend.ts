@@ -1,0 +1,63 @@
+/**
+ * Picks the tfjs backend for this worker: webgpu, then webgl, then wasm, then cpu.
+ * Every backend that was passed over leaves a reason, which the UI shows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendInfo, BackendName } from './api';
+
+export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+// Served by Vite from the app itself: no CDN.
+setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+
+async function webgpuAdapter(): Promise<string> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
+  if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter was offered (GPU blocklisted or WebGPU disabled)');
+  const info = adapter.info ?? {};
+  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+}
+
+function webglRenderer(): string {
+  const gl = (tf.backend() as unknown as { gpgpu?: { gl: WebGLRenderingContext } }).gpgpu?.gl;
+  if (!gl) return 'WebGL';
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+}
+
+async function tryBackend(name: BackendName): Promise<string> {
+  const adapter = name === 'webgpu' ? await webgpuAdapter() : '';
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+  // A tiny op proves the backend computes, not only that it registered.
+  const probe = tf.add(tf.scalar(1), tf.scalar(2));
+  const value = (await probe.data())[0];
+  probe.dispose();
+  if (value !== 3) throw new Error(`${name} computed 1 + 2 = ${value}`);
+  if (name === 'webgl') return webglRenderer();
+  if (name === 'wasm') return 'WebAssembly (SIMD where supported)';
+  if (name === 'cpu') return 'plain JavaScript';
+  return adapter;
+}
+
+/** The first backend of `order` that works, starting at `preferred` when given. */
+export async function pickBackend(preferred?: BackendName): Promise<BackendInfo> {
+  const order = preferred ? BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(preferred)) : BACKEND_ORDER;
+  const skipped: string[] = [];
+  if (preferred && preferred !== 'webgpu') skipped.push(`started at ${preferred} as asked`);
+  for (const name of order) {
+    try {
+      const adapter = await tryBackend(name);
+      return { name, adapter, fallbackReasons: skipped };
+    } catch (err) {
+      skipped.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`no tfjs backend works here: ${skipped.join('; ')}`);
+}
