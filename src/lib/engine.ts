@@ -62,7 +62,7 @@ export class Engine {
   constructor(backend: BackendInfo, emit: (e: EngineEvent) => void, loadBytes: (url: string) => Promise<Uint8Array>) {
     this.backend = backend;
     this.emit = emit;
-    this.metrics = new MetricThrottle(emit);
+    this.metrics = new MetricThrottle(emit, (stages) => stages.forEach((stage) => emit({ type: 'state', stage, status: this.stageStatus(stage) })));
     this.loadBytes = loadBytes;
     this.settings = Object.fromEntries(STAGES.map((s) => [s, defaultSettings(STAGE_SETTINGS[s])])) as Record<StageName, SettingValues>;
   }

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: in headless Chromium, for a fixed preset and batch, measures on each available
+ * backend the training and sampling tokens per second, cached against full-context sampling, and
+ * memory after 10 against after 50 steps. Prints a table and writes bench-results/bench.json.
+ *
+ *   npm run bench -- --preset tiny --batch 8 --backends webgpu,webgl,wasm,cpu
+ * Needs a built app (npm run build) and Chromium (CHROME_PATH, else /usr/bin/chromium).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { chromium } from '@playwright/test';
+import { CHROME_PATH } from '../playwright.config';
+
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'tiny' },
+    batch: { type: 'string', default: '8' },
+    steps: { type: 'string', default: '10' },
+    memorySteps: { type: 'string', default: '50' },
+    sampleTokens: { type: 'string', default: '32' },
+    backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
+    gpu: { type: 'boolean', default: false }, // a machine with a real GPU: Vulkan flags instead of SwiftShader
+    out: { type: 'string', default: 'bench-results/bench.json' },
+  },
+});
+
+const PORT = 4174;
+const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+await new Promise((resolve) => setTimeout(resolve, 2500));
+
+const flags = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+if (args.gpu) flags.push('--enable-features=Vulkan', '--use-angle=vulkan', '--disable-vulkan-surface', '--ignore-gpu-blocklist');
+const browser = await chromium.launch({ executablePath: CHROME_PATH, args: flags });
+const results: Record<string, unknown>[] = [];
+try {
+  for (const backend of args.backends!.split(',')) {
+    const page = await browser.newPage();
+    const query = new URLSearchParams({ backend, preset: args.preset!, batch: args.batch!, steps: args.steps!, memorySteps: args.memorySteps!, sampleTokens: args.sampleTokens! });
+    await page.goto(`http://127.0.0.1:${PORT}/bench.html?${query}`);
+    console.log(`${backend}: running…`);
+    const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 1_800_000, polling: 1000 });
+    const result = (await handle.jsonValue()) as Record<string, unknown>;
+    results.push({ requested: backend, ...result });
+    console.log(`${backend}:`, result.error ?? 'done');
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.kill();
+}
+
+const columns: [string, string, (v: unknown) => string][] = [
+  ['backend', 'backend', String],
+  ['train_tokens_per_s', 'train tok/s', (v) => Number(v).toFixed(0)],
+  ['train_step_ms', 'step ms', (v) => Number(v).toFixed(0)],
+  ['sample_tokens_per_s_cached', 'sample tok/s (cached)', (v) => Number(v).toFixed(1)],
+  ['sample_tokens_per_s_full', 'sample tok/s (full)', (v) => Number(v).toFixed(1)],
+  ['cached_over_full', 'cached/full', (v) => Number(v).toFixed(2) + 'x'],
+  ['memory_50_over_10', 'mem 50/10 steps', (v) => Number(v).toFixed(3)],
+  ['kernels_per_train_step', 'kernels/step', String],
+];
+console.log(`\npreset ${args.preset}, batch ${args.batch}; adapter: ${results.map((r) => `${r.backend ?? r.requested}=${r.adapter ?? r.error}`).join(', ')}`);
+console.log('| ' + columns.map((c) => c[1]).join(' | ') + ' |');
+console.log('|' + columns.map(() => '---').join('|') + '|');
+for (const r of results) console.log('| ' + columns.map(([key, , fmt]) => (r[key] === undefined ? (key === 'backend' ? String(r.requested) + ' (failed)' : '–') : fmt(r[key]))).join(' | ') + ' |');
+mkdirSync('bench-results', { recursive: true });
+writeFileSync(args.out!, JSON.stringify({ date: new Date().toISOString(), options: args, results }, null, 2) + '\n');
+console.log(`\nwrote ${args.out}`);

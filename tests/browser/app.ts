@@ -1,0 +1,40 @@
+/** Shared steps for the browser tests: open the app and insist that the worker really runs on WebGPU. */
+import { expect, type Page } from '@playwright/test';
+
+export interface OpenedApp {
+  consoleErrors: string[];
+}
+
+export async function openApp(page: Page, query = ''): Promise<OpenedApp> {
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto('/' + query);
+  await expect(page.getByTestId('backend')).toBeVisible({ timeout: 120_000 });
+  return { consoleErrors };
+}
+
+/** A silent fallback to another backend would not test WebGPU at all. */
+export async function expectWebGpu(page: Page): Promise<void> {
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
+}
+
+export async function setSetting(page: Page, stage: string, key: string, value: string | number): Promise<void> {
+  const input = page.getByTestId(`setting-${stage}-${key}`);
+  await input.fill(String(value));
+  await input.press('Tab');
+  await expect(page.getByTestId(`error-${stage}-${key}`)).toHaveCount(0);
+}
+
+export function stepCount(page: Page): Promise<number> {
+  return page.getByTestId('pretrain-step-counter').textContent().then((t) => Number((t ?? '0').split('/')[0]));
+}
+
+/** Starts a fresh tiny model: the software WebGPU adapter of a GPU-less machine is slow. */
+export async function freshTinyModel(page: Page): Promise<void> {
+  await page.getByTestId('model-preset').selectOption('tiny');
+  await page.getByTestId('train-from-scratch').click();
+  await expect(page.getByTestId('model-info')).toContainText('new tiny model', { timeout: 60_000 });
+}
