@@ -78,8 +78,56 @@ export interface SampleView {
   reference?: { completion: string; reward?: number };
 }
 
+/** A prompt with K completions sampled from the current policy, waiting to be ranked. */
+export interface RankingTask {
+  id: string;
+  prompt: string;
+  completions: string[];
+  /** The PPO iteration (0 before PPO) of the policy that wrote the completions. */
+  iteration: number;
+  /** The reward model's scores of the completions, when a reward model exists. */
+  predicted?: number[];
+}
+
+export interface RankingCounters {
+  rankings: number;
+  pairs: number;
+  /** Pair accuracy of the reward model on held-out rankings; null before it has trained. */
+  heldOutAccuracy: number | null;
+  /** Incremental reward-model updates run so far. */
+  rewardUpdates: number;
+  /** Ranking tasks waiting in the queue. */
+  queued: number;
+  demonstrations: number;
+}
+
+export interface LabelerInfo {
+  id: string;
+  name: string;
+  description: string;
+}
+
+/** Lecture mode: a simulated labeler ranks fresh samples by itself. */
+export interface LabelerSettings {
+  /** null = off. */
+  labelerId: string | null;
+  /** Share of pairs on which it agrees with its own gold order: 1 = always, ~0.73 = the paper's labelers. */
+  agreement: number;
+  /** Rankings per minute. */
+  pace: number;
+  /** Completions per ranking (2..9). */
+  k: number;
+}
+
+export interface RankingSubmitResult {
+  counters: RankingCounters;
+  /** The reward model's scores of the ranked completions (after the update), when one exists. */
+  predicted?: number[];
+}
+
 export type EngineEvent =
   | { type: 'metrics'; stage: StageName; points: MetricPoint[] }
+  | { type: 'rankings'; counters: RankingCounters }
   | { type: 'state'; stage: StageName; status: StageStatus }
   | { type: 'samples'; stage: StageName; step: number; samples: SampleView[] }
   | { type: 'model'; model: ModelInfo }
@@ -113,4 +161,24 @@ export interface EngineApi {
   saveToBrowser(slot: string): Promise<void>;
   loadFromBrowser(slot: string): Promise<ModelInfo>;
   listSaved(): Promise<string[]>;
+
+  // ---- rankings, demonstrations, lecture mode ----
+  /**
+   * The next prompt with k completions to rank. While PPO-ptx runs the engine keeps a short queue filled
+   * from the newest policy; otherwise it samples one now. Throws if there is no model yet.
+   */
+  nextRankingTask(k: number): Promise<RankingTask>;
+  /** Stores the ranking (IndexedDB at once) and, when a reward model exists, updates it (between PPO iterations while PPO runs). */
+  submitRanking(taskId: string, order: number[]): Promise<RankingSubmitResult>;
+  skipRankingTask(taskId: string): Promise<void>;
+  counters(): Promise<RankingCounters>;
+  /** A demonstration of the user's own for SFT (prompt: the instruction text, without the format). Returns the number of user demonstrations. */
+  addDemonstration(instruction: string, response: string): Promise<number>;
+  /** JSON Lines: 'rankings' = one full ranking per line; 'pairs' = TRL's prompt/chosen/rejected, one line per pair. */
+  exportRankings(format: 'rankings' | 'pairs'): Promise<string>;
+  /** Accepts either export format; bad lines are reported by number and nothing already stored is lost. */
+  importRankings(text: string): Promise<{ added: number; errors: string[]; counters: RankingCounters }>;
+  clearRankings(): Promise<RankingCounters>;
+  labelers(): Promise<LabelerInfo[]>;
+  setLabeler(settings: LabelerSettings): Promise<void>;
 }

@@ -35,6 +35,7 @@ const api: EngineApi = {
         engine.newModel({ preset: 'mini', tokenizer: 'bpe' });
       }
     } else engine.newModel({ preset: 'mini', tokenizer: 'bpe' });
+    await engine.restore();
     return engine.status();
   },
   status: async () => current().status(),
@@ -55,6 +56,16 @@ const api: EngineApi = {
   saveToBrowser: (slot) => current().saveToBrowser(slot),
   loadFromBrowser: (slot) => current().loadFromBrowser(slot),
   listSaved: () => current().listSaved(),
+  nextRankingTask: (k) => current().nextRankingTask(k),
+  submitRanking: (taskId, order) => current().submitRanking(taskId, order),
+  skipRankingTask: async (taskId) => current().skipRankingTask(taskId),
+  counters: async () => current().counters(),
+  addDemonstration: (instruction, response) => current().addDemonstration(instruction, response),
+  exportRankings: async (format) => current().exportRankings(format),
+  importRankings: (text) => current().importRankings(text),
+  clearRankings: () => current().clearRankings(),
+  labelers: async () => current().labelers(),
+  setLabeler: async (settings) => current().setLabeler(settings),
 };
 
 Comlink.expose(api);

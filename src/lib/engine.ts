@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {
-  CorpusInfo, CorpusSource, EngineEvent, EngineStatus, ModelInfo, NewModelOptions, SampleRequest, SampleView, Settings,
-  StageName, StageStatus, BackendInfo,
+  CorpusInfo, CorpusSource, EngineEvent, EngineStatus, LabelerInfo, LabelerSettings, ModelInfo, NewModelOptions, RankingCounters,
+  RankingSubmitResult, RankingTask, SampleRequest, SampleView, Settings, StageName, StageStatus, BackendInfo,
 } from '../../workers/api';
 import { STAGES } from '../../workers/api';
 import { configFromPreset, countParams, PRESETS, type ModelConfig, type PresetName } from './model/config';
@@ -17,7 +17,14 @@ import { BpeTokenizer } from './data/bpeTokenizer';
 import { CharTokenizer } from './data/charTokenizer';
 import { encodeDocuments, splitTrainVal, validateCorpus } from './data/corpus';
 import type { Tokenizer } from './data/tokenizer';
-import { generateCorpus } from './data/world';
+import { LABELERS } from './data/labelers';
+import { generateCorpus, generatePrompts } from './data/world';
+import { RankingDesk, QUEUE_LENGTH } from './rankingDesk';
+import type { Ranking, RankingSource } from './rlhf/rankings';
+import { PpoStage, type PpoSettings } from './rlhf/ppo';
+import { RewardModel } from './rlhf/rewardModel';
+import { RewardStage, type RewardSettings } from './rlhf/rewardTrainer';
+import { builtInDemonstrations, SftStage, type SftSettings } from './rlhf/sft';
 import { idbGet, idbKeys, idbPut } from './storage/idb';
 import { MetricThrottle } from './events';
 import { applySettings, defaultSettings, STAGE_SETTINGS, type SettingValues } from './settings';
@@ -26,6 +33,12 @@ import { PretrainStage, type PretrainSettings, type TokenSplit } from './train/p
 
 export const DEFAULT_CORPUS_DOCUMENTS = 6000;
 const VAL_SHARE = 0.1;
+/** Prompts for PPO rollouts and for ranking tasks. */
+const PROMPT_COUNT = 500;
+/** Built-in demonstrations scored to normalise the reward (paper §3.5: demonstrations have mean reward 0). */
+const NORMALISING_DEMOS = 32;
+/** PPO iterations between refreshes of the SFT-vs-policy sample stream. */
+const PPO_SAMPLE_EVERY = 2;
 
 interface Corpus {
   info: CorpusInfo;
@@ -57,6 +70,18 @@ export class Engine {
   private readonly stages: Partial<Record<StageName, RunningStage>> = {};
   private readonly emit: (e: EngineEvent) => void;
   private readonly metrics: MetricThrottle;
+  readonly desk = new RankingDesk();
+  /** The trained reward model's stage; it lives on after training for incremental updates and predictions. */
+  private reward: RewardStage | null = null;
+  private heldOutAccuracy: number | null = null;
+  private rewardUpdates = 0;
+  /** Rankings that arrived while PPO-ptx runs: the reward model takes them between iterations. */
+  private pendingRankings: Ranking[] = [];
+  private readonly prompts = generatePrompts(7, PROMPT_COUNT);
+  private promptCursor = 0;
+  private labelerTimer: ReturnType<typeof setInterval> | null = null;
+  private labelerBusy = false;
+  private refilling = false;
   private readonly loadBytes: (url: string) => Promise<Uint8Array>;
 
   constructor(backend: BackendInfo, emit: (e: EngineEvent) => void, loadBytes: (url: string) => Promise<Uint8Array>) {
@@ -87,6 +112,7 @@ export class Engine {
     const tokenizerChanged = tokenizer !== this.tokenizer;
     this.tokenizer = tokenizer;
     this.modelSource = source;
+    this.desk.queue.length = 0;
     if (this.corpus && tokenizerChanged) this.corpus = this.tokenize(this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
     const info = this.modelInfo!;
     this.emit({ type: 'model', model: info });
@@ -161,11 +187,46 @@ export class Engine {
 
   private createStage(name: StageName): Stage {
     const { model } = this.policy;
+    const { tokenizer } = this.policy;
     if (name === 'pretrain') {
       const corpus = this.requireCorpus();
       return new PretrainStage(model, corpus.tokens, { ...(this.settings.pretrain as unknown as PretrainSettings), eval_batches: 4 });
     }
-    throw new Error(`The ${name} stage is not available yet.`);
+    if (name === 'sft') return new SftStage(model, tokenizer, this.settings.sft as unknown as Partial<SftSettings>, this.desk.demonstrations);
+    if (name === 'reward') return this.createRewardStage();
+    return this.createPpoStage();
+  }
+
+  private createRewardStage(): RewardStage {
+    const { model, tokenizer } = this.policy;
+    const settings = this.settings.reward as unknown as RewardSettings;
+    if (this.desk.rankings.length < 2) throw new Error('Rank at least two prompts first (or let a simulated labeler rank), then train the reward model.');
+    if (this.stages.ppo) throw new Error('Reset PPO-ptx first: it is using the current reward model.');
+    this.disposeReward();
+    const demonstrations = [...builtInDemonstrations(settings.seed, 0, NORMALISING_DEMOS).val, ...this.desk.demonstrations];
+    const stage = new RewardStage(RewardModel.fromPolicy(model, settings.seed), tokenizer, this.desk.rankings, settings, { demonstrations });
+    if (stage.counts.train === 0) {
+      stage.rewardModel.dispose();
+      stage.dispose();
+      throw new Error('All rankings so far fell into the held-out share: rank a few more prompts.');
+    }
+    this.reward = stage;
+    this.pendingRankings = [];
+    return stage;
+  }
+
+  private createPpoStage(): PpoStage {
+    const { model, tokenizer } = this.policy;
+    if (!this.reward || this.stageStatus('reward').state === 'running') throw new Error('Train the reward model first: PPO-ptx maximises its score.');
+    return new PpoStage({
+      policy: model,
+      tokenizer,
+      prompts: this.prompts,
+      rewardModel: this.reward.rewardModel,
+      pretrainTokens: this.requireCorpus().tokens.train,
+      goldScorer: this.desk.goldScorer(),
+      settings: this.settings.ppo as unknown as Partial<PpoSettings>,
+    });
   }
 
   private ensureStage(name: StageName): RunningStage {
@@ -182,15 +243,56 @@ export class Engine {
   private hooksFor(name: StageName) {
     return {
       onMetrics: (step: number, values: Record<string, number>, kind: 'train' | 'eval') => this.metrics.push(name, { step, kind, values }),
-      onState: () => {
+      onState: (state: string) => {
         this.metrics.flush();
         this.emit({ type: 'state', stage: name, status: this.stageStatus(name) });
+        if (name === 'reward' && state === 'done') void this.rewardTrained();
       },
       afterStep: async (step: number) => {
+        if (name === 'ppo') return this.betweenPpoIterations(step);
         const every = Number(this.settings[name].sample_every ?? 0);
         if (every > 0 && step % every === 0) this.emit({ type: 'samples', stage: name, step, samples: await this.sample({ count: 3, maxNewTokens: 64, seed: step }) });
       },
     };
+  }
+
+  private async rewardTrained(): Promise<void> {
+    if (!this.reward) return;
+    const metrics = await this.reward.evaluate();
+    this.heldOutAccuracy = metrics.pair_accuracy ?? null;
+    this.emitCounters();
+  }
+
+  /** Between PPO-ptx iterations: new rankings update the reward model, the ranking queue is refilled from the newest policy, and the sample stream refreshes. */
+  private async betweenPpoIterations(step: number): Promise<void> {
+    await this.applyPendingRankings();
+    await this.refillQueue();
+    if (step % PPO_SAMPLE_EVERY === 0 || step === 1) await this.emitPpoSamples(step);
+  }
+
+  private async applyPendingRankings(): Promise<void> {
+    if (!this.reward || this.pendingRankings.length === 0) return;
+    this.reward.addRankings(this.pendingRankings);
+    this.pendingRankings = [];
+    const trained = await this.reward.update();
+    this.rewardUpdates += 1;
+    const held = await this.reward.evaluate();
+    this.heldOutAccuracy = held.pair_accuracy ?? this.heldOutAccuracy;
+    this.metrics.push('reward', { step: this.reward.stepsDone + this.rewardUpdates, kind: 'eval', values: { ...trained, ...held } });
+    this.emitCounters();
+  }
+
+  private async emitPpoSamples(step: number): Promise<void> {
+    const ppo = this.stages.ppo?.stage as PpoStage | undefined;
+    if (!ppo || !this.reward) return;
+    const shown = ppo.lastSamples.slice(0, 3);
+    const references = await ppo.sampleReference(shown.map((s) => s.prompt), step);
+    const samples: SampleView[] = [];
+    for (const [i, s] of shown.entries()) {
+      const [referenceReward] = await this.reward.predict(s.prompt, [references[i].response]);
+      samples.push({ prompt: s.prompt, completion: s.response, reward: s.score, kl: s.kl, reference: { completion: references[i].response, reward: referenceReward } });
+    }
+    this.emit({ type: 'samples', stage: 'ppo', step, samples });
   }
 
   /** Only one stage trains at a time: they share the model and the GPU. */
@@ -214,7 +316,9 @@ export class Engine {
 
   /** Undoes a stage: restores the weights from before it began and clears its progress. */
   async reset(name: StageName): Promise<void> {
+    if (name === 'reward' && this.stages.ppo) throw new Error('Reset PPO-ptx first: it is using the current reward model.');
     const running = this.stages[name];
+    if (name === 'reward') this.disposeReward();
     if (!running) return;
     await running.loop.pause();
     if (running.snapshot && this.model) this.model.copyFrom(running.snapshot);
@@ -222,9 +326,23 @@ export class Engine {
     this.emit({ type: 'state', stage: name, status: this.stageStatus(name) });
   }
 
+  private disposeReward(): void {
+    if (this.stages.reward && this.stages.reward.stage !== this.reward) this.disposeStage('reward');
+    this.reward?.rewardModel.dispose();
+    this.reward?.dispose();
+    if (this.stages.reward?.stage === this.reward) {
+      this.stages.reward?.snapshot?.dispose();
+      delete this.stages.reward;
+    }
+    this.reward = null;
+    this.heldOutAccuracy = null;
+    this.emitCounters();
+  }
+
   private disposeStage(name: StageName): void {
     const running = this.stages[name];
     if (!running) return;
+    if (name === 'reward' && running.stage === this.reward) return this.disposeReward();
     running.stage.dispose();
     running.snapshot?.dispose();
     delete this.stages[name];
@@ -250,6 +368,141 @@ export class Engine {
       maxNewTokens, temperature: request.temperature ?? 1, topK: request.topK ?? 0, seed: request.seed ?? 1, eosId: tokenizer.eosId,
     });
     return prompts.map((prompt, i) => ({ prompt, completion: tokenizer.decode(completions[i]) }));
+  }
+
+  // ---- rankings, demonstrations, lecture mode ----
+
+  counters(): RankingCounters {
+    return {
+      rankings: this.desk.rankings.length,
+      pairs: this.desk.pairs,
+      heldOutAccuracy: this.heldOutAccuracy,
+      rewardUpdates: this.rewardUpdates,
+      queued: this.desk.queue.length,
+      demonstrations: this.desk.demonstrations.length,
+    };
+  }
+
+  private emitCounters(): void {
+    this.emit({ type: 'rankings', counters: this.counters() });
+  }
+
+  /** Restores stored rankings and demonstrations (IndexedDB). */
+  async restore(): Promise<void> {
+    await this.desk.load();
+    this.emitCounters();
+  }
+
+  /** A prompt with k completions sampled now from the current policy, scored by the reward model when there is one. */
+  private async sampleTask(k: number): Promise<RankingTask> {
+    const { model, tokenizer } = this.policy;
+    if (k < 2 || k > 9 || !Number.isInteger(k)) throw new Error('K must be a whole number from 2 to 9.');
+    const prompt = this.prompts[this.promptCursor++ % this.prompts.length];
+    const ppo = this.settings.ppo;
+    const promptTokens = tokenizer.encode(prompt);
+    const maxNewTokens = Math.min(Number(ppo.response_length), model.config.blockSize - promptTokens.length);
+    const { completions } = await sample(model, new Array(k).fill(promptTokens), {
+      maxNewTokens, temperature: Number(ppo.temperature), topK: 0, seed: (this.promptCursor * 7919) >>> 0, eosId: tokenizer.eosId,
+    });
+    const texts = completions.map((c) => tokenizer.decode(c));
+    const predicted = this.reward ? await this.reward.predict(prompt, texts) : undefined;
+    return { id: this.desk.newTaskId(), prompt, completions: texts, iteration: this.stages.ppo?.stage.stepsDone ?? 0, predicted };
+  }
+
+  private async refillQueue(): Promise<void> {
+    if (this.refilling || this.desk.queue.length >= QUEUE_LENGTH || !this.model) return;
+    this.refilling = true;
+    try {
+      this.desk.queue.push(await this.sampleTask(this.desk.labeler.k));
+      this.emitCounters();
+    } finally {
+      this.refilling = false;
+    }
+  }
+
+  async nextRankingTask(k: number): Promise<RankingTask> {
+    const task = this.desk.takeQueued(k) ?? (await this.sampleTask(k));
+    return this.desk.hand(task);
+  }
+
+  skipRankingTask(taskId: string): void {
+    this.desk.skip(taskId);
+  }
+
+  async submitRanking(taskId: string, order: number[], source: RankingSource = 'user', labelerId?: string): Promise<RankingSubmitResult> {
+    const ranking = await this.desk.record(taskId, order, source, labelerId);
+    if (this.reward) {
+      const ppoRunning = this.stageStatus('ppo').state === 'running';
+      const rewardRunning = this.stageStatus('reward').state === 'running';
+      if (rewardRunning) this.reward.addRankings([ranking]);
+      else {
+        this.pendingRankings.push(ranking);
+        if (!ppoRunning) await this.applyPendingRankings();
+      }
+    }
+    this.emitCounters();
+    const predicted = this.reward ? await this.reward.predict(ranking.prompt, ranking.completions) : undefined;
+    return { counters: this.counters(), predicted };
+  }
+
+  async addDemonstration(instruction: string, response: string): Promise<number> {
+    const count = await this.desk.addDemonstration(instruction, response);
+    this.emitCounters();
+    return count;
+  }
+
+  exportRankings(format: 'rankings' | 'pairs'): string {
+    return this.desk.export(format);
+  }
+
+  async importRankings(text: string): Promise<{ added: number; errors: string[]; counters: RankingCounters }> {
+    const { added, errors } = await this.desk.import(text);
+    if (this.reward && added.length) {
+      this.pendingRankings.push(...added);
+      if (this.stageStatus('ppo').state !== 'running') await this.applyPendingRankings();
+    }
+    this.emitCounters();
+    return { added: added.length, errors, counters: this.counters() };
+  }
+
+  async clearRankings(): Promise<RankingCounters> {
+    await this.desk.clear();
+    this.pendingRankings = [];
+    this.emitCounters();
+    return this.counters();
+  }
+
+  labelers(): LabelerInfo[] {
+    return LABELERS.map(({ id, name, description }) => ({ id, name, description }));
+  }
+
+  /** Lecture mode: the labeler ranks a fresh task every 60/pace seconds, on its own. */
+  setLabeler(settings: LabelerSettings): void {
+    if (settings.labelerId && !LABELERS.some((l) => l.id === settings.labelerId)) throw new Error(`Unknown labeler "${settings.labelerId}".`);
+    if (!(settings.agreement >= 0.5 && settings.agreement <= 1)) throw new Error('Agreement must be between 0.5 and 1.');
+    if (!(settings.pace > 0 && settings.pace <= 120)) throw new Error('Pace must be between 1 and 120 rankings a minute.');
+    if (!(Number.isInteger(settings.k) && settings.k >= 2 && settings.k <= 9)) throw new Error('K must be a whole number from 2 to 9.');
+    this.desk.labeler = { ...settings };
+    if (this.labelerTimer) clearInterval(this.labelerTimer);
+    this.labelerTimer = settings.labelerId ? setInterval(() => void this.labelerTick(), 60_000 / settings.pace) : null;
+  }
+
+  /** One ranking by the simulated labeler; returns false when it had nothing to do. */
+  async labelerTick(): Promise<boolean> {
+    const { labelerId, k } = this.desk.labeler;
+    if (!labelerId || this.labelerBusy || !this.model) return false;
+    this.labelerBusy = true;
+    try {
+      const task = this.desk.hand(this.desk.takeQueued(k) ?? (await this.sampleTask(k)));
+      await this.submitRanking(task.id, this.desk.labelerOrder(task)!, 'labeler', labelerId);
+      return true;
+    } catch (err) {
+      this.emit({ type: 'log', level: 'warn', message: `The simulated labeler stopped: ${(err as Error).message}` });
+      this.setLabeler({ ...this.desk.labeler, labelerId: null });
+      return false;
+    } finally {
+      this.labelerBusy = false;
+    }
   }
 
   // ---- checkpoints ----
