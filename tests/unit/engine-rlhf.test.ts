@@ -1,0 +1,69 @@
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../workers/api';
+import { Engine } from '../../src/lib/engine';
+import { useCpuBackend } from './setup-tf';
+
+const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
+
+beforeAll(useCpuBackend);
+
+async function until(engine: Engine, stage: 'sft' | 'reward' | 'ppo', state: string, maxSteps = 50): Promise<void> {
+  for (let i = 0; i < maxSteps && engine.status().stages[stage].state !== state; i++) await engine.step(stage);
+  expect(engine.status().stages[stage].state).toBe(state);
+}
+
+describe('Engine: the whole recipe on the tiny checkpoint', () => {
+  it('lecture-mode rankings, SFT, reward model, PPO-ptx with a ranking mid-run, export and re-import', async () => {
+    const events: EngineEvent[] = [];
+    const engine = new Engine(backend, (e) => events.push(e), async (path) => new Uint8Array(readFileSync(path)));
+    engine.setCorpus({ kind: 'builtin', documents: 300 });
+    await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
+    await engine.restore();
+    await engine.clearRankings();
+
+    await expect(engine.step('ppo')).rejects.toThrow(/Train the reward model first/);
+    await expect(engine.step('reward')).rejects.toThrow(/Rank at least two prompts first/);
+
+    engine.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 4 });
+    for (let i = 0; i < 8; i++) expect(await engine.labelerTick()).toBe(true);
+    engine.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 4 });
+    expect(engine.counters()).toMatchObject({ rankings: 8, pairs: 48 });
+
+    await engine.addDemonstration('Write a short story about Tom.', 'Tom went to the park. He was happy. The end.');
+    engine.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4 });
+    await until(engine, 'sft', 'done');
+
+    engine.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3 });
+    await until(engine, 'reward', 'done');
+    await new Promise((r) => setTimeout(r, 50));
+
+    engine.configure('ppo', { iterations: 3, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8 });
+    await engine.step('ppo');
+    const task = await engine.nextRankingTask(3);
+    expect(task.completions).toHaveLength(3);
+    expect(task.predicted).toHaveLength(3);
+    const result = await engine.submitRanking(task.id, [2, 0, 1]);
+    expect(result.counters.rankings).toBe(9);
+    expect(result.counters.rewardUpdates).toBe(1);
+    await expect(engine.submitRanking(task.id, [0, 1, 2])).rejects.toThrow(/no longer open/);
+    await until(engine, 'ppo', 'done');
+
+    const ppoPoints = events.flatMap((e) => (e.type === 'metrics' && e.stage === 'ppo' ? e.points : []));
+    expect(ppoPoints.length).toBeGreaterThanOrEqual(3);
+    for (const p of ppoPoints) for (const name of ['objective/scores', 'objective/kl', 'loss/policy_avg', 'ptx/loss']) expect(Number.isFinite(p.values[name])).toBe(true);
+    expect(events.some((e) => e.type === 'samples' && e.stage === 'ppo' && e.samples[0].reference !== undefined)).toBe(true);
+
+    const pairs = engine.exportRankings('pairs');
+    expect(pairs.trim().split('\n')).toHaveLength(48 + 3);
+    const full = engine.exportRankings('rankings');
+    await engine.clearRankings();
+    const bad = await engine.importRankings('{"prompt": 1}\nnot json\n');
+    expect(bad.added).toBe(0);
+    expect(bad.errors.join(' ')).toMatch(/line 2: not JSON/);
+    const back = await engine.importRankings(full);
+    expect(back).toMatchObject({ added: 9, errors: [] });
+    expect((await engine.importRankings(full)).added).toBe(0);
+  }, 300_000);
+});
