@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: in headless Chromium, for a fixed preset and batch, measures on each available
- * backend the training and sampling tokens per second, cached against full-context sampling, and
- * memory after 10 against after 50 steps. Prints a table and writes bench-results/bench.json.
+ * backend the training and sampling tokens per second, cached against full-context sampling,
+ * memory after 10 against after 50 steps, and one PPO-ptx iteration split into sample / score /
+ * update. Prints a table and writes bench-results/bench.json.
  *
  *   npm run bench -- --preset tiny --batch 8 --backends webgpu,webgl,wasm,cpu
  * Needs a built app (npm run build) and Chromium (CHROME_PATH, else /usr/bin/chromium).
@@ -19,6 +20,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '10' },
     memorySteps: { type: 'string', default: '50' },
     sampleTokens: { type: 'string', default: '32' },
+    ppo: { type: 'boolean', default: true },
     backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     gpu: { type: 'boolean', default: false }, // a machine with a real GPU: Vulkan flags instead of SwiftShader
     out: { type: 'string', default: 'bench-results/bench.json' },
@@ -36,7 +38,7 @@ const results: Record<string, unknown>[] = [];
 try {
   for (const backend of args.backends!.split(',')) {
     const page = await browser.newPage();
-    const query = new URLSearchParams({ backend, preset: args.preset!, batch: args.batch!, steps: args.steps!, memorySteps: args.memorySteps!, sampleTokens: args.sampleTokens! });
+    const query = new URLSearchParams({ backend, preset: args.preset!, batch: args.batch!, steps: args.steps!, memorySteps: args.memorySteps!, sampleTokens: args.sampleTokens!, ppo: args.ppo ? '1' : '0' });
     await page.goto(`http://127.0.0.1:${PORT}/bench.html?${query}`);
     console.log(`${backend}: running…`);
     const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 1_800_000, polling: 1000 });
@@ -59,6 +61,9 @@ const columns: [string, string, (v: unknown) => string][] = [
   ['cached_over_full', 'cached/full', (v) => Number(v).toFixed(2) + 'x'],
   ['memory_50_over_10', 'mem 50/10 steps', (v) => Number(v).toFixed(3)],
   ['kernels_per_train_step', 'kernels/step', String],
+  ['ppo_sample_s', 'PPO sample s', (v) => Number(v).toFixed(2)],
+  ['ppo_score_s', 'PPO score s', (v) => Number(v).toFixed(2)],
+  ['ppo_update_s', 'PPO update s', (v) => Number(v).toFixed(2)],
 ];
 console.log(`\npreset ${args.preset}, batch ${args.batch}; adapter: ${results.map((r) => `${r.backend ?? r.requested}=${r.adapter ?? r.error}`).join(', ')}`);
 console.log('| ' + columns.map((c) => c[1]).join(' | ') + ' |');

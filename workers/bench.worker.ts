@@ -1,7 +1,7 @@
 /**
  * Benchmark worker: on one backend, for a fixed preset and batch, measures training and sampling
  * tokens per second (cached against full-context sampling), and GPU memory after a few steps
- * against after many.
+ * against after many, and one PPO-ptx iteration split into sample / score / update.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
@@ -13,6 +13,11 @@ import { lmLoss } from '../src/lib/model/logprobs';
 import { sample } from '../src/lib/model/sampler';
 import { Rng } from '../src/lib/data/rng';
 import { AdamW, readStep } from '../src/lib/train/adamw';
+import { BpeTokenizer } from '../src/lib/data/bpeTokenizer';
+import { generateCorpus, generatePrompts } from '../src/lib/data/world';
+import { encodeDocuments } from '../src/lib/data/corpus';
+import { PpoStage } from '../src/lib/rlhf/ppo';
+import { RewardModel } from '../src/lib/rlhf/rewardModel';
 
 export interface BenchOptions {
   backend: BackendName;
@@ -21,6 +26,7 @@ export interface BenchOptions {
   trainSteps: number;
   memorySteps: number;
   sampleTokens: number;
+  ppo: boolean;
 }
 
 export type BenchResult = Record<string, unknown>;
@@ -30,6 +36,33 @@ export interface BenchApi {
 }
 
 const VOCAB = 512;
+
+/** One PPO-ptx iteration (after a warm-up iteration that compiles the shaders), split into its phases. */
+async function ppoIteration(preset: PresetName, batch: number, responseLength: number): Promise<BenchResult> {
+  const documents = generateCorpus({ seed: 1, documents: 400 }).map((d) => d.text);
+  const tokenizer = BpeTokenizer.train(documents.join('\n'), VOCAB);
+  const policy = GPT.init(configFromPreset(preset, tokenizer.vocabSize), 2);
+  const rewardModel = RewardModel.fromPolicy(policy, 3);
+  const ppo = new PpoStage({
+    policy, tokenizer, rewardModel, prompts: generatePrompts(1, 64), pretrainTokens: encodeDocuments(tokenizer, documents),
+    settings: { iterations: 2, batch_size: batch, mini_batch_size: batch, num_ppo_epochs: 4, response_length: responseLength },
+  });
+  await ppo.step();
+  const m = await ppo.step();
+  ppo.dispose();
+  ppo.valueModel.dispose();
+  ppo.reference.dispose();
+  rewardModel.dispose();
+  policy.dispose();
+  return {
+    ppo_batch: batch,
+    ppo_response_length: responseLength,
+    ppo_sample_s: m['time/sample_s'],
+    ppo_score_s: m['time/score_s'],
+    ppo_update_s: m['time/update_s'],
+    ppo_iteration_s: m['time/sample_s'] + m['time/score_s'] + m['time/update_s'],
+  };
+}
 
 function memoryBytes(): number {
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesInGPUAllocated?: number };
@@ -106,6 +139,10 @@ const api: BenchApi = {
     };
     opt.dispose();
     model.dispose();
+    if (o.ppo) {
+      progress('PPO-ptx iteration…');
+      Object.assign(result, await ppoIteration(o.preset, o.batchSize, Math.min(o.sampleTokens, config.blockSize / 2)));
+    }
     return result;
   },
 };

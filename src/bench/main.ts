@@ -10,6 +10,7 @@ const options: BenchOptions = {
   trainSteps: Number(params.get('steps') ?? 10),
   memorySteps: Number(params.get('memorySteps') ?? 50),
   sampleTokens: Number(params.get('sampleTokens') ?? 32),
+  ppo: params.get('ppo') !== '0',
 };
 const out = document.getElementById('results')!;
 const worker = new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module' });
