@@ -80,3 +80,22 @@ test('bad input gets a clear message and loses nothing: a binary corpus, an out-
   await expect(page.getByTestId('model-error')).toContainText('Cannot load this checkpoint');
   await expect(page.getByTestId('model-info')).toHaveText(modelBefore!);
 });
+
+for (const backend of ['webgl', 'wasm'] as const) {
+  test(`?backend=${backend} starts the fallback chain there, says so, and trains`, async ({ page }) => {
+    const app = await openApp(page, `?backend=${backend}`);
+    await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', backend);
+    await expect(page.getByTestId('backend')).toHaveAttribute('title', new RegExp(`started at ${backend} as asked`));
+    await freshTinyModel(page);
+    await setSetting(page, 'pretrain', 'batch_size', 2);
+    await setSetting(page, 'pretrain', 'warmup_steps', 0);
+    await setSetting(page, 'pretrain', 'learning_rate', 0.01);
+    for (let i = 1; i <= 3; i++) {
+      await page.getByTestId('pretrain-step').click();
+      await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBe(i);
+    }
+    const stats = page.getByTestId('pretrain-stats');
+    await expect.poll(async () => Number(await stats.getAttribute('data-last-loss'))).toBeLessThan(Number(await stats.getAttribute('data-first-loss')));
+    expect(app.consoleErrors).toEqual([]);
+  });
+}
