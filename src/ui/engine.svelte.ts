@@ -3,7 +3,7 @@
  * worker's events keep up to date. Imports only types from the worker side, so no tfjs here.
  */
 import * as Comlink from 'comlink';
-import type { BackendName, EngineApi, EngineEvent, EngineStatus, MetricPoint, ModelInfo, SampleView, StageName, StageStatus } from '../../workers/api';
+import type { BackendName, EngineApi, EngineEvent, EngineStatus, LabelerSettings, MetricPoint, ModelInfo, RankingCounters, SampleView, StageName, StageStatus } from '../../workers/api';
 import { STAGES } from '../../workers/api';
 
 export const CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/default.safetensors`;
@@ -27,6 +27,12 @@ class EngineClient {
   });
   /** Increments on every metrics event: charts watch it instead of deep-diffing arrays. */
   metricsVersion = $state(0);
+  /** Rankings, pairs, held-out accuracy, reward-model updates, queue and demonstrations; null until the engine reports them. */
+  counters = $state<RankingCounters | null>(null);
+  /** Lecture mode as the UI last set it (the engine keeps no getter), so it survives switching tabs. */
+  labeler = $state<LabelerSettings>({ labelerId: null, agreement: 0.73, pace: 6, k: 4 });
+  /** Increments on every model event (a new, loaded or retrained policy): a shown ranking task may be stale. */
+  modelVersion = $state(0);
 
   async start(preferredBackend?: BackendName): Promise<void> {
     const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
@@ -37,10 +43,27 @@ class EngineClient {
       this.ready = true;
     } catch (err) {
       this.error = `The engine could not start: ${(err as Error).message}`;
+      return;
+    }
+    await this.loadCounters();
+  }
+
+  /** Reads the stored rankings' counters (they outlive a reload: IndexedDB). Quiet when the engine cannot tell. */
+  async loadCounters(): Promise<void> {
+    try {
+      const counters = await this.api?.counters();
+      if (counters) this.counters = counters;
+    } catch {
+      // an engine without rankings yet: the panels show dashes
     }
   }
 
   private onEvent(e: EngineEvent): void {
+    // the stored rankings are restored (and counted) while init runs, before the status is known
+    if (e.type === 'rankings') {
+      this.counters = e.counters;
+      return;
+    }
     if (!this.status) return;
     switch (e.type) {
       case 'metrics':
@@ -56,6 +79,7 @@ class EngineClient {
         break;
       case 'model':
         this.status.model = e.model;
+        this.modelVersion++;
         break;
       case 'log':
         if (e.level === 'info') this.notice = e.message;
@@ -76,17 +100,26 @@ class EngineClient {
   async call<T>(action: (api: Comlink.Remote<EngineApi>) => Promise<T>): Promise<T | undefined> {
     if (!this.api) return undefined;
     this.error = '';
+    const result = await this.attempt(action);
+    if (result.ok) return result.value;
+    this.error = result.error;
+    return undefined;
+  }
+
+  /** Runs an engine call and hands back its value or its error message, leaving the shared error banner alone (for panels that show their own messages, and background calls). */
+  async attempt<T>(action: (api: Comlink.Remote<EngineApi>) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+    if (!this.api) return { ok: false, error: 'The engine is not running.' };
     try {
-      return await action(this.api);
+      return { ok: true, value: await action(this.api) };
     } catch (err) {
-      this.error = (err as Error).message.replace(/^Error: /, '');
-      return undefined;
+      return { ok: false, error: String((err as Error)?.message ?? err).replace(/^Error: /, '') };
     }
   }
 
+  /** Re-reads the status; quiet, so that it never wipes the message of the action before it. */
   async refresh(): Promise<void> {
-    const status = await this.call((api) => api.status());
-    if (status) this.status = status;
+    const result = await this.attempt((api) => api.status());
+    if (result.ok) this.status = result.value;
   }
 
   clearMetrics(stage: StageName): void {
@@ -98,3 +131,6 @@ class EngineClient {
 
 export const engine = new EngineClient();
 export { STAGES };
+
+// For tests and the console: `playground.api` is the engine, `playground.status`/`metrics`/`counters` what the UI shows.
+if (typeof window !== 'undefined') (window as unknown as { playground: EngineClient }).playground = engine;
