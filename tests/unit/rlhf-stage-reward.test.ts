@@ -5,9 +5,9 @@ import { GPT } from '../../src/lib/model/gpt';
 import { checkpointOf, decodeCheckpoint, encodeCheckpoint } from '../../src/lib/model/checkpoint';
 import { BpeTokenizer } from '../../src/lib/data/bpeTokenizer';
 import { generateCorpus, generateDemonstrations } from '../../src/lib/data/world';
-import type { Ranking } from '../../src/lib/rlhf/rankings';
+import { rankingLossFromPairs, rankingPairTensors, type Ranking } from '../../src/lib/rlhf/rankings';
 import { RewardModel, scorePairs } from '../../src/lib/rlhf/rewardModel';
-import { isHeldOut, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
+import { isHeldOut, pairLoss, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { encodePair } from '../../src/lib/rlhf/sequences';
 import { useCpuBackend } from './setup-tf';
 
@@ -26,7 +26,7 @@ describe('reward model', () => {
   it('starts its head at w ~ N(0, 1/sqrt(d_model + 1)) and b = 0', async () => {
     const wide = GPT.init({ vocabSize: 10, blockSize: 4, nLayer: 1, nHead: 4, nEmbd: 1024 }, 1);
     const rm = RewardModel.fromPolicy(wide, 7);
-    const w = await rm.w.data();
+    const w = Array.from(await rm.w.data());
     const mean = w.reduce((s, x) => s + x, 0) / w.length;
     const std = Math.sqrt(w.reduce((s, x) => s + (x - mean) ** 2, 0) / w.length);
     expect(w.length).toBe(1024);
@@ -69,6 +69,17 @@ describe('reward model', () => {
     expect(pairMatrix[6 * 12 + 4]).toBe(-1);
     expect(Array.from(pairMatrix.subarray(7 * 12)).every((x) => x === 0)).toBe(true); // padding pairs
     expect(sequences.responseLength[3]).toBe(1); // dummy row
+  });
+
+  it('computes Eq. 1 like rankingLossFromPairs, and its gradient survives tf.tidy', async () => {
+    const { pairMatrix, pairWeights } = rankingPairTensors([[2, 0, 1], [1, 0]]);
+    const rewards = tf.variable(tf.tensor1d([0.3, -1.2, 2, 0.5, 0.1]));
+    const diffs = tf.reshape(tf.matMul(pairMatrix, tf.reshape(rewards, [-1, 1])), [-1]) as tf.Tensor1D;
+    expect((await pairLoss(diffs, pairWeights).data())[0]).toBeCloseTo((await rankingLossFromPairs(rewards, pairMatrix, pairWeights).data())[0], 6);
+    const { grads } = tf.variableGrads(() => tf.tidy(() => pairLoss(tf.reshape(tf.matMul(pairMatrix, tf.reshape(tf.mul(rewards, 1), [-1, 1])), [-1]) as tf.Tensor1D, pairWeights)), [rewards]);
+    const g = await grads[rewards.name].data();
+    expect(g[2]).toBeLessThan(0); // raising the best completion's reward lowers the loss
+    expect(g[1]).toBeGreaterThan(0);
   });
 
   it('holds out rankings by id, the same way every time', () => {

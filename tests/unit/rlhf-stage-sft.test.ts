@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../src/lib/model/config';
+import { configFromPreset, type ModelConfig } from '../../src/lib/model/config';
 import { GPT } from '../../src/lib/model/gpt';
 import { lmLoss } from '../../src/lib/model/logprobs';
 import { builtInDemonstrations, SftStage } from '../../src/lib/rlhf/sft';
@@ -35,9 +35,12 @@ describe('SFT', () => {
     expect(builtInDemonstrations(5, 30, 10).val).toEqual(val);
   });
 
+  // From fresh weights (tiny preset, the fixture's tokenizer): the pretrained fixture already fits demonstrations
+  // as well as it can (its corpus holds instruction pairs), so SFT from it barely moves the held-out loss.
   it.skipIf(!fixtureExists)('lowers the validation loss on held-out demonstrations', async () => {
-    const { model, tokenizer } = loadPretrained();
-    const stage = new SftStage(model, tokenizer, { epochs: 1, batch_size: 8, demonstrations: 64, val_demonstrations: 16, learning_rate: 2e-3, seed: 3 }, [
+    const { tokenizer } = loadPretrained();
+    const model = GPT.init(configFromPreset('tiny', tokenizer.vocabSize), 5);
+    const stage = new SftStage(model, tokenizer, { epochs: 1, batch_size: 8, demonstrations: 64, val_demonstrations: 16, learning_rate: 1e-2, seed: 3 }, [
       { prompt: 'Instruction: Write a story about Tom.\nResponse:', response: ' Tom had a red ball. The end.' },
     ]);
     expect(stage.totalSteps).toBe(Math.ceil(65 / 8));
@@ -49,7 +52,7 @@ describe('SFT', () => {
     expect(Object.keys(last).sort()).toEqual(['grad_norm', 'loss', 'lr']);
     const after = (await stage.evaluate()).val_loss;
     console.log(`SFT val_loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);
-    expect(after).toBeLessThan(before - 0.1);
+    expect(after).toBeLessThan(before - 0.8); // measured 6.25 -> 4.94
     stage.dispose();
     model.dispose();
   });

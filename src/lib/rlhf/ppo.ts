@@ -14,7 +14,7 @@ import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { AdaptiveKlController, FixedKlController, type KlController, type KlEstimator } from './kl';
-import { clippedPolicyLoss, clippedValueLoss, entropyFromLogits, maskedMean } from './losses';
+import { clippedPolicyLoss, clippedValueLoss, maskedMean } from './losses';
 import type { PpoMetrics } from './metrics';
 import { RewardModel, withTensors } from './rewardModel';
 import {
@@ -105,7 +105,7 @@ export interface RolloutSample {
 }
 
 /** Per-minibatch scalars, summed on the device and read back once an iteration. */
-const UPDATE_METRICS = ['loss/policy_avg', 'loss/value_avg', 'policy/approxkl_avg', 'policy/clipfrac_avg', 'policy/entropy_avg', 'val/clipfrac_avg', 'val/ratio', 'ptx/loss'] as const;
+const UPDATE_METRICS = ['loss/policy_avg', 'loss/value_avg', 'policy/approxkl_avg', 'policy/clipfrac_avg', 'val/clipfrac_avg', 'val/ratio', 'ptx/loss'] as const;
 
 export class PpoStage implements Stage {
   readonly name = 'ppo';
@@ -208,6 +208,8 @@ export class PpoStage implements Stage {
       'objective/non_score_reward': mean(column('non_score_reward')),
       'objective/rlhf_reward': mean(scores) + mean(column('non_score_reward')),
       'objective/scores': mean(scores),
+      // the per-token entropy of the policy that wrote the rollouts (computed once, when scoring)
+      'policy/entropy_avg': sum(column('entropy')) / Math.max(sum(column('tokens')), 1),
       ...update,
       'val/num_eos_tokens': responses.finished.filter(Boolean).length,
       lr: s.learning_rate,
@@ -262,9 +264,7 @@ export class PpoStage implements Stage {
     const take = <T extends tf.Tensor>(x: T) => tf.gather(x, index) as T; // data rows only: no gradient through gather
     const mask = tf.mul(take(r.batch.targetMask), tf.reshape(tf.tensor1d(counts), [-1, 1])) as tf.Tensor2D;
     const ids = take(r.batch.ids);
-    const logits = this.policy.logits(ids);
-    const scaled = tf.div(logits, s.temperature) as tf.Tensor3D;
-    const logp = logProbsAt(scaled, take(r.batch.targets));
+    const logp = logProbsAt(this.policy.logits(ids), take(r.batch.targets), s.temperature);
     const oldLogp = take(r.oldLogp);
     const policy = clippedPolicyLoss(logp, oldLogp, take(r.advantages), mask, s.cliprange);
     const value = clippedValueLoss(this.valueModel.values(ids), take(r.oldValues), take(r.returns), mask, s.cliprange_value);
@@ -274,7 +274,6 @@ export class PpoStage implements Stage {
       'loss/value_avg': value.loss,
       'policy/approxkl_avg': policy.approxKl,
       'policy/clipfrac_avg': policy.clipFrac,
-      'policy/entropy_avg': maskedMean(entropyFromLogits(scaled), mask) as tf.Scalar,
       'val/clipfrac_avg': value.clipFrac,
       'val/ratio': maskedMean(tf.exp(tf.sub(logp, oldLogp)), mask) as tf.Scalar,
     };
@@ -335,6 +334,10 @@ function mixSeed(seed: number, iteration: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b)) >>> 0;
 }
 
+function sum(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0);
+}
+
 function mean(xs: number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
+  return sum(xs) / Math.max(xs.length, 1);
 }

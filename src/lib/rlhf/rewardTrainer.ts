@@ -11,7 +11,7 @@ import { Rng } from '../data/rng';
 import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
-import { MAX_COMPLETIONS, pairMetrics, rankingLossFromPairs, rankingPairs, type Ranking } from './rankings';
+import { MAX_COMPLETIONS, pairMetrics, rankingPairs, type Ranking } from './rankings';
 import { scorePairs, type RewardModel } from './rewardModel';
 import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
@@ -110,6 +110,16 @@ export function rankingBatch(rankings: EncodedRanking[], slots: number, maxK: nu
   return { sequences, pairMatrix, pairWeights };
 }
 
+/**
+ * Eq. 1, the mean over rankings of -1/C(K,2) sum_{(w,l)} log sigmoid(r_w - r_l), from diffs = r_w - r_l and
+ * the pair weights. Written as softplus(-d) = -log sigmoid(d) rather than through rankingLossFromPairs:
+ * tf.logSigmoid's gradient reads its input after the tf.tidy in there has freed it, which throws on the
+ * wasm backend (the cpu backend happens to keep the buffer alive).
+ */
+export function pairLoss(diffs: tf.Tensor1D, pairWeights: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.mul(tf.softplus(tf.neg(diffs)), pairWeights)) as tf.Scalar;
+}
+
 export class RewardStage implements Stage {
   readonly name = 'reward';
   readonly totalSteps: number;
@@ -196,9 +206,8 @@ export class RewardStage implements Stage {
     const weights = tf.tensor1d(pairWeights);
     const result = this.optimizer.step(() => {
       const scores = this.rm.scores(batch.ids, batch.lastIndex);
-      // Eq. 1: mean over rankings of -1/C(K,2) sum_{w,l} log sigmoid(r_w - r_l)
-      const loss = rankingLossFromPairs(scores, pairs, weights);
-      const diffs = tf.reshape(tf.matMul(pairs, tf.reshape(scores, [-1, 1])), [-1]);
+      const diffs = tf.reshape(tf.matMul(pairs, tf.reshape(scores, [-1, 1])), [-1]) as tf.Tensor1D; // r_w - r_l per pair
+      const loss = pairLoss(diffs, weights);
       const counted = tf.cast(tf.greater(weights, 0), 'float32');
       const accuracy = tf.div(tf.sum(tf.mul(counted, tf.cast(tf.greater(diffs, 0), 'float32'))), tf.sum(counted)) as tf.Scalar;
       return { loss, metrics: { batch_accuracy: accuracy } };

@@ -15,6 +15,7 @@ import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { gaeTensor, whiten } from './advantages';
 import { perTokenRewards, type KlEstimator } from './kl';
+import { entropyFromLogits } from './losses';
 import type { RewardModel } from './rewardModel';
 import { packSequences, sequenceTensors, type SequenceRows, type SequenceTensors, type TokenPair } from './sequences';
 
@@ -109,11 +110,16 @@ export interface ScoredRollouts {
   oldValues: tf.Tensor2D;
   advantages: tf.Tensor2D;
   returns: tf.Tensor2D;
-  /** [6, B]: score, per-sequence KL sum, non-score reward sum, -logp sum, response tokens, finished. */
+  /** [7, B]: score, per-sequence sums of KL, non-score reward, -logp, response tokens, finished, sum of per-token entropy. */
   perSequence: tf.Tensor2D;
 }
 
-export const PER_SEQUENCE_ROWS = ['score', 'kl', 'non_score_reward', 'neg_logp', 'tokens', 'finished'] as const;
+export const PER_SEQUENCE_ROWS = ['score', 'kl', 'non_score_reward', 'neg_logp', 'tokens', 'finished', 'entropy'] as const;
+
+/** logits / T (T = 1 skips the division). */
+export function atTemperature<T extends tf.Tensor>(logits: T, temperature: number): T {
+  return temperature === 1 ? logits : (tf.div(logits, temperature) as T);
+}
 
 /**
  * Scores a batch of responses. `rewardScores` (one per row) replaces the reward model's score when
@@ -124,7 +130,8 @@ export function scoreRollouts(models: ScoringModels, responses: Responses, time:
   const batch = sequenceTensors(sequences);
   const kept = tf.tidy(() => {
     const { ids, targets, targetMask: mask, lastIndex } = batch;
-    const logp = logProbsAt(models.policy.logits(ids), targets, s.temperature);
+    const logits = models.policy.logits(ids);
+    const logp = logProbsAt(logits, targets, s.temperature);
     const refLogp = logProbsAt(models.reference.logits(ids), targets, s.temperature);
     const values = models.valueModel.values(ids);
     const finished = tf.tensor1d(responses.finished.map((f) => (f ? 1 : 0)), 'float32');
@@ -142,6 +149,7 @@ export function scoreRollouts(models: ScoringModels, responses: Responses, time:
       tf.neg(tf.sum(tf.mul(logp, mask), 1)),
       tf.sum(mask, 1),
       finished,
+      tf.sum(tf.mul(entropyFromLogits(atTemperature(logits, s.temperature)), mask), 1),
     ]) as tf.Tensor2D;
     return { oldLogp: logp, oldValues: values, advantages: whiten(advantages, mask) as tf.Tensor2D, returns, perSequence };
   });
