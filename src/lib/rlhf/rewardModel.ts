@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Checkpoint } from '../model/checkpoint';
 import { modelFromCheckpoint } from '../model/checkpoint';
 import type { GPT } from '../model/gpt';
+import { oneHotFloat } from '../model/layers';
 import { Rng } from '../data/rng';
 import { packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
 
@@ -48,7 +49,7 @@ export class RewardModel {
   /** Final hidden states at lastIndex: sum_t oneHot(lastIndex)_t * h_t -> [N, C] (no gather with batchDims). */
   private hiddenAt(ids: tf.Tensor2D, lastIndex: tf.Tensor1D): tf.Tensor2D {
     const hidden = this.trunk.hidden(ids); // [N, T, C]
-    const at = tf.oneHot(tf.cast(lastIndex, 'int32') as tf.Tensor1D, ids.shape[1], 1, 0, 'float32'); // [N, T]
+    const at = oneHotFloat(tf.cast(lastIndex, 'int32') as tf.Tensor1D, ids.shape[1]); // [N, T]; not tf.oneHot's dtype argument (wrong on wasm)
     return tf.sum(tf.mul(hidden, tf.expandDims(at, 2)), 1) as tf.Tensor2D;
   }
 
