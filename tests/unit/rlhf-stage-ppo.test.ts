@@ -119,6 +119,27 @@ describe('PPO stage', () => {
     [rm, shifted, policy].forEach((m) => m.dispose());
   });
 
+  it('runs with adaptive KL, the k3 estimator and whitened rewards', async () => {
+    const policy = base();
+    const stage = new PpoStage({
+      policy,
+      tokenizer,
+      prompts,
+      rewardFunction: (_, response) => response.length / 10,
+      settings: { ...small, adaptive_kl: true, kl_target: 0.01, kl_horizon: 10, kl_estimator: 'k3', whiten_rewards: true },
+    });
+    const first = await stage.step();
+    const second = await stage.step();
+    const third = await stage.step();
+    for (const [name, value] of Object.entries(third)) expect(Number.isFinite(value), name).toBe(true);
+    expect(first['objective/kl_coef']).toBe(0.05);
+    expect(second['objective/kl_coef']).toBeCloseTo(0.05 * (1 - (0.2 * 4) / 10), 8); // KL 0 < target: err = -0.2
+    expect(third['objective/kl']).toBeGreaterThanOrEqual(0); // k3 is never negative
+    expect(third['objective/kl_coef']).toBeGreaterThan(second['objective/kl_coef']); // KL above the tiny target: beta rises
+    stage.dispose();
+    policy.dispose();
+  });
+
   it('stops the loop with a message on a non-finite loss and keeps the weights', async () => {
     const policy = base();
     const stage = new PpoStage({ policy, tokenizer, prompts, rewardFunction: () => NaN, settings: small });
