@@ -85,9 +85,9 @@ export interface PpoStageOptions {
   rewardModel?: RewardModel;
   /** A score from text instead of a reward model (e.g. a simulated labeler's gold, for tests and experiments). */
   rewardFunction?: (prompt: string, response: string) => number;
-  /** Value model to start from (default: a clone of the reward model, as in the paper; else the policy with a zero head). */
+  /** Value model to train (default: a clone of the reward model, as in the paper; else the policy with a zero head). Not owned when given. */
   valueModel?: RewardModel;
-  /** The frozen reference (default: a frozen clone of the policy as given, i.e. the SFT model). */
+  /** The frozen reference (default: a frozen clone of the policy as given, i.e. the SFT model). Not owned when given. */
   reference?: GPT;
   /** Pretraining token stream for the ptx term. */
   pretrainTokens?: Int32Array;
@@ -130,6 +130,7 @@ export class PpoStage implements Stage {
   private readonly optimizer: AdamW;
   private readonly rng: Rng;
   private readonly ptxRng: Rng;
+  private readonly owned: { dispose(): void }[] = [];
 
   constructor(opts: PpoStageOptions) {
     if (!opts.rewardModel && !opts.rewardFunction) throw new Error('PPO needs a reward model or a reward function');
@@ -141,8 +142,8 @@ export class PpoStage implements Stage {
     this.rewardModel = opts.rewardModel;
     this.rewardFunction = opts.rewardFunction;
     this.goldScorer = opts.goldScorer;
-    this.reference = opts.reference ?? opts.policy.clone(false);
-    this.valueModel = opts.valueModel ?? opts.rewardModel?.clone() ?? zeroHeadValueModel(opts.policy);
+    this.reference = opts.reference ?? this.own(opts.policy.clone(false));
+    this.valueModel = opts.valueModel ?? this.own(opts.rewardModel?.clone() ?? zeroHeadValueModel(opts.policy));
     this.prompts = opts.prompts;
     this.promptTokens = opts.prompts.map((p) => opts.tokenizer.encode(p));
     this.shape = rolloutShape(this.promptTokens.map((p) => p.length), opts.policy.config.blockSize, s.response_length);
@@ -153,6 +154,12 @@ export class PpoStage implements Stage {
     this.ptxRng = new Rng(s.seed + 2);
     this.klController = s.adaptive_kl ? new AdaptiveKlController(s.kl_coef, s.kl_target, s.kl_horizon) : new FixedKlController(s.kl_coef);
     this.optimizer = new AdamW([...this.policy.variables(), ...this.valueModel.variables()], { weightDecay: s.weight_decay, maxGradNorm: s.max_grad_norm });
+  }
+
+  /** Models the stage made itself (the default reference and value model) are disposed with it. */
+  private own<T extends { dispose(): void }>(model: T): T {
+    this.owned.push(model);
+    return model;
   }
 
   /** The next iteration scores with this reward model (e.g. after incremental ranking updates). */
@@ -194,7 +201,7 @@ export class PpoStage implements Stage {
     }
     const updateSeconds = (performance.now() - started) / 1000;
 
-    const column = (name: (typeof PER_SEQUENCE_ROWS)[number]) => Array.from(perSequence.subarray(PER_SEQUENCE_ROWS.indexOf(name) * s.batch_size, (PER_SEQUENCE_ROWS.indexOf(name) + 1) * s.batch_size));
+    const column = (name: (typeof PER_SEQUENCE_ROWS)[number]) => rowOf(perSequence, PER_SEQUENCE_ROWS.indexOf(name), s.batch_size);
     const scores = column('score');
     const kls = column('kl');
     this.lastSamples = prompts.map((prompt, i) => ({ prompt, response: responses.texts[i], score: scores[i], kl: kls[i], finished: responses.finished[i] }));
@@ -315,8 +322,7 @@ export class PpoStage implements Stage {
 
   dispose(): void {
     this.optimizer.dispose();
-    this.reference.dispose();
-    this.valueModel.dispose();
+    this.owned.forEach((m) => m.dispose());
   }
 }
 
@@ -332,6 +338,11 @@ async function sampleResponses(model: GPT, tokenizer: Tokenizer, prompts: string
 
 function mixSeed(seed: number, iteration: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** Row `row` of a row-major matrix with `width` columns. */
+function rowOf(matrix: Float32Array | Int32Array | Uint8Array, row: number, width: number): number[] {
+  return Array.from(matrix.subarray(row * width, (row + 1) * width));
 }
 
 function sum(xs: number[]): number {
