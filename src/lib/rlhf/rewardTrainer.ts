@@ -48,13 +48,13 @@ export interface RewardStageOptions {
   time?: number;
 }
 
-interface EncodedRanking {
+export interface EncodedRanking {
   id: string;
   pairs: TokenPair[]; // prompt + completion + eos, one per completion
   order: number[];
 }
 
-interface RankingBatch {
+export interface RankingBatch {
   sequences: SequenceRows;
   pairMatrix: Float32Array; // [P, N]: +1 at the winner's row, -1 at the loser's
   pairWeights: Float32Array; // [P]: 1 / (rankings * C(K, 2)), 0 for padding pairs
