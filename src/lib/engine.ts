@@ -169,8 +169,12 @@ export class Engine {
   configure(stage: StageName, changes: Settings): Settings {
     const running = this.stages[stage];
     if (running && running.loop.state === 'running') throw new Error('Pause the stage before changing its settings.');
-    this.settings[stage] = applySettings(STAGE_SETTINGS[stage], this.settings[stage], changes);
-    return this.settings[stage];
+    const next = applySettings(STAGE_SETTINGS[stage], this.settings[stage], changes);
+    if (stage === 'ppo' && Number(next.mini_batch_size) > Number(next.batch_size)) {
+      throw new Error(`Minibatch (${next.mini_batch_size}) must not be larger than the rollouts per batch (${next.batch_size}).`);
+    }
+    this.settings[stage] = next;
+    return next;
   }
 
   stageStatus(stage: StageName): StageStatus {

@@ -11,7 +11,7 @@ export const PPO_METRIC_NAMES = [
   'objective/scores', // mean reward-model score
   'policy/approxkl_avg', // 0.5 * mean((logp - oldLogp)^2) over PPO minibatches
   'policy/clipfrac_avg', // share of tokens where the policy ratio was clipped
-  'policy/entropy_avg', // mean per-token entropy during the update
+  'policy/entropy_avg', // mean per-token entropy of the policy that wrote the rollouts (once per iteration)
   'loss/policy_avg',
   'loss/value_avg',
   'val/clipfrac_avg', // share of tokens where the value was clipped

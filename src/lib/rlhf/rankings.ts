@@ -143,7 +143,8 @@ export function rankingPairTensors(orders: number[][]): { pairMatrix: tf.Tensor2
 export function rankingLossFromPairs(rewards: tf.Tensor1D, pairMatrix: tf.Tensor2D, pairWeights: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
     const diffs = tf.matMul(pairMatrix, tf.reshape(rewards, [-1, 1])).reshape([-1]); // [P] r_w - r_l
-    const pairLosses = tf.neg(tf.logSigmoid(diffs)); // -log sigmoid(r_w - r_l), stable
+    // -log sigmoid(r_w - r_l) = softplus(-(r_w - r_l)), stable; not tf.logSigmoid, whose gradient reads a tensor the tidy has freed (fails on wasm)
+    const pairLosses = tf.softplus(tf.neg(diffs));
     return tf.sum(tf.mul(pairLosses, pairWeights)) as tf.Scalar;
   });
 }

@@ -35,7 +35,7 @@ export interface SftSettings {
 export const SFT_DEFAULTS: SftSettings = {
   epochs: 4,
   batch_size: 16,
-  learning_rate: 1e-3,
+  learning_rate: 3e-4,
   demonstrations: 512,
   seed: 1,
   val_demonstrations: 64,
