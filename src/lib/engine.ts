@@ -3,7 +3,6 @@
  * their settings and training loops. DOM-free: the worker exposes it through comlink, and Node
  * tests drive it directly on the cpu backend.
  */
-import * as tf from '@tensorflow/tfjs';
 import type {
   CorpusInfo, CorpusSource, EngineEvent, EngineStatus, LabelerInfo, LabelerSettings, ModelInfo, NewModelOptions, RankingCounters,
   RankingSubmitResult, RankingTask, SampleRequest, SampleView, Settings, StageName, StageStatus, BackendInfo,
@@ -330,15 +329,17 @@ export class Engine {
     this.emit({ type: 'state', stage: name, status: this.stageStatus(name) });
   }
 
+  /** Drops the reward model and its stage (the stage in `stages.reward`, when there is one, is this same object). */
   private disposeReward(): void {
-    if (this.stages.reward && this.stages.reward.stage !== this.reward) this.disposeStage('reward');
-    this.reward?.rewardModel.dispose();
-    this.reward?.dispose();
-    if (this.stages.reward?.stage === this.reward) {
-      this.stages.reward?.snapshot?.dispose();
-      delete this.stages.reward;
+    if (this.reward) {
+      if (this.stages.reward?.stage === this.reward) {
+        this.stages.reward.snapshot?.dispose();
+        delete this.stages.reward;
+      }
+      this.reward.rewardModel.dispose();
+      this.reward.dispose();
+      this.reward = null;
     }
-    this.reward = null;
     this.heldOutAccuracy = null;
     this.emitCounters();
   }
@@ -540,9 +541,5 @@ export class Engine {
   status(): EngineStatus {
     const stages = Object.fromEntries(STAGES.map((s) => [s, this.stageStatus(s)])) as Record<StageName, StageStatus>;
     return { backend: this.backend, model: this.modelInfo, corpus: this.corpus?.info ?? null, stages, settings: this.settings };
-  }
-
-  numTensors(): number {
-    return tf.memory().numTensors;
   }
 }

@@ -17,8 +17,6 @@ export const PRESETS: Record<PresetName, ModelShape> = {
   small: { blockSize: 256, nLayer: 6, nHead: 8, nEmbd: 256 }, // ~5M, for a real GPU
 };
 
-export const DEFAULT_PRESET: PresetName = 'mini';
-
 export function configFromPreset(preset: PresetName, vocabSize: number): ModelConfig {
   return { ...PRESETS[preset], vocabSize };
 }
