@@ -2,6 +2,8 @@ import { defineConfig } from '@playwright/test';
 
 /** The system Chromium (Playwright's own browser download does not work offline): CHROME_PATH, else /usr/bin/chromium. */
 export const CHROME_PATH = process.env.CHROME_PATH || '/usr/bin/chromium';
+/** PW_PORT lets several checkouts run their browser tests side by side. */
+const PORT = Number(process.env.PW_PORT || 4173);
 
 export default defineConfig({
   testDir: 'tests/browser',
@@ -11,7 +13,7 @@ export default defineConfig({
   retries: 0,
   reporter: process.env.PW_REPORTER ? [[process.env.PW_REPORTER]] : [['list']],
   use: {
-    baseURL: 'http://127.0.0.1:4173',
+    baseURL: `http://127.0.0.1:${PORT}`,
     viewport: { width: 1280, height: 800 },
     launchOptions: {
       executablePath: CHROME_PATH,
@@ -20,8 +22,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite preview --port 4173 --strictPort',
-    url: 'http://127.0.0.1:4173',
+    command: `npx vite preview --port ${PORT} --strictPort`,
+    url: `http://127.0.0.1:${PORT}`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
   },
