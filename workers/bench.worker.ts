@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
-import type { BackendName } from './api';
+import type { BackendName } from '../src/lib/types';
 import { pickBackend } from './backend';
 import { configFromPreset, countParams, type PresetName } from '../src/lib/model/config';
 import { GPT } from '../src/lib/model/gpt';

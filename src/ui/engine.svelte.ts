@@ -3,34 +3,34 @@
  * worker's events keep up to date. Imports only types from the worker side, so no tfjs here.
  */
 import * as Comlink from 'comlink';
-import type { BackendName, EngineApi, EngineEvent, EngineStatus, LabelerSettings, MetricPoint, ModelInfo, RankingCounters, SampleView, StageName, StageStatus } from '../../workers/api';
-import { STAGES } from '../../workers/api';
+import type { EngineApi } from '../../workers/api';
+import { DEFAULT_LABELER_SETTINGS } from '../lib/labelerSettings';
+import type { BackendName, EngineEvent, EngineStatus, LabelerSettings, MetricPoint, ModelInfo, RankingCounters, SampleView, StageInfo, StageName, StageStatus } from '../lib/types';
 
 export const CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/default.safetensors`;
 
 /** Caps what a chart keeps, so a long run stays light; older points are thinned 2:1. */
 const MAX_POINTS = 4000;
+const NO_SAMPLES = { step: 0, samples: [] as SampleView[] };
 
 function thin(points: MetricPoint[]): MetricPoint[] {
   return points.length <= MAX_POINTS ? points : points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
 }
 
-class EngineClient {
+export class EngineClient {
   api: Comlink.Remote<EngineApi> | null = null;
   status = $state<EngineStatus | null>(null);
   ready = $state(false);
   error = $state('');
   notice = $state('');
-  metrics = $state<Record<StageName, MetricPoint[]>>({ pretrain: [], sft: [], reward: [], ppo: [] });
-  samples = $state<Record<StageName, { step: number; samples: SampleView[] }>>({
-    pretrain: { step: 0, samples: [] }, sft: { step: 0, samples: [] }, reward: { step: 0, samples: [] }, ppo: { step: 0, samples: [] },
-  });
+  metrics = $state<Record<StageName, MetricPoint[]>>({});
+  samples = $state<Record<StageName, { step: number; samples: SampleView[] }>>({});
   /** Increments on every metrics event: charts watch it instead of deep-diffing arrays. */
   metricsVersion = $state(0);
   /** Rankings, pairs, held-out accuracy, reward-model updates, queue and demonstrations; null until the engine reports them. */
   counters = $state<RankingCounters | null>(null);
   /** Lecture mode as the UI last set it (the engine keeps no getter), so it survives switching tabs. */
-  labeler = $state<LabelerSettings>({ labelerId: null, agreement: 0.73, pace: 6, k: 4 });
+  labeler = $state<LabelerSettings>({ ...DEFAULT_LABELER_SETTINGS });
   /** Increments on every model event (a new, loaded or retrained policy): a shown ranking task may be stale. */
   modelVersion = $state(0);
 
@@ -50,15 +50,28 @@ class EngineClient {
 
   /** Reads the stored rankings' counters (they outlive a reload: IndexedDB). Quiet when the engine cannot tell. */
   async loadCounters(): Promise<void> {
-    try {
-      const counters = await this.api?.counters();
-      if (counters) this.counters = counters;
-    } catch {
-      // an engine without rankings yet: the panels show dashes
-    }
+    const got = await this.attempt((api) => api.counters());
+    if (got.ok) this.counters = got.value;
   }
 
-  private onEvent(e: EngineEvent): void {
+  /** The stages in pipeline order, as the engine's registry lists them. */
+  get stages(): StageInfo[] {
+    return this.status?.stageInfo ?? [];
+  }
+
+  points(stage: StageName): MetricPoint[] {
+    return this.metrics[stage] ?? [];
+  }
+
+  samplesOf(stage: StageName): { step: number; samples: SampleView[] } {
+    return this.samples[stage] ?? NO_SAMPLES;
+  }
+
+  setSamples(stage: StageName, step: number, samples: SampleView[]): void {
+    this.samples[stage] = { step, samples };
+  }
+
+  onEvent(e: EngineEvent): void {
     // the stored rankings are restored (and counted) while init runs, before the status is known
     if (e.type === 'rankings') {
       this.counters = e.counters;
@@ -67,7 +80,7 @@ class EngineClient {
     if (!this.status) return;
     switch (e.type) {
       case 'metrics':
-        this.metrics[e.stage] = thin([...this.metrics[e.stage], ...e.points]);
+        this.metrics[e.stage] = thin([...this.points(e.stage), ...e.points]);
         this.metricsVersion++;
         break;
       case 'state':
@@ -75,7 +88,7 @@ class EngineClient {
         if (e.status.state === 'error' && e.status.message) this.error = e.status.message;
         break;
       case 'samples':
-        this.samples[e.stage] = { step: e.step, samples: e.samples };
+        this.setSamples(e.stage, e.step, e.samples);
         break;
       case 'model':
         this.status.model = e.model;
@@ -124,13 +137,12 @@ class EngineClient {
 
   clearMetrics(stage: StageName): void {
     this.metrics[stage] = [];
-    this.samples[stage] = { step: 0, samples: [] };
+    this.samples[stage] = { ...NO_SAMPLES };
     this.metricsVersion++;
   }
 }
 
 export const engine = new EngineClient();
-export { STAGES };
 
 // For tests and the console: `playground.api` is the engine, `playground.status`/`metrics`/`counters` what the UI shows.
 if (typeof window !== 'undefined') (window as unknown as { playground: EngineClient }).playground = engine;

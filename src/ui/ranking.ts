@@ -1,7 +1,6 @@
 /** Pure helpers of the ranking panel (no Svelte, no tfjs): moving items, labels, agreement with the reward model. */
 
-export const MIN_K = 2;
-export const MAX_K = 9;
+export { MIN_COMPLETIONS as MIN_K, MAX_COMPLETIONS as MAX_K } from '../lib/rlhf/rankings';
 
 /** The list with the item at `from` taken out and put back in at `to`. */
 export function moveItem<T>(list: readonly T[], from: number, to: number): T[] {

@@ -3,7 +3,7 @@
  * result survive switching to the Pretrain tab and back (which unmounts the panel). Talks to the engine
  * through `engine.attempt`, so background requests never touch the shared error banner.
  */
-import type { RankingTask } from '../../workers/api';
+import type { RankingTask } from '../lib/types';
 import { engine } from './engine.svelte';
 import { MAX_K, MIN_K, instructionOf, letter, moveItem } from './ranking';
 

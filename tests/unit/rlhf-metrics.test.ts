@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isFiniteMetrics, PPO_METRIC_NAMES, type PpoMetrics } from '../../src/lib/rlhf/metrics';
+import { PPO_METRIC_NAMES, type PpoMetrics } from '../../src/lib/rlhf/metrics';
+import { firstNonFinite } from '../../src/lib/train/loop';
 
 describe('PPO metric names', () => {
   it('include the TRL names and this project’s own, once each', () => {
@@ -31,17 +32,17 @@ describe('PPO metric names', () => {
   });
 });
 
-describe('isFiniteMetrics', () => {
+describe('firstNonFinite', () => {
   it('returns null when all metrics are finite', () => {
     const m: PpoMetrics = { 'objective/kl': 0.1, 'loss/policy_avg': -0.02, episode: 64 };
-    expect(isFiniteMetrics(m)).toBeNull();
-    expect(isFiniteMetrics({})).toBeNull();
-    expect(isFiniteMetrics({ lr: undefined, episode: 3 })).toBeNull();
+    expect(firstNonFinite(m)).toBeNull();
+    expect(firstNonFinite({})).toBeNull();
+    expect(firstNonFinite({ lr: undefined, episode: 3 })).toBeNull();
   });
 
   it('names the first NaN or infinite metric', () => {
-    expect(isFiniteMetrics({ lr: 1e-5, 'val/ratio': Infinity, 'objective/kl': NaN })).toBe('val/ratio');
-    expect(isFiniteMetrics({ lr: 1e-5, 'objective/kl': NaN })).toBe('objective/kl');
-    expect(isFiniteMetrics({ 'loss/value_avg': -Infinity })).toBe('loss/value_avg');
+    expect(firstNonFinite({ lr: 1e-5, 'val/ratio': Infinity, 'objective/kl': NaN })).toBe('val/ratio');
+    expect(firstNonFinite({ lr: 1e-5, 'objective/kl': NaN })).toBe('objective/kl');
+    expect(firstNonFinite({ 'loss/value_avg': -Infinity })).toBe('loss/value_avg');
   });
 });

@@ -5,14 +5,22 @@ import {
   pairMetrics,
   parseRankingsFile,
   preferencePairsToJsonl,
-  rankingLoss,
-  rankingLossBatch,
+  pairMatrix,
   rankingPairs,
   rankingsToJsonl,
   toPreferencePairs,
   validateRanking,
   type Ranking,
 } from '../../src/lib/rlhf/rankings';
+import { pairDiffs, rankingLoss } from '../../src/lib/rlhf/losses';
+
+/** Eq. 1 exactly as the reward model's training computes it, over rankings laid out one after another. */
+function eq1(rewards: tf.Tensor1D, orders: number[][]): tf.Scalar {
+  return tf.tidy(() => {
+    const { matrix, weights, rows, pairRows } = pairMatrix(orders);
+    return rankingLoss(pairDiffs(rewards, tf.tensor2d(matrix, [pairRows, rows])), tf.tensor1d(weights));
+  });
+}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -67,19 +75,19 @@ describe('rankingPairs', () => {
 
 describe('rankingLoss (InstructGPT Eq. 1)', () => {
   it('equals the hand computation for K = 4', async () => {
-    const loss = rankingLoss(tf.tensor1d(REWARDS_K4), ORDER_K4);
+    const loss = eq1(tf.tensor1d(REWARDS_K4), [ORDER_K4]);
     expect((await loss.data())[0]).toBeCloseTo(LOSS_K4, 5);
   });
 
   it('is log 2 when all rewards are equal', async () => {
-    const loss = rankingLoss(tf.tensor1d([0.3, 0.3, 0.3]), [1, 2, 0]);
+    const loss = eq1(tf.tensor1d([0.3, 0.3, 0.3]), [[1, 2, 0]]);
     expect((await loss.data())[0]).toBeCloseTo(Math.LN2, 6);
   });
 
   it('is stable for large margins (no Infinity/NaN)', async () => {
-    const loss = rankingLoss(tf.tensor1d([-200, 200]), [0, 1]); // preferred one scores far lower
+    const loss = eq1(tf.tensor1d([-200, 200]), [[0, 1]]); // preferred one scores far lower
     expect((await loss.data())[0]).toBeCloseTo(400, 2);
-    const good = rankingLoss(tf.tensor1d([200, -200]), [0, 1]);
+    const good = eq1(tf.tensor1d([200, -200]), [[0, 1]]);
     expect((await good.data())[0]).toBeCloseTo(0, 6);
   });
 
@@ -95,7 +103,7 @@ describe('rankingLoss (InstructGPT Eq. 1)', () => {
     ];
     expect(expected[0]).toBeCloseTo(-0.0485041, 6);
     expect(expected[2]).toBeCloseTo(0.0878709, 6);
-    const grad = tf.grad((r: tf.Tensor) => rankingLoss(r as tf.Tensor1D, ORDER_K4))(tf.tensor1d(REWARDS_K4));
+    const grad = tf.grad((r: tf.Tensor) => eq1(r as tf.Tensor1D, [ORDER_K4]))(tf.tensor1d(REWARDS_K4));
     const got = Array.from(await grad.data());
     got.forEach((g, i) => expect(g).toBeCloseTo(expected[i], 5));
   });
@@ -107,9 +115,9 @@ describe('rankingLossBatch', () => {
     const rewardsB = REWARDS_K4; // K = 4
     const rewardsC = [0.1, 0.9]; // K = 2
     const orders = [[2, 0, 1], ORDER_K4, [0, 1]];
-    const batch = rankingLossBatch(tf.tensor1d([...rewardsA, ...rewardsB, ...rewardsC]), orders);
+    const batch = eq1(tf.tensor1d([...rewardsA, ...rewardsB, ...rewardsC]), orders);
     const each = await Promise.all(
-      [rewardsA, rewardsB, rewardsC].map(async (r, i) => (await rankingLoss(tf.tensor1d(r), orders[i]).data())[0]),
+      [rewardsA, rewardsB, rewardsC].map(async (r, i) => (await eq1(tf.tensor1d(r), [orders[i]]).data())[0]),
     );
     const mean = (each[0] + each[1] + each[2]) / 3;
     expect((await batch.data())[0]).toBeCloseTo(mean, 5);
@@ -117,14 +125,14 @@ describe('rankingLossBatch', () => {
   });
 
   it('rejects a rewards tensor of the wrong length', () => {
-    expect(() => rankingLossBatch(tf.tensor1d([1, 2, 3]), [[0, 1]])).toThrow(/rewards/);
+    expect(() => eq1(tf.tensor1d([1, 2, 3]), [[0, 1]])).toThrow(/rewards/);
   });
 
   it('leaks no tensors (forward and gradient)', () => {
     const rewards = tf.tensor1d([0.1, 0.2, 0.3, 0.4, 0.5]);
     const before = tf.memory().numTensors;
-    const loss = rankingLossBatch(rewards, [[1, 0], [2, 0, 1]]);
-    const grad = tf.grad((r: tf.Tensor) => rankingLossBatch(r as tf.Tensor1D, [[1, 0], [2, 0, 1]]))(rewards);
+    const loss = eq1(rewards, [[1, 0], [2, 0, 1]]);
+    const grad = tf.grad((r: tf.Tensor) => eq1(r as tf.Tensor1D, [[1, 0], [2, 0, 1]]))(rewards);
     loss.dispose();
     grad.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -5,9 +5,10 @@ import { GPT } from '../../src/lib/model/gpt';
 import { checkpointOf, decodeCheckpoint, encodeCheckpoint } from '../../src/lib/model/checkpoint';
 import { BpeTokenizer } from '../../src/lib/data/bpeTokenizer';
 import { generateCorpus, generateDemonstrations } from '../../src/lib/data/world';
-import { rankingLossFromPairs, rankingPairTensors, type Ranking } from '../../src/lib/rlhf/rankings';
+import { pairMatrix, type Ranking } from '../../src/lib/rlhf/rankings';
+import { pairDiffs, rankingLoss } from '../../src/lib/rlhf/losses';
 import { RewardModel, scorePairs } from '../../src/lib/rlhf/rewardModel';
-import { isHeldOut, pairLoss, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
+import { isHeldOut, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { encodePair } from '../../src/lib/rlhf/sequences';
 import { useCpuBackend } from './setup-tf';
 
@@ -71,12 +72,17 @@ describe('reward model', () => {
     expect(sequences.responseLength[3]).toBe(1); // dummy row
   });
 
-  it('computes Eq. 1 like rankingLossFromPairs, and its gradient survives tf.tidy', async () => {
-    const { pairMatrix, pairWeights } = rankingPairTensors([[2, 0, 1], [1, 0]]);
-    const rewards = tf.variable(tf.tensor1d([0.3, -1.2, 2, 0.5, 0.1]));
-    const diffs = tf.reshape(tf.matMul(pairMatrix, tf.reshape(rewards, [-1, 1])), [-1]) as tf.Tensor1D;
-    expect((await pairLoss(diffs, pairWeights).data())[0]).toBeCloseTo((await rankingLossFromPairs(rewards, pairMatrix, pairWeights).data())[0], 6);
-    const { grads } = tf.variableGrads(() => tf.tidy(() => pairLoss(tf.reshape(tf.matMul(pairMatrix, tf.reshape(tf.mul(rewards, 1), [-1, 1])), [-1]) as tf.Tensor1D, pairWeights)), [rewards]);
+  it('computes Eq. 1 from the pair matrix, equal to the hand sum, and its gradient survives tf.tidy', async () => {
+    const { matrix, weights, rows, pairRows } = pairMatrix([[2, 0, 1], [1, 0]]);
+    const pairs = tf.tensor2d(matrix, [pairRows, rows]);
+    const pairWeights = tf.tensor1d(weights);
+    const r = [0.3, -1.2, 2, 0.5, 0.1];
+    const rewards = tf.variable(tf.tensor1d(r));
+    // ranking a: 2 > 0 > 1 (pairs 2-0, 2-1, 0-1), ranking b (rows 3..4): 1 > 0; mean over rankings of each one's mean pair loss
+    const nll = (d: number) => Math.log(1 + Math.exp(-d));
+    const hand = ((nll(r[2] - r[0]) + nll(r[2] - r[1]) + nll(r[0] - r[1])) / 3 + nll(r[4] - r[3])) / 2;
+    expect((await rankingLoss(pairDiffs(rewards, pairs), pairWeights).data())[0]).toBeCloseTo(hand, 6);
+    const { grads } = tf.variableGrads(() => tf.tidy(() => rankingLoss(pairDiffs(tf.mul(rewards, 1) as tf.Tensor1D, pairs), pairWeights)), [rewards]);
     const g = await grads[rewards.name].data();
     expect(g[2]).toBeLessThan(0); // raising the best completion's reward lowers the loss
     expect(g[1]).toBeGreaterThan(0);

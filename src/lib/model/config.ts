@@ -60,3 +60,11 @@ export function configError(cfg: unknown): string | null {
   if ((c.nEmbd as number) % (c.nHead as number) !== 0) return 'nEmbd must be divisible by nHead';
   return null;
 }
+
+/** The preset a config was made from, or 'custom'. */
+export function presetOf(config: ModelConfig): PresetName | 'custom' {
+  for (const [name, shape] of Object.entries(PRESETS)) {
+    if (Object.entries(shape).every(([k, v]) => config[k as keyof ModelConfig] === v)) return name as PresetName;
+  }
+  return 'custom';
+}

@@ -1,9 +1,25 @@
 /**
- * PPO losses over response tokens (as TRL's PPOTrainer computes them): the clipped
- * policy loss, the clipped value loss, masked reductions, and per-token entropy.
- * All differentiable; mask is 1 on response tokens and 0 on padding.
+ * The losses: the reward model's ranking loss (InstructGPT Eq. 1), and PPO's over response tokens
+ * (as TRL's PPOTrainer computes them): the clipped policy loss, the clipped value loss, masked
+ * reductions, and per-token entropy. All differentiable; mask is 1 on response tokens and 0 on padding.
  */
 import * as tf from '@tensorflow/tfjs';
+
+/** r_w - r_l for every pair: rewards [N], pair matrix [P, N] (rankings.ts pairMatrix) -> [P]. A matMul: differentiable everywhere. */
+export function pairDiffs(rewards: tf.Tensor1D, matrix: tf.Tensor2D): tf.Tensor1D {
+  if (rewards.shape[0] !== matrix.shape[1]) throw new Error(`pairDiffs: ${rewards.shape[0]} rewards for rankings of ${matrix.shape[1]} completions in all`);
+  return tf.reshape(tf.matMul(matrix, tf.reshape(rewards, [-1, 1])), [-1]);
+}
+
+/**
+ * InstructGPT Eq. 1, averaged over rankings:
+ *   loss(theta) = -1/C(K,2) * E_{(x, y_w, y_l)} [ log sigmoid(r_theta(x, y_w) - r_theta(x, y_l)) ]
+ * from diffs = r_w - r_l and the pair weights 1 / (rankings * C(K_i, 2)). Written as softplus(-d) =
+ * -log sigmoid(d): tf.logSigmoid's gradient reads its input after a tf.tidy has freed it (throws on wasm).
+ */
+export function rankingLoss(diffs: tf.Tensor1D, pairWeights: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.mul(tf.softplus(tf.neg(diffs)), pairWeights));
+}
 
 /** sum(x * m). x, mask: same shape; axis as in tf.sum. */
 export function maskedSum(x: tf.Tensor, mask: tf.Tensor, axis?: number | number[]): tf.Tensor {

@@ -29,14 +29,3 @@ export const PPO_METRIC_NAMES = [
 export type PpoMetricName = (typeof PPO_METRIC_NAMES)[number];
 
 export type PpoMetrics = Partial<Record<PpoMetricName, number>>;
-
-/**
- * The name of the first metric that is NaN or infinite, or null when all are finite.
- * Entries whose value is undefined (absent from a PpoMetrics) are skipped.
- */
-export function isFiniteMetrics(m: Readonly<Record<string, number | undefined>>): string | null {
-  for (const [name, value] of Object.entries(m)) {
-    if (value !== undefined && !Number.isFinite(value)) return name;
-  }
-  return null;
-}

@@ -1,14 +1,21 @@
 /**
- * K-way rankings for the reward model (InstructGPT stage 2), their loss (Eq. 1),
- * metrics, and import/export as JSONL (ours, and TRL's prompt/chosen/rejected pairs).
+ * K-way rankings for the reward model (InstructGPT stage 2): validation, their pairs and the pair
+ * matrix that Eq. 1 reads (the loss itself is in losses.ts), metrics, and import/export as JSONL
+ * (ours, and TRL's prompt/chosen/rejected pairs). No tfjs here: the main thread validates with it.
  *
  * A ranking of K completions gives every one of its C(K,2) = K(K-1)/2 pairs as a
  * comparison, and all pairs of one prompt are used together (not shuffled apart).
  */
-import * as tf from '@tensorflow/tfjs';
+import { fnv1a } from '../data/hash';
 
+/** K, the completions in one ranking: the paper's labelers ranked 4 to 9; 2 is a plain comparison. */
 export const MIN_COMPLETIONS = 2;
 export const MAX_COMPLETIONS = 9;
+
+/** Why k cannot be the number of completions to rank, or null. */
+export function kError(k: number): string | null {
+  return Number.isInteger(k) && k >= MIN_COMPLETIONS && k <= MAX_COMPLETIONS ? null : `K must be a whole number from ${MIN_COMPLETIONS} to ${MAX_COMPLETIONS}.`;
+}
 
 export type RankingSource = 'user' | 'labeler' | 'import';
 const SOURCES: readonly RankingSource[] = ['user', 'labeler', 'import'];
@@ -107,74 +114,50 @@ export function rankingPairs(order: number[]): RankedPair[] {
   return pairs;
 }
 
+const choose2 = (k: number) => (k * (k - 1)) / 2;
+
+export interface PairMatrix {
+  /** [pairRows, rows] row-major: +1 at the winner's row, -1 at the loser's, so M · r = r_w - r_l. */
+  matrix: Float32Array;
+  /** [pairRows]: 1 / (rankings * C(K_i, 2)), 0 for padding pairs. */
+  weights: Float32Array;
+  rows: number;
+  pairRows: number;
+}
+
 /**
- * Pair matrix for several rankings whose completions are concatenated (N in all).
- * Row p has +1 at the winner and -1 at the loser of pair p, so that
- * diffs = pairMatrix · rewards = r_w - r_l  (a matMul: differentiable on every backend).
- * pairWeights[p] = 1 / (numRankings * C(K_i,2)) makes sum(weights * loss_p) the
- * mean over rankings of each ranking's mean pair loss.
+ * The pairs of several rankings as one matrix, so that sum_p w_p * loss_p is the mean over rankings of
+ * each ranking's mean pair loss (Eq. 1). Ranking i's completions start at row firstRow(i) and its pairs
+ * at pair row firstPair(i); by default the rankings sit one after another with no padding.
  */
-export function rankingPairTensors(orders: number[][]): { pairMatrix: tf.Tensor2D; pairWeights: tf.Tensor1D } {
-  if (orders.length === 0) throw new Error('rankingPairTensors: no rankings');
-  const n = orders.reduce((sum, o) => sum + o.length, 0);
-  const rows: number[][] = [];
-  const weights: number[] = [];
-  let offset = 0;
-  for (const order of orders) {
+export function pairMatrix(
+  orders: number[][],
+  layout: { rows: number; pairRows: number; firstRow: (i: number) => number; firstPair: (i: number) => number } = consecutive(orders),
+): PairMatrix {
+  const { rows, pairRows } = layout;
+  const matrix = new Float32Array(pairRows * rows);
+  const weights = new Float32Array(pairRows);
+  orders.forEach((order, i) => {
     const pairs = rankingPairs(order);
     if (pairs.length === 0) throw new Error('a ranking needs at least 2 completions');
-    for (const { winner, loser } of pairs) {
-      const row = new Array<number>(n).fill(0);
-      row[offset + winner] = 1;
-      row[offset + loser] = -1;
-      rows.push(row);
-      weights.push(1 / (orders.length * pairs.length));
-    }
-    offset += order.length;
-  }
-  return { pairMatrix: tf.tensor2d(rows, [rows.length, n]), pairWeights: tf.tensor1d(weights) };
-}
-
-/**
- * Weighted pair loss from prebuilt pair tensors (reuse them across steps).
- * rewards [N], pairMatrix [P, N], pairWeights [P] -> scalar
- *   loss = sum_p w_p * -log sigmoid(r_w - r_l)
- */
-export function rankingLossFromPairs(rewards: tf.Tensor1D, pairMatrix: tf.Tensor2D, pairWeights: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const diffs = tf.matMul(pairMatrix, tf.reshape(rewards, [-1, 1])).reshape([-1]); // [P] r_w - r_l
-    // -log sigmoid(r_w - r_l) = softplus(-(r_w - r_l)), stable; not tf.logSigmoid, whose gradient reads a tensor the tidy has freed (fails on wasm)
-    const pairLosses = tf.softplus(tf.neg(diffs));
-    return tf.sum(tf.mul(pairLosses, pairWeights)) as tf.Scalar;
+    pairs.forEach(({ winner, loser }, j) => {
+      const p = layout.firstPair(i) + j;
+      matrix[p * rows + layout.firstRow(i) + winner] = 1;
+      matrix[p * rows + layout.firstRow(i) + loser] = -1;
+      weights[p] = 1 / (orders.length * pairs.length);
+    });
   });
+  return { matrix, weights, rows, pairRows };
 }
 
-/**
- * InstructGPT Eq. 1 for one ranking of K completions.
- * rewards [K] -> scalar
- *   loss = -1/C(K,2) * sum_{(w,l)} log sigmoid(r(x,y_w) - r(x,y_l))
- */
-export function rankingLoss(rewards: tf.Tensor1D, order: number[]): tf.Scalar {
-  if (rewards.shape[0] !== order.length) {
-    throw new Error(`rankingLoss: ${rewards.shape[0]} rewards for a ranking of ${order.length}`);
+function consecutive(orders: number[][]) {
+  const rowStarts = [0];
+  const pairStarts = [0];
+  for (const o of orders) {
+    rowStarts.push(rowStarts.at(-1)! + o.length);
+    pairStarts.push(pairStarts.at(-1)! + choose2(o.length));
   }
-  return rankingLossBatch(rewards, [order]);
-}
-
-/**
- * Eq. 1 averaged over several rankings.
- * rewards [N] = the K_1 + K_2 + ... completions of the rankings, concatenated in order.
- *   loss = 1/R * sum_i loss_i(Eq. 1)
- */
-export function rankingLossBatch(rewards: tf.Tensor1D, orders: number[][]): tf.Scalar {
-  const n = orders.reduce((sum, o) => sum + o.length, 0);
-  if (rewards.shape[0] !== n) {
-    throw new Error(`rankingLossBatch: ${rewards.shape[0]} rewards for rankings of ${n} completions in all`);
-  }
-  return tf.tidy(() => {
-    const { pairMatrix, pairWeights } = rankingPairTensors(orders);
-    return rankingLossFromPairs(rewards, pairMatrix, pairWeights);
-  });
+  return { rows: rowStarts.at(-1)!, pairRows: pairStarts.at(-1)!, firstRow: (i: number) => rowStarts[i], firstPair: (i: number) => pairStarts[i] };
 }
 
 /** Pair accuracy and margin: correct = #pairs with r_w > r_l strictly, margin = r_w - r_l. */
@@ -216,23 +199,14 @@ export function preferencePairsToJsonl(rs: Ranking[]): string {
   return toJsonl(rs.flatMap(toPreferencePairs));
 }
 
-/** FNV-1a, for stable ids of imported pairs (same pair -> same id). */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
 function isPreferencePair(x: Record<string, unknown>): x is Record<string, unknown> & PreferencePair {
   return typeof x.prompt === 'string' && typeof x.chosen === 'string' && typeof x.rejected === 'string';
 }
 
 /** A TRL pair as a K = 2 ranking: completions [chosen, rejected], order [0, 1]. */
 function pairToRanking(pair: PreferencePair, now: number): Ranking {
-  const id = 'trl-' + fnv1a(JSON.stringify([pair.prompt, pair.chosen, pair.rejected]));
+  // the same pair always gets the same id, so importing a file twice adds nothing
+  const id = 'trl-' + fnv1a(JSON.stringify([pair.prompt, pair.chosen, pair.rejected])).toString(16).padStart(8, '0');
   return { id, prompt: pair.prompt, completions: [pair.chosen, pair.rejected], order: [0, 1], createdAt: now, source: 'import' };
 }
 

@@ -11,33 +11,28 @@ import { Rng } from '../data/rng';
 import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
-import { MAX_COMPLETIONS, pairMetrics, rankingPairs, type Ranking } from './rankings';
+import { hashFraction } from '../data/hash';
+import { pairDiffs, rankingLoss } from './losses';
+import { MAX_COMPLETIONS, pairMatrix, pairMetrics, type Ranking } from './rankings';
 import { scorePairs, type RewardModel } from './rewardModel';
 import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
+import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
 
-/** Keys as in REWARD_SETTINGS (src/lib/settings.ts); weight_decay and max_grad_norm are not in the UI yet. */
-export interface RewardSettings {
-  epochs: number;
-  rankings_per_batch: number;
-  learning_rate: number;
-  held_out_share: number;
-  update_steps: number;
-  seed: number;
-  weight_decay: number;
-  max_grad_norm: number;
-}
+/** The reward model's settings: defaults, ranges and explanations, the one source for the form and the code. */
+export const REWARD_SETTINGS = [
+  int('epochs', 'Epochs', 2, 1, 100, 'Passes over the rankings. The paper trains its reward model for one epoch to avoid over-fitting.'),
+  int('rankings_per_batch', 'Rankings per batch', 4, 1, 64, 'Rankings per step; all K(K-1)/2 pairs of a ranking go in the same batch (Eq. 1).'),
+  float('learning_rate', 'Learning rate', 3e-4, 1e-6, 0.1, 'AdamW learning rate for the reward model.'),
+  float('held_out_share', 'Held-out share', 0.2, 0, 0.9, 'Share of rankings kept aside to measure pair accuracy.'),
+  int('update_steps', 'Steps per new ranking', 4, 0, 100, 'Incremental update: steps run each time a ranking arrives (mixed with earlier rankings).'),
+  SEED,
+  hidden(float('weight_decay', 'Weight decay', 0.1, 0, 1, 'Decoupled AdamW weight decay.')),
+  hidden(float('max_grad_norm', 'Gradient clip', 1, 0, 100, 'Clip the global gradient norm (0 = off).')),
+] as const;
 
-export const REWARD_DEFAULTS: RewardSettings = {
-  epochs: 2,
-  rankings_per_batch: 4,
-  learning_rate: 3e-4,
-  held_out_share: 0.2,
-  update_steps: 4,
-  seed: 1,
-  weight_decay: 0.1,
-  max_grad_norm: 1,
-};
+export type RewardSettings = SettingsOf<typeof REWARD_SETTINGS>;
+export const REWARD_DEFAULTS: RewardSettings = defaultsOf(REWARD_SETTINGS);
 
 export interface RewardStageOptions {
   /** Scored after training to shift the reward so that they have mean 0 (paper §3.5). */
@@ -60,64 +55,30 @@ export interface RankingBatch {
   pairWeights: Float32Array; // [P]: 1 / (rankings * C(K, 2)), 0 for padding pairs
 }
 
-/**
- * A hash of a ranking id scaled to [0, 1): the same ranking always lands on the same side of the split.
- * FNV-1a, then murmur3's finaliser, so that ids differing in the last character ("r1", "r2") spread out.
- */
-export function idFraction(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
-}
-
+/** The same ranking always lands on the same side of the split. */
 export function isHeldOut(id: string, heldOutShare: number): boolean {
-  return idFraction(id) < heldOutShare;
+  return hashFraction(id) < heldOutShare;
 }
 
 const choose2 = (k: number) => (k * (k - 1)) / 2;
 
 /**
  * Fixed-shape batch of up to `slots` rankings: ranking i's completions in rows i*maxK .. i*maxK+K-1,
- * its pairs in pair rows i*C(maxK,2) ... Weights make sum_p w_p * loss_p the mean over rankings of
- * each ranking's mean pair loss (Eq. 1).
+ * its pairs in pair rows i*C(maxK,2) ...; padding rows hold a dummy pair and padding pairs weigh 0.
  */
 export function rankingBatch(rankings: EncodedRanking[], slots: number, maxK: number, time: number, eosId: number): RankingBatch {
   const rows = slots * maxK;
-  const pairsPerSlot = choose2(maxK);
-  const pairRows = slots * pairsPerSlot;
-  const placed: TokenPair[] = [];
-  const pairMatrix = new Float32Array(pairRows * rows);
-  const pairWeights = new Float32Array(pairRows);
+  const layout = { rows, pairRows: slots * choose2(maxK), firstRow: (i: number) => i * maxK, firstPair: (i: number) => i * choose2(maxK) };
+  const pairs = pairMatrix(rankings.map((r) => r.order), layout);
   const dummy: TokenPair = { prompt: [eosId], response: [eosId] };
+  const placed: TokenPair[] = [];
   rankings.forEach((r, slot) => {
-    const firstRow = slot * maxK;
-    for (let k = 0; k < maxK; k++) placed[firstRow + k] = r.pairs[k] ?? dummy;
-    rankingPairs(r.order).forEach(({ winner, loser }, j) => {
-      const p = slot * pairsPerSlot + j;
-      pairMatrix[p * rows + firstRow + winner] = 1;
-      pairMatrix[p * rows + firstRow + loser] = -1;
-      pairWeights[p] = 1 / (rankings.length * choose2(r.order.length));
-    });
+    for (let k = 0; k < maxK; k++) placed[slot * maxK + k] = r.pairs[k] ?? dummy;
   });
   for (let row = 0; row < rows; row++) placed[row] ??= dummy;
   const sequences = packSequences(placed, time, eosId, rows);
   for (let row = 0; row < rows; row++) if (placed[row] === dummy) sequences.lastIndex[row] = 0;
-  return { sequences, pairMatrix, pairWeights };
-}
-
-/**
- * Eq. 1, the mean over rankings of -1/C(K,2) sum_{(w,l)} log sigmoid(r_w - r_l), from diffs = r_w - r_l and
- * the pair weights. Written as softplus(-d) = -log sigmoid(d) rather than through rankingLossFromPairs:
- * tf.logSigmoid's gradient reads its input after the tf.tidy in there has freed it, which throws on the
- * wasm backend (the cpu backend happens to keep the buffer alive).
- */
-export function pairLoss(diffs: tf.Tensor1D, pairWeights: tf.Tensor1D): tf.Scalar {
-  return tf.sum(tf.mul(tf.softplus(tf.neg(diffs)), pairWeights)) as tf.Scalar;
+  return { sequences, pairMatrix: pairs.matrix, pairWeights: pairs.weights };
 }
 
 export class RewardStage implements Stage {
@@ -206,8 +167,8 @@ export class RewardStage implements Stage {
     const weights = tf.tensor1d(pairWeights);
     const result = this.optimizer.step(() => {
       const scores = this.rm.scores(batch.ids, batch.lastIndex);
-      const diffs = tf.reshape(tf.matMul(pairs, tf.reshape(scores, [-1, 1])), [-1]) as tf.Tensor1D; // r_w - r_l per pair
-      const loss = pairLoss(diffs, weights);
+      const diffs = pairDiffs(scores, pairs);
+      const loss = rankingLoss(diffs, weights);
       const counted = tf.cast(tf.greater(weights, 0), 'float32');
       const accuracy = tf.div(tf.sum(tf.mul(counted, tf.cast(tf.greater(diffs, 0), 'float32'))), tf.sum(counted)) as tf.Scalar;
       return { loss, metrics: { batch_accuracy: accuracy } };

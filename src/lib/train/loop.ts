@@ -30,8 +30,9 @@ export interface LoopOptions {
   evalEvery: number; // 0 = only at the end
 }
 
-export function firstNonFinite(metrics: Metrics): string | null {
-  for (const [name, value] of Object.entries(metrics)) if (!Number.isFinite(value)) return name;
+/** The name of the first metric that is NaN or infinite, or null; entries left undefined are skipped. */
+export function firstNonFinite(metrics: Readonly<Record<string, number | undefined>>): string | null {
+  for (const [name, value] of Object.entries(metrics)) if (value !== undefined && !Number.isFinite(value)) return name;
   return null;
 }
 

@@ -7,29 +7,24 @@ import { Rng } from '../data/rng';
 import { AdamW, readStep } from './adamw';
 import type { Metrics, Stage } from './loop';
 import { cosineLr } from './schedule';
+import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
 
-/** Keys as in PRETRAIN_SETTINGS (src/lib/settings.ts). */
-export interface PretrainSettings {
-  steps: number;
-  batch_size: number;
-  learning_rate: number;
-  warmup_steps: number;
-  weight_decay: number;
-  max_grad_norm: number;
-  eval_batches: number;
-  seed: number;
-}
+/** Pretraining's settings: defaults, ranges and explanations, the one source for the form and the code. */
+export const PRETRAIN_SETTINGS = [
+  int('steps', 'Steps', 2000, 1, 1_000_000, 'Optimisation steps to run.'),
+  int('batch_size', 'Batch size', 16, 1, 256, 'Sequences per step, each one context long.'),
+  float('learning_rate', 'Learning rate', 3e-3, 1e-6, 0.1, 'Peak AdamW learning rate; warm-up, then cosine decay to a tenth of it.'),
+  int('warmup_steps', 'Warm-up steps', 50, 0, 100_000, 'Steps of linear learning-rate warm-up.'),
+  float('weight_decay', 'Weight decay', 0.1, 0, 1, 'Decoupled AdamW weight decay on the weight matrices.'),
+  float('max_grad_norm', 'Gradient clip', 1, 0, 100, 'Clip the global gradient norm to this (0 = off).'),
+  int('eval_every', 'Evaluate every', 50, 1, 100_000, 'Steps between validation-loss measurements.'),
+  int('sample_every', 'Sample every', 100, 1, 100_000, 'Steps between fresh samples.'),
+  hidden(int('eval_batches', 'Validation batches', 4, 1, 1000, 'Batches averaged for one validation loss.')),
+  SEED,
+] as const;
 
-export const PRETRAIN_DEFAULTS: PretrainSettings = {
-  steps: 2000,
-  batch_size: 16,
-  learning_rate: 3e-3,
-  warmup_steps: 50,
-  weight_decay: 0.1,
-  max_grad_norm: 1,
-  eval_batches: 4,
-  seed: 1,
-};
+export type PretrainSettings = SettingsOf<typeof PRETRAIN_SETTINGS>;
+export const PRETRAIN_DEFAULTS: PretrainSettings = defaultsOf(PRETRAIN_SETTINGS);
 
 export interface TokenSplit {
   train: Int32Array;

@@ -1,23 +1,23 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../workers/api';
-import { Engine } from '../../src/lib/engine';
+import type { EngineEvent } from '../../src/lib/types';
+import { Session } from '../../src/lib/session/session';
 import { useCpuBackend } from './setup-tf';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
 beforeAll(useCpuBackend);
 
-async function until(engine: Engine, stage: 'sft' | 'reward' | 'ppo', state: string, maxSteps = 50): Promise<void> {
+async function until(engine: Session, stage: 'sft' | 'reward' | 'ppo', state: string, maxSteps = 50): Promise<void> {
   for (let i = 0; i < maxSteps && engine.status().stages[stage].state !== state; i++) await engine.step(stage);
   expect(engine.status().stages[stage].state).toBe(state);
 }
 
-describe('Engine: the whole recipe on the tiny checkpoint', () => {
+describe('Session: the whole recipe on the tiny checkpoint', () => {
   it('lecture-mode rankings, SFT, reward model, PPO-ptx with a ranking mid-run, export and re-import', async () => {
     const events: EngineEvent[] = [];
-    const engine = new Engine(backend, (e) => events.push(e), async (path) => new Uint8Array(readFileSync(path)));
+    const engine = new Session(backend, (e) => events.push(e), async (path) => new Uint8Array(readFileSync(path)));
     engine.setCorpus({ kind: 'builtin', documents: 300 });
     await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
     await engine.restore();

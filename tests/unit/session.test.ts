@@ -1,15 +1,15 @@
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../workers/api';
-import { Engine } from '../../src/lib/engine';
+import type { EngineEvent } from '../../src/lib/types';
+import { Session } from '../../src/lib/session/session';
 import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
 import { useCpuBackend } from './setup-tf';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
-async function tinyEngine(events: EngineEvent[] = []): Promise<Engine> {
-  const engine = new Engine(backend, (e) => events.push(e), async () => new Uint8Array());
+async function tinyEngine(events: EngineEvent[] = []): Promise<Session> {
+  const engine = new Session(backend, (e) => events.push(e), async () => new Uint8Array());
   engine.setCorpus({ kind: 'builtin', documents: 300 });
   engine.newModel({ preset: 'tiny', tokenizer: 'bpe', vocabSize: 300 });
   engine.configure('pretrain', { batch_size: 4, steps: 50, eval_every: 1000, sample_every: 1000, warmup_steps: 0 });
@@ -23,7 +23,7 @@ function weightBytes(bytes: Uint8Array): string[] {
 
 beforeAll(useCpuBackend);
 
-describe('Engine', () => {
+describe('Session', () => {
   it('keeps tf.memory().numTensors flat from one training step to the next', async () => {
     const engine = await tinyEngine();
     await engine.step('pretrain');

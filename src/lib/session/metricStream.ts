@@ -2,7 +2,7 @@
  * Holds metric points back and flushes them at most every `intervalMs`, so a fast loop never floods
  * the UI thread. After each flush `afterFlush` hears which stages moved (to send their progress).
  */
-import type { EngineEvent, MetricPoint, StageName } from '../../workers/api';
+import type { EngineEvent, MetricPoint, StageName } from '../types';
 
 export class MetricThrottle {
   private readonly pending = new Map<StageName, MetricPoint[]>();

@@ -1,0 +1,73 @@
+/**
+ * Where rankings and demonstrations are kept between visits. The ranking flow talks only to this
+ * interface: IndexedDB in the browser, memory in tests and when storage is off; a classroom sync
+ * layer can plug in here too.
+ */
+import type { Ranking } from '../rlhf/rankings';
+import type { Demonstration } from '../rlhf/sft';
+import { idbClear, idbPut, idbValues } from '../storage/idb';
+
+export interface RankingStore {
+  /** Whether what is written outlives the page. */
+  readonly persistent: boolean;
+  loadRankings(): Promise<Ranking[]>;
+  loadDemonstrations(): Promise<Demonstration[]>;
+  putRankings(rankings: readonly Ranking[]): Promise<void>;
+  putDemonstration(id: string, demonstration: Demonstration): Promise<void>;
+  clearRankings(): Promise<void>;
+}
+
+export class IdbRankingStore implements RankingStore {
+  readonly persistent = true;
+
+  async loadRankings(): Promise<Ranking[]> {
+    return (await idbValues<Ranking>('rankings')).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  loadDemonstrations(): Promise<Demonstration[]> {
+    return idbValues<Demonstration>('demonstrations');
+  }
+
+  async putRankings(rankings: readonly Ranking[]): Promise<void> {
+    for (const r of rankings) await idbPut('rankings', r.id, r);
+  }
+
+  putDemonstration(id: string, demonstration: Demonstration): Promise<void> {
+    return idbPut('demonstrations', id, demonstration);
+  }
+
+  clearRankings(): Promise<void> {
+    return idbClear('rankings');
+  }
+}
+
+export class MemoryRankingStore implements RankingStore {
+  readonly persistent = false;
+  private readonly rankings = new Map<string, Ranking>();
+  private readonly demonstrations = new Map<string, Demonstration>();
+
+  async loadRankings(): Promise<Ranking[]> {
+    return [...this.rankings.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async loadDemonstrations(): Promise<Demonstration[]> {
+    return [...this.demonstrations.values()];
+  }
+
+  async putRankings(rankings: readonly Ranking[]): Promise<void> {
+    for (const r of rankings) this.rankings.set(r.id, r);
+  }
+
+  async putDemonstration(id: string, demonstration: Demonstration): Promise<void> {
+    this.demonstrations.set(id, demonstration);
+  }
+
+  async clearRankings(): Promise<void> {
+    this.rankings.clear();
+  }
+}
+
+/** IndexedDB where the platform has it, else memory. */
+export function defaultRankingStore(): RankingStore {
+  return typeof indexedDB !== 'undefined' ? new IdbRankingStore() : new MemoryRankingStore();
+}

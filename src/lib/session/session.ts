@@ -1,0 +1,280 @@
+/**
+ * The playground's session, the facade the worker exposes through comlink (its public methods are the
+ * worker API): the model, its tokenizer and the corpus, checkpoints, sampling, and the parts it
+ * composes: the stage runner, the ranking flow and lecture mode. DOM-free; Node tests drive it on cpu.
+ */
+import { BpeTokenizer } from '../data/bpeTokenizer';
+import { CharTokenizer } from '../data/charTokenizer';
+import type { Tokenizer } from '../data/tokenizer';
+import { generatePrompts } from '../data/world';
+import { checkpointOf, decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
+import { configFromPreset, countParams, presetOf } from '../model/config';
+import { GPT } from '../model/gpt';
+import { sample } from '../model/sampler';
+import type { RankingSource } from '../rlhf/rankings';
+import type { RewardStage } from '../rlhf/rewardTrainer';
+import type { StageContext, StageDescriptor } from '../stages/descriptor';
+import { stageInfo } from '../stages/descriptor';
+import { ppoStage } from '../stages/ppo';
+import { BUILT_IN_STAGES } from '../stages/registry';
+import { rewardStage } from '../stages/reward';
+import { idbGet, idbKeys, idbPut } from '../storage/idb';
+import type * as T from '../types';
+import { builtInCorpus, tokenizeCorpus, userCorpus, type Corpus } from './corpus';
+import { LectureMode } from './lectureMode';
+import { MetricThrottle } from './metricStream';
+import { RankingFlow } from './rankingFlow';
+import { defaultRankingStore, type RankingStore } from './rankingStore';
+import { namespaced, StageRunner } from './stageRunner';
+
+/** Prompts for PPO rollouts and for ranking tasks. */
+const PROMPT_COUNT = 500;
+
+export interface SessionOptions {
+  stages?: readonly StageDescriptor[];
+  store?: RankingStore;
+}
+
+export class Session {
+  private model: GPT | null = null;
+  private tokenizer: Tokenizer | null = null;
+  private modelSource = '';
+  private corpus: Corpus | null = null;
+  private readonly prompts = generatePrompts(7, PROMPT_COUNT);
+  private readonly metrics: MetricThrottle;
+  private readonly runner: StageRunner;
+  private readonly flow: RankingFlow;
+  private readonly lecture: LectureMode;
+
+  constructor(
+    readonly backend: T.BackendInfo,
+    private readonly emit: (e: T.EngineEvent) => void,
+    private readonly loadBytes: (url: string) => Promise<Uint8Array>,
+    options: SessionOptions = {},
+  ) {
+    this.metrics = new MetricThrottle(emit, (moved) => moved.forEach((stage) => emit({ type: 'state', stage, status: this.runner.status(stage) })));
+    this.runner = new StageRunner(options.stages ?? BUILT_IN_STAGES, {
+      context: () => this.context(),
+      onMetrics: (stage, point) => this.metrics.push(stage, point),
+      onStatus: (stage, status) => {
+        this.metrics.flush();
+        emit({ type: 'state', stage, status });
+      },
+      samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
+      emitSamples: (stage, step, samples) => emit({ type: 'samples', stage, step, samples }),
+    });
+    this.flow = new RankingFlow(this.flowHost(), options.store ?? defaultRankingStore());
+    this.lecture = new LectureMode(this.flow, (message) => emit({ type: 'log', level: 'warn', message }), () => this.model !== null);
+  }
+
+  // ---- model and corpus ----
+
+  get modelInfo(): T.ModelInfo | null {
+    if (!this.model || !this.tokenizer) return null;
+    const config = this.model.config;
+    return { preset: presetOf(config), config, params: countParams(config), tokenizer: { kind: this.tokenizer.kind, vocabSize: this.tokenizer.vocabSize }, source: this.modelSource };
+  }
+
+  private policy(): { model: GPT; tokenizer: Tokenizer } {
+    if (!this.model || !this.tokenizer) throw new Error('No model is loaded yet.');
+    return { model: this.model, tokenizer: this.tokenizer };
+  }
+
+  private setModel(model: GPT, tokenizer: Tokenizer, source: string): T.ModelInfo {
+    this.runner.stopAll();
+    this.model?.dispose();
+    this.model = model;
+    const tokenizerChanged = tokenizer !== this.tokenizer;
+    this.tokenizer = tokenizer;
+    this.modelSource = source;
+    this.flow.dropQueue();
+    if (this.corpus && tokenizerChanged) this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
+    const info = this.modelInfo!;
+    this.emit({ type: 'model', model: info });
+    return info;
+  }
+
+  async loadCheckpointUrl(url: string): Promise<T.ModelInfo> {
+    const ckpt = decodeCheckpoint(await this.loadBytes(url));
+    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, ckpt.note || 'shipped checkpoint');
+  }
+
+  /** A fresh model, with a tokenizer trained on the current corpus. */
+  newModel(options: T.NewModelOptions): T.ModelInfo {
+    const corpus = this.requireCorpus();
+    const text = corpus.documents.join('\n');
+    const tokenizer = options.tokenizer === 'bpe' ? BpeTokenizer.train(text, options.vocabSize ?? 512) : CharTokenizer.fromText(text);
+    const model = GPT.init(configFromPreset(options.preset, tokenizer.vocabSize), options.seed ?? 1);
+    return this.setModel(model, tokenizer, `new ${options.preset} model`);
+  }
+
+  setCorpus(source: T.CorpusSource): T.CorpusInfo {
+    const { name, documents } = source.kind === 'builtin' ? builtInCorpus(source) : userCorpus(source);
+    this.runner.stopAll();
+    this.corpus = tokenizeCorpus(this.tokenizer, source.kind, name, documents);
+    return this.corpus.info;
+  }
+
+  private requireCorpus(): Corpus {
+    if (!this.corpus) throw new Error('No corpus is loaded yet.');
+    return this.corpus;
+  }
+
+  // ---- stages ----
+
+  configure(stage: T.StageName, changes: T.Settings): T.Settings {
+    return this.runner.configure(stage, changes);
+  }
+  run(stage: T.StageName): Promise<void> {
+    return this.runner.run(stage);
+  }
+  pause(stage: T.StageName): Promise<void> {
+    return this.runner.pause(stage);
+  }
+  step(stage: T.StageName): Promise<void> {
+    return this.runner.step(stage);
+  }
+  reset(stage: T.StageName): Promise<void> {
+    return this.runner.reset(stage, this.policy().model);
+  }
+
+  status(): T.EngineStatus {
+    const names = this.runner.stages.map((d) => d.name);
+    return {
+      backend: this.backend,
+      stageInfo: this.runner.stages.map(stageInfo),
+      model: this.modelInfo,
+      corpus: this.corpus?.info ?? null,
+      stages: Object.fromEntries(names.map((s) => [s, this.runner.status(s)])),
+      settings: { ...this.runner.settings },
+    };
+  }
+
+  /** What a stage is built from; read lazily, so that a stage that needs no corpus runs without one. */
+  private context(): StageContext {
+    const session = this;
+    return {
+      get model() { return session.policy().model; },
+      get tokenizer() { return session.policy().tokenizer; },
+      get corpus() { return session.requireCorpus().tokens; },
+      prompts: this.prompts,
+      get rankings() { return session.flow.rankings; },
+      get demonstrations() { return session.flow.demonstrations; },
+      stageObject: (name) => this.runner.object(name),
+      stageState: (name) => this.runner.state(name),
+      goldScorer: this.lecture.goldScorer(),
+      rankingFlow: {
+        applyPending: () => this.flow.applyPending(),
+        refillQueue: () => this.flow.refillQueue(this.lecture.settings.k),
+        rewardTrained: () => this.flow.rewardTrained(),
+        rewardDropped: () => this.flow.rewardDropped(),
+      },
+    };
+  }
+
+  // ---- sampling ----
+
+  async sample(request: T.SampleRequest): Promise<T.SampleView[]> {
+    const { model, tokenizer } = this.policy();
+    // An empty prompt samples a fresh document: the model sees the end-of-text token that separates documents.
+    const prompts = request.prompts ?? new Array<string>(request.count ?? 3).fill('');
+    const encoded = prompts.map((p) => (p ? tokenizer.encode(p) : [tokenizer.eosId]).slice(-(model.config.blockSize - 8)));
+    const maxNewTokens = Math.min(request.maxNewTokens ?? 64, model.config.blockSize - Math.max(...encoded.map((e) => e.length)));
+    const { completions } = await sample(model, encoded, {
+      maxNewTokens, temperature: request.temperature ?? 1, topK: request.topK ?? 0, seed: request.seed ?? 1, eosId: tokenizer.eosId,
+    });
+    return prompts.map((prompt, i) => ({ prompt, completion: tokenizer.decode(completions[i]) }));
+  }
+
+  // ---- rankings, demonstrations, lecture mode ----
+
+  private flowHost() {
+    return {
+      policy: () => this.policy(),
+      prompts: this.prompts,
+      reward: () => {
+        const stage = this.runner.object(rewardStage.name) as RewardStage | null;
+        return stage ? { stage, training: this.runner.state(rewardStage.name) === 'running' } : null;
+      },
+      rewardInUse: () => this.runner.usersRunning(rewardStage.name),
+      policyIteration: () => this.runner.object(ppoStage.name)?.stepsDone ?? 0,
+      samplingSettings: () => {
+        const ppo = this.runner.settings[ppoStage.name];
+        return { temperature: Number(ppo.temperature), maxNewTokens: Number(ppo.response_length) };
+      },
+      onCounters: (counters: T.RankingCounters) => this.emit({ type: 'rankings', counters }),
+      onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
+        const reward = this.runner.object(rewardStage.name) as RewardStage | null;
+        const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;
+        this.metrics.push(rewardStage.name, { ...point, step, values: namespaced(rewardStage.metricPrefix ?? rewardStage.name, point.values) });
+      },
+    };
+  }
+
+  counters(): T.RankingCounters {
+    return this.flow.counters();
+  }
+  /** Restores stored rankings and demonstrations. */
+  restore(): Promise<void> {
+    return this.flow.load();
+  }
+  nextRankingTask(k: number): Promise<T.RankingTask> {
+    return this.flow.nextTask(k);
+  }
+  skipRankingTask(taskId: string): void {
+    return this.flow.skip(taskId);
+  }
+  submitRanking(taskId: string, order: number[], source: RankingSource = 'user', labelerId?: string): Promise<T.RankingSubmitResult> {
+    return this.flow.submit(taskId, order, source, labelerId);
+  }
+  addDemonstration(instruction: string, response: string): Promise<number> {
+    return this.flow.addDemonstration(instruction, response);
+  }
+  exportRankings(format: 'rankings' | 'pairs'): string {
+    return this.flow.export(format);
+  }
+  importRankings(text: string): Promise<{ added: number; errors: string[]; counters: T.RankingCounters }> {
+    return this.flow.import(text);
+  }
+  clearRankings(): Promise<T.RankingCounters> {
+    return this.flow.clear();
+  }
+  labelers(): T.LabelerInfo[] {
+    return this.lecture.labelers();
+  }
+  /** Lecture mode: the labeler ranks a fresh task every 60/pace seconds, on its own. */
+  setLabeler(settings: T.LabelerSettings): void {
+    return this.lecture.set(settings);
+  }
+  labelerTick(): Promise<boolean> {
+    return this.lecture.tick();
+  }
+
+  // ---- checkpoints ----
+
+  async exportCheckpoint(): Promise<Uint8Array> {
+    const { model, tokenizer } = this.policy();
+    return encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), this.modelSource));
+  }
+
+  /** Decodes and checks everything first: a bad file throws and leaves the current model as it was. */
+  importCheckpoint(bytes: Uint8Array, name: string): T.ModelInfo {
+    const ckpt = decodeCheckpoint(bytes);
+    if (ckpt.kind !== 'policy') throw new Error(`Cannot load this checkpoint: it holds a ${ckpt.kind} model, not a policy.`);
+    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, name);
+  }
+
+  async saveToBrowser(slot: string): Promise<void> {
+    await idbPut('checkpoints', slot, await this.exportCheckpoint());
+  }
+
+  async loadFromBrowser(slot: string): Promise<T.ModelInfo> {
+    const bytes = await idbGet<Uint8Array>('checkpoints', slot);
+    if (!bytes) throw new Error(`Nothing is saved in the browser under "${slot}".`);
+    return this.importCheckpoint(bytes, `browser: ${slot}`);
+  }
+
+  listSaved(): Promise<string[]> {
+    return idbKeys('checkpoints');
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Runs the registered stages: their settings, creating a stage when it starts, run / pause / step /
+ * reset, one stage training at a time, and their events. Knows stages only through their descriptors.
+ */
+import type { GPT } from '../model/gpt';
+import { applySettings, defaultsOf, type SettingValues } from '../settings';
+import type { StageContext, StageDescriptor } from '../stages/descriptor';
+import { TrainingLoop, type Metrics, type Stage } from '../train/loop';
+import type { MetricPoint, SampleView, StageName, StageState, StageStatus } from '../types';
+
+interface RunningStage {
+  stage: Stage;
+  loop: TrainingLoop;
+  /** The policy's weights when the stage began, restored by reset. */
+  snapshot: GPT;
+}
+
+export interface RunnerHost {
+  context(): StageContext;
+  onMetrics(stage: StageName, point: MetricPoint): void;
+  onStatus(stage: StageName, status: StageStatus): void;
+  /** Fresh samples of the policy for stages with a sample_every setting. */
+  samplePolicy(step: number): Promise<SampleView[]>;
+  emitSamples(stage: StageName, step: number, samples: SampleView[]): void;
+}
+
+/** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
+export function namespaced(prefix: string, metrics: Metrics): Metrics {
+  if (!prefix) return metrics;
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.includes('/') ? k : `${prefix}/${k}`, v]));
+}
+
+export class StageRunner {
+  readonly settings: Record<StageName, SettingValues>;
+  private readonly running = new Map<StageName, RunningStage>();
+
+  constructor(
+    readonly stages: readonly StageDescriptor[],
+    private readonly host: RunnerHost,
+  ) {
+    this.settings = Object.fromEntries(stages.map((d) => [d.name, defaultsOf(d.settings)]));
+  }
+
+  descriptor(name: StageName): StageDescriptor {
+    const found = this.stages.find((d) => d.name === name);
+    if (!found) throw new Error(`There is no stage named "${name}".`);
+    return found;
+  }
+
+  configure(name: StageName, changes: SettingValues): SettingValues {
+    const d = this.descriptor(name);
+    if (this.state(name) === 'running') throw new Error('Pause the stage before changing its settings.');
+    const next = applySettings(d.settings, this.settings[name], changes);
+    const problem = d.validate?.(next);
+    if (problem) throw new Error(problem);
+    this.settings[name] = next;
+    return next;
+  }
+
+  state(name: StageName): StageState {
+    const state = this.running.get(name)?.loop.state;
+    return !state || state === 'idle' ? 'not-started' : state;
+  }
+
+  status(name: StageName): StageStatus {
+    const r = this.running.get(name);
+    if (!r) return { state: 'not-started', step: 0, total: this.descriptor(name).plannedSteps(this.settings[name]) };
+    return { state: this.state(name), step: r.stage.stepsDone, total: r.stage.totalSteps, message: r.loop.message || undefined };
+  }
+
+  /** A stage's object while it exists (trained or not), e.g. the reward model. */
+  object(name: StageName): Stage | null {
+    return this.running.get(name)?.stage ?? null;
+  }
+
+  /** Whether a stage that uses `name`'s object is running now. */
+  usersRunning(name: StageName): boolean {
+    return this.stages.some((d) => d.uses?.includes(name) && this.state(d.name) === 'running');
+  }
+
+  async run(name: StageName): Promise<void> {
+    await this.pauseOthers(name);
+    void this.ensure(name).loop.run();
+  }
+
+  async pause(name: StageName): Promise<void> {
+    await this.running.get(name)?.loop.pause();
+  }
+
+  async step(name: StageName): Promise<void> {
+    await this.pauseOthers(name);
+    await this.ensure(name).loop.stepOnce();
+  }
+
+  /** Undoes a stage: restores the weights from before it began and clears its progress. */
+  async reset(name: StageName, model: GPT): Promise<void> {
+    this.refuseWhileUsed(name);
+    const r = this.running.get(name);
+    if (!r) return;
+    await r.loop.pause();
+    model.copyFrom(r.snapshot);
+    this.dispose(name);
+    this.host.onStatus(name, this.status(name));
+  }
+
+  /** Drops every stage without asking (a new model or corpus makes them meaningless). */
+  stopAll(): void {
+    for (const d of [...this.stages].reverse()) {
+      const r = this.running.get(d.name);
+      if (r) r.loop.state = 'paused';
+      this.dispose(d.name);
+    }
+  }
+
+  /** Only one stage trains at a time: they share the model and the GPU. */
+  private async pauseOthers(except: StageName): Promise<void> {
+    for (const d of this.stages) if (d.name !== except) await this.running.get(d.name)?.loop.pause();
+  }
+
+  private refuseWhileUsed(name: StageName): void {
+    const user = this.stages.find((d) => d.uses?.includes(name) && this.running.has(d.name));
+    if (user) throw new Error(`Reset ${user.title} first: it is using the current ${this.descriptor(name).title.toLowerCase()}.`);
+  }
+
+  private ensure(name: StageName): RunningStage {
+    const existing = this.running.get(name);
+    if (existing && existing.loop.state !== 'done' && existing.loop.state !== 'error') return existing;
+    const d = this.descriptor(name);
+    const ctx = this.host.context();
+    const blocked = d.blocker?.(ctx);
+    if (blocked) throw new Error(blocked);
+    if (existing) {
+      this.refuseWhileUsed(name);
+      this.dispose(name);
+    }
+    const stage = d.create(ctx, this.settings[name]);
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0) });
+    const created = { stage, loop, snapshot: ctx.model.clone(false) };
+    this.running.set(name, created);
+    return created;
+  }
+
+  private hooks(d: StageDescriptor) {
+    const prefix = d.metricPrefix ?? d.name;
+    return {
+      onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') => this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) }),
+      onState: (state: string) => {
+        this.host.onStatus(d.name, this.status(d.name));
+        const r = this.running.get(d.name);
+        if (state === 'done' && r && d.onDone) void d.onDone(r.stage, this.host.context());
+      },
+      afterStep: async (step: number) => {
+        const r = this.running.get(d.name);
+        const every = Number(this.settings[d.name].sample_every ?? 0);
+        const samples = r && d.afterStep ? await d.afterStep(r.stage, step, this.host.context()) : every > 0 && step % every === 0 ? await this.host.samplePolicy(step) : undefined;
+        if (samples) this.host.emitSamples(d.name, step, samples);
+      },
+    };
+  }
+
+  private dispose(name: StageName): void {
+    const r = this.running.get(name);
+    if (!r) return;
+    this.running.delete(name);
+    const release = this.descriptor(name).release;
+    if (release) release(r.stage, this.host.context());
+    else r.stage.dispose();
+    r.snapshot.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * A stage descriptor: everything the session and the UI need to know of one training stage, in one
+ * record. The plain-data part (StageInfo: title, settings, charts, stats) travels to the UI; `create`
+ * and the hooks stay in the worker. Adding a stage is one descriptor and one line in registry.ts.
+ */
+import type { GPT } from '../model/gpt';
+import type { Tokenizer } from '../data/tokenizer';
+import type { Ranking } from '../rlhf/rankings';
+import type { Demonstration } from '../rlhf/sft';
+import { type SettingSpec, type SettingsOf, type SettingValues } from '../settings';
+import type { Stage } from '../train/loop';
+import type { TokenSplit } from '../train/pretrain';
+import type { SampleView, StageInfo, StageName, StageState } from '../types';
+
+/** What a stage is built from and may talk to while it runs; the session supplies it. */
+export interface StageContext {
+  model: GPT;
+  tokenizer: Tokenizer;
+  corpus: TokenSplit;
+  /** Formatted instruction prompts for rollouts and ranking tasks. */
+  prompts: string[];
+  rankings: readonly Ranking[];
+  demonstrations: readonly Demonstration[];
+  /** Another stage's object while it exists (e.g. the reward model for PPO-ptx), else null. */
+  stageObject(name: StageName): Stage | null;
+  stageState(name: StageName): StageState;
+  /** The simulated labeler's gold score, when lecture mode is on. */
+  goldScorer?: (text: string) => number;
+  /** The ranking flow: rankings that arrived during a run, the task queue, the reward model's figures. */
+  rankingFlow: {
+    applyPending(): Promise<void>;
+    refillQueue(): Promise<void>;
+    rewardTrained(): Promise<void>;
+    rewardDropped(): void;
+  };
+}
+
+export interface StageDescriptor<S extends SettingValues = SettingValues> extends StageInfo {
+  /** Metric names without a namespace get `${metricPrefix}/` (default: the stage's name; '' keeps them). */
+  metricPrefix?: string;
+  /** Stages whose object this one uses while it exists: they cannot be reset or retrained until this one is reset. */
+  uses?: StageName[];
+  /** Steps the stage plans to run under these settings (0 when it only knows once created). */
+  plannedSteps(settings: S): number;
+  /** Why the stage cannot start now, or null. */
+  blocker?(ctx: StageContext): string | null;
+  /** A rule between settings (one field alone is checked against its spec), or null. */
+  validate?(settings: S): string | null;
+  create(ctx: StageContext, settings: S): Stage;
+  /** After each step: interleaved work such as reward-model updates; samples it returns are shown. */
+  afterStep?(stage: Stage, step: number, ctx: StageContext): Promise<SampleView[] | void>;
+  onDone?(stage: Stage, ctx: StageContext): Promise<void>;
+  /** Frees the stage (default: stage.dispose()). */
+  release?(stage: Stage, ctx: StageContext): void;
+}
+
+/** A stage whose settings type is its spec's: the one place where checked values meet their type. */
+export function defineStage<const Specs extends readonly SettingSpec[]>(
+  descriptor: Omit<StageDescriptor<SettingsOf<Specs>>, 'settings'> & { settings: Specs },
+): StageDescriptor {
+  return descriptor as unknown as StageDescriptor;
+}
+
+/** The plain-data part, for the UI. */
+export function stageInfo(d: StageDescriptor): StageInfo {
+  const { name, title, summary, settings, charts, stats, stepLabel, withRankings } = d;
+  return { name, title, summary, settings, charts, stats, stepLabel, withRankings };
+}

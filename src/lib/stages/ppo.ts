@@ -1,0 +1,73 @@
+/** Stage 3, PPO-ptx against the reward model, with the KL penalty and the pretraining term (src/lib/rlhf/ppo.ts, Eq. 2). */
+import { minibatchError, PPO_SETTINGS, PpoStage } from '../rlhf/ppo';
+import type { RewardStage } from '../rlhf/rewardTrainer';
+import type { SampleView } from '../types';
+import { defineStage, type StageContext } from './descriptor';
+
+/** PPO iterations between refreshes of the SFT-vs-policy sample stream. */
+const SAMPLE_EVERY = 2;
+const SHOWN_SAMPLES = 3;
+
+const chart = (id: string, title: string, key: string, label: string, note?: string) => ({ id, title, note, series: [{ key, label }] });
+
+export const ppoStage = defineStage({
+  name: 'ppo',
+  title: 'PPO-ptx',
+  summary:
+    'The policy (starting from the SFT model) writes responses; the reward model scores them; PPO raises the probability of high-scoring responses. A per-token KL penalty (β) keeps the policy near the SFT model, and the ptx term (γ) keeps it good at the pretraining text (Eq. 2). Rank its fresh samples while it trains: the reward model updates between iterations.',
+  settings: PPO_SETTINGS,
+  metricPrefix: '', // TRL's names (objective/kl, loss/policy_avg, …) are namespaced already
+  uses: ['reward'],
+  withRankings: true,
+  stepLabel: 'iteration',
+  charts: [
+    { id: 'ppo-chart-scores', title: 'Reward-model score', series: [{ key: 'objective/scores', label: 'score' }, { key: 'objective/rlhf_reward', label: 'score − β·KL' }] },
+    { ...chart('ppo-chart-gold', 'Gold score (simulated labeler)', 'objective/gold', 'gold', 'what the labeler really prefers'), optional: true },
+    chart('ppo-chart-kl', 'KL to the SFT model', 'objective/kl', 'KL', 'nats per response'),
+    chart('ppo-chart-kl-coef', 'KL coefficient β', 'objective/kl_coef', 'β'),
+    chart('ppo-chart-policy-loss', 'Policy loss', 'loss/policy_avg', 'policy'),
+    chart('ppo-chart-value-loss', 'Value loss', 'loss/value_avg', 'value'),
+    chart('ppo-chart-clipfrac', 'Clip fraction', 'policy/clipfrac_avg', 'clipfrac', 'share of clipped ratios'),
+    chart('ppo-chart-entropy', 'Entropy', 'policy/entropy_avg', 'entropy', 'nats per token'),
+    chart('ppo-chart-ptx', 'Pretraining loss (ptx)', 'ptx/loss', 'ptx'),
+  ],
+  stats: [
+    { id: 'ppo-score', label: 'score', key: 'objective/scores', format: 'fixed3' },
+    { id: 'ppo-kl', label: 'KL', key: 'objective/kl', format: 'fixed3' },
+    { id: 'ppo-beta', label: 'β', key: 'objective/kl_coef', format: 'fixed4' },
+    { id: 'ppo-gold', label: 'gold', key: 'objective/gold', format: 'fixed3', optional: true },
+  ],
+  plannedSteps: (s) => s.iterations,
+  validate: minibatchError,
+  blocker: (ctx) =>
+    !ctx.stageObject('reward') || ctx.stageState('reward') === 'running' ? 'Train the reward model first: PPO-ptx maximises its score.' : null,
+  create: (ctx, settings) =>
+    new PpoStage({
+      policy: ctx.model,
+      tokenizer: ctx.tokenizer,
+      prompts: ctx.prompts,
+      rewardModel: (ctx.stageObject('reward') as RewardStage).rewardModel,
+      pretrainTokens: ctx.corpus.train,
+      goldScorer: ctx.goldScorer,
+      settings,
+    }),
+  /** Between iterations: new rankings update the reward model, the ranking queue refills from the newest policy, the sample stream refreshes. */
+  async afterStep(stage, step, ctx) {
+    await ctx.rankingFlow.applyPending();
+    await ctx.rankingFlow.refillQueue();
+    if (step % SAMPLE_EVERY === 0 || step === 1) return policyBesideSft(stage as PpoStage, step, ctx);
+  },
+});
+
+/** The latest rollouts beside the SFT model's response to the same prompts, each scored by the reward model. */
+async function policyBesideSft(ppo: PpoStage, step: number, ctx: StageContext): Promise<SampleView[]> {
+  const reward = ctx.stageObject('reward') as RewardStage | null;
+  const shown = ppo.lastSamples.slice(0, SHOWN_SAMPLES);
+  const references = await ppo.sampleReference(shown.map((s) => s.prompt), step);
+  const samples: SampleView[] = [];
+  for (const [i, s] of shown.entries()) {
+    const [referenceReward] = reward ? await reward.predict(s.prompt, [references[i].response]) : [undefined];
+    samples.push({ prompt: s.prompt, completion: s.response, reward: s.score, kl: s.kl, reference: { completion: references[i].response, reward: referenceReward } });
+  }
+  return samples;
+}

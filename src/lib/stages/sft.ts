@@ -1,0 +1,22 @@
+/** Stage 1, supervised fine-tuning on demonstrations (src/lib/rlhf/sft.ts). */
+import { SFT_SETTINGS, SftStage } from '../rlhf/sft';
+import { defineStage } from './descriptor';
+
+export const sftStage = defineStage({
+  name: 'sft',
+  title: 'SFT',
+  summary:
+    'Supervised fine-tuning. The pretrained model learns to answer instructions by imitating demonstrations (Instruction: … / Response: …). The loss counts only the response tokens. This model becomes the starting policy for PPO and the reference its KL penalty holds it to.',
+  settings: SFT_SETTINGS,
+  withRankings: true,
+  stepLabel: 'step',
+  charts: [
+    { id: 'sft-chart', title: 'Response loss (nats per token)', series: [{ key: 'sft/loss', label: 'train', kind: 'train' }, { key: 'sft/val_loss', label: 'validation', kind: 'eval' }] },
+  ],
+  stats: [
+    { id: 'sft-loss', label: 'loss', key: 'sft/loss', kind: 'train', format: 'fixed3' },
+    { id: 'sft-val-loss', label: 'val loss', key: 'sft/val_loss', kind: 'eval', format: 'fixed3' },
+  ],
+  plannedSteps: () => 0,
+  create: (ctx, settings) => new SftStage(ctx.model, ctx.tokenizer, settings, [...ctx.demonstrations]),
+});

@@ -1,0 +1,190 @@
+/**
+ * The playground's domain types: backends, stages, settings, metrics, samples, rankings and events.
+ * Types only (and no tfjs): the UI, the worker wiring and the session all speak these.
+ */
+import type { ModelConfig, PresetName } from './model/config';
+import type { TokenizerKind } from './data/tokenizer';
+import type { SettingSpec, SettingValues } from './settings';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  adapter: string;
+  /** Why each earlier backend in the order was passed over. */
+  fallbackReasons: string[];
+}
+
+/** A stage's name as its descriptor declares it (src/lib/stages/registry.ts lists them). */
+export type StageName = string;
+export type StageState = 'not-started' | 'running' | 'paused' | 'done' | 'error';
+
+export interface ModelInfo {
+  preset: PresetName | 'custom';
+  config: ModelConfig;
+  params: number;
+  tokenizer: { kind: TokenizerKind; vocabSize: number };
+  source: string;
+}
+
+export interface CorpusInfo {
+  kind: 'builtin' | 'user';
+  name: string;
+  characters: number;
+  documents: number;
+  trainTokens: number;
+  valTokens: number;
+}
+
+export type CorpusSource = { kind: 'builtin'; documents?: number; seed?: number } | { kind: 'user'; name: string; text: string };
+
+export interface NewModelOptions {
+  preset: PresetName;
+  tokenizer: TokenizerKind;
+  /** BPE only: vocabulary size including the 256 bytes and the end-of-text token. */
+  vocabSize?: number;
+  seed?: number;
+}
+
+export interface StageStatus {
+  state: StageState;
+  step: number;
+  total: number;
+  message?: string;
+}
+
+export type Settings = SettingValues;
+
+/** One line of a stage's charts: a metric, optionally only its train or eval points. */
+export interface SeriesSpec {
+  key: string;
+  label: string;
+  kind?: 'train' | 'eval';
+}
+
+export interface ChartSpec {
+  /** data-testid of the chart, stable for tests. */
+  id: string;
+  title: string;
+  note?: string;
+  series: SeriesSpec[];
+  /** Shown only once one of its metrics has a point (e.g. the gold score, only with a labeler). */
+  optional?: boolean;
+}
+
+/** A headline number of a stage: the last point's value of one metric. */
+export interface StatSpec {
+  /** data-testid, stable for tests. */
+  id: string;
+  label: string;
+  key: string;
+  kind?: 'train' | 'eval';
+  format?: 'fixed3' | 'fixed4' | 'percent' | 'integer';
+  optional?: boolean;
+}
+
+/** What the UI needs to know of a stage: everything but the code that trains. Plain data, sent by the worker. */
+export interface StageInfo {
+  name: StageName;
+  title: string;
+  /** One paragraph: what the stage does (plain text). */
+  summary: string;
+  settings: readonly SettingSpec[];
+  charts: ChartSpec[];
+  stats: StatSpec[];
+  /** x-axis label of its charts. */
+  stepLabel: string;
+  /** Whether the ranking panel sits beside this stage's panel. */
+  withRankings?: boolean;
+}
+
+export interface EngineStatus {
+  backend: BackendInfo;
+  /** The stages in pipeline order. */
+  stageInfo: StageInfo[];
+  model: ModelInfo | null;
+  corpus: CorpusInfo | null;
+  stages: Record<StageName, StageStatus>;
+  settings: Record<StageName, Settings>;
+}
+
+export interface MetricPoint {
+  step: number;
+  kind: 'train' | 'eval';
+  values: Record<string, number>;
+}
+
+export interface SampleView {
+  prompt: string;
+  completion: string;
+  /** Filled in where a reward model or a reference model is at hand. */
+  reward?: number;
+  kl?: number;
+  /** The SFT (reference) model's completion for the same prompt, in the PPO sample stream. */
+  reference?: { completion: string; reward?: number };
+}
+
+/** A prompt with K completions sampled from the current policy, waiting to be ranked. */
+export interface RankingTask {
+  id: string;
+  prompt: string;
+  completions: string[];
+  /** The PPO iteration (0 before PPO) of the policy that wrote the completions. */
+  iteration: number;
+  /** The reward model's scores of the completions, when a reward model exists. */
+  predicted?: number[];
+}
+
+export interface RankingCounters {
+  rankings: number;
+  pairs: number;
+  /** Pair accuracy of the reward model on held-out rankings; null before it has trained. */
+  heldOutAccuracy: number | null;
+  /** Incremental reward-model updates run so far. */
+  rewardUpdates: number;
+  /** Ranking tasks waiting in the queue. */
+  queued: number;
+  demonstrations: number;
+}
+
+export interface LabelerInfo {
+  id: string;
+  name: string;
+  description: string;
+}
+
+/** Lecture mode: a simulated labeler ranks fresh samples by itself. */
+export interface LabelerSettings {
+  /** null = off. */
+  labelerId: string | null;
+  /** Share of pairs on which it agrees with its own gold order: 1 = always, ~0.73 = the paper's labelers. */
+  agreement: number;
+  /** Rankings per minute. */
+  pace: number;
+  /** Completions per ranking (2..9). */
+  k: number;
+}
+
+export interface RankingSubmitResult {
+  counters: RankingCounters;
+  /** The reward model's scores of the ranked completions (after the update), when one exists. */
+  predicted?: number[];
+}
+
+export type EngineEvent =
+  | { type: 'metrics'; stage: StageName; points: MetricPoint[] }
+  | { type: 'rankings'; counters: RankingCounters }
+  | { type: 'state'; stage: StageName; status: StageStatus }
+  | { type: 'samples'; stage: StageName; step: number; samples: SampleView[] }
+  | { type: 'model'; model: ModelInfo }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+export interface SampleRequest {
+  prompts?: string[];
+  count?: number;
+  maxNewTokens?: number;
+  temperature?: number;
+  topK?: number;
+  seed?: number;
+}
+

@@ -1,0 +1,28 @@
+/** Pure helpers that turn a stage's metric points into what its panel shows (no Svelte, no tfjs). */
+import type { MetricPoint, StatSpec } from '../lib/types';
+
+/** The last point that carries `key` (of the given kind), if any. */
+export function lastWith(points: readonly MetricPoint[], key: string, kind?: 'train' | 'eval'): MetricPoint | undefined {
+  return points.findLast((p) => (!kind || p.kind === kind) && p.values[key] !== undefined);
+}
+
+export function hasMetric(points: readonly MetricPoint[], keys: readonly string[]): boolean {
+  return points.some((p) => keys.some((k) => Number.isFinite(p.values[k])));
+}
+
+export function formatStat(value: number | undefined, format: StatSpec['format'] = 'fixed3'): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  if (format === 'percent') return `${(100 * value).toFixed(1)}%`;
+  if (format === 'integer') return Math.round(value).toLocaleString();
+  return value.toFixed(format === 'fixed4' ? 4 : 3);
+}
+
+/** Names of metrics that were ever NaN or infinite: a run gone wrong shows (and tests read it). */
+export function nonFiniteMetrics(points: readonly MetricPoint[]): string[] {
+  return [...new Set(points.flatMap((p) => Object.entries(p.values).filter(([, x]) => !Number.isFinite(x)).map(([k]) => k)))];
+}
+
+/** A share as a percentage, or a dash. */
+export function pct(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`;
+}
