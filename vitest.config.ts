@@ -1,3 +1,4 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 // Vitest 5's reporter calls Map.groupBy (Node 21+) when it prints failures; Node 20 lacks it.
@@ -16,6 +17,8 @@ if (!('groupBy' in Map)) {
 }
 
 export default defineConfig({
+  // components render on the server in Node tests (svelte/server), e.g. the stage-registry test
+  plugins: [svelte()],
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',

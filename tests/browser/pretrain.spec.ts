@@ -47,8 +47,8 @@ test('pretraining from scratch: the loss falls, the chart gains points, pause st
   await expect(page.getByTestId('pretrain-state')).toHaveText('paused');
 
   const stats = page.getByTestId('pretrain-stats');
-  const first = Number(await stats.getAttribute('data-first-loss'));
-  const last = Number(await stats.getAttribute('data-last-loss'));
+  const first = Number(await stats.getAttribute('data-first'));
+  const last = Number(await stats.getAttribute('data-last'));
   expect(first).toBeGreaterThan(5);
   expect(last).toBeLessThan(first - 0.5);
   await expect.poll(async () => Number(await page.getByTestId('pretrain-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(8);
@@ -95,7 +95,7 @@ for (const backend of ['webgl', 'wasm'] as const) {
       await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBe(i);
     }
     const stats = page.getByTestId('pretrain-stats');
-    await expect.poll(async () => Number(await stats.getAttribute('data-last-loss'))).toBeLessThan(Number(await stats.getAttribute('data-first-loss')));
+    await expect.poll(async () => Number(await stats.getAttribute('data-last'))).toBeLessThan(Number(await stats.getAttribute('data-first')));
     expect(app.consoleErrors).toEqual([]);
   });
 }

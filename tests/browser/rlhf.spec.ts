@@ -34,8 +34,8 @@ test('on WebGPU the worker runs SFT, trains a reward model from simulated rankin
   }
 
   const metrics = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { playground: Client }).playground.metrics)) as Client['metrics']);
-  expect(metrics.sft.some((p) => Number.isFinite(p.values.loss))).toBe(true);
-  expect(metrics.reward.some((p) => Number.isFinite(p.values.loss))).toBe(true);
+  expect(metrics.sft.some((p) => Number.isFinite(p.values['sft/loss']))).toBe(true);
+  expect(metrics.reward.some((p) => Number.isFinite(p.values['reward/loss']))).toBe(true);
   const ppo = metrics.ppo.filter((p) => p.kind === 'train');
   expect(ppo.length).toBe(2);
   for (const point of ppo) {
