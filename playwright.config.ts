@@ -18,7 +18,14 @@ export default defineConfig({
     launchOptions: {
       executablePath: CHROME_PATH,
       // --enable-unsafe-webgpu gives a real WebGPU adapter (SwiftShader) on machines without a GPU.
-      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--enable-unsafe-webgpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     },
   },
   webServer: {

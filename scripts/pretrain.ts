@@ -42,28 +42,57 @@ const split = splitTrainVal(documents, 0.1, seed);
 const data = { train: encodeDocuments(tokenizer, split.train), val: encodeDocuments(tokenizer, split.val) };
 const config = configFromPreset(preset, tokenizer.vocabSize);
 const model = GPT.init(config, seed);
-console.log(`${preset}: ${countParams(config).toLocaleString()} parameters, ${data.train.length.toLocaleString()} train tokens, backend ${backend}`);
+console.log(
+  `${preset}: ${countParams(config).toLocaleString()} parameters, ${data.train.length.toLocaleString()} train tokens, backend ${backend}`,
+);
 
-const stage = new PretrainStage(model, data, { steps, batch_size: Number(args.batch), learning_rate: Number(args.lr), warmup_steps: 100, seed });
+const stage = new PretrainStage(model, data, {
+  steps,
+  batch_size: Number(args.batch),
+  learning_rate: Number(args.lr),
+  warmup_steps: 100,
+  seed,
+});
 const started = Date.now();
-const loop = new TrainingLoop(stage, {
-  onMetrics: (step, m, kind) => {
-    if (kind === 'eval') console.log(`step ${step}: val_loss ${m.val_loss.toFixed(3)} (${((Date.now() - started) / 60000).toFixed(1)} min)`);
-    else if (step % 50 === 0) console.log(`step ${step}: loss ${m.loss.toFixed(3)} lr ${m.lr.toExponential(2)} ${Math.round(m.tokens_per_s)} tok/s`);
+const loop = new TrainingLoop(
+  stage,
+  {
+    onMetrics: (step, m, kind) => {
+      if (kind === 'eval')
+        console.log(`step ${step}: val_loss ${m.val_loss.toFixed(3)} (${((Date.now() - started) / 60000).toFixed(1)} min)`);
+      else if (step % 50 === 0)
+        console.log(`step ${step}: loss ${m.loss.toFixed(3)} lr ${m.lr.toExponential(2)} ${Math.round(m.tokens_per_s)} tok/s`);
+    },
   },
-}, { evalEvery: 250 });
+  { evalEvery: 250 },
+);
 await loop.run();
 if (loop.state === 'error') throw new Error(loop.message);
 
 const valLoss = await heldOutLoss(model, data.val, 16, 16, seed);
 const prompts = [...generatePrompts(seed + 100, 3), '', ''];
 const encoded = prompts.map((p) => (p ? tokenizer.encode(p) : [tokenizer.eosId]));
-const { completions } = await sample(model, encoded, { maxNewTokens: Math.min(100, config.blockSize - 30), temperature: 0.8, topK: 0, seed, eosId: tokenizer.eosId });
+const { completions } = await sample(model, encoded, {
+  maxNewTokens: Math.min(100, config.blockSize - 30),
+  temperature: 0.8,
+  topK: 0,
+  seed,
+  eosId: tokenizer.eosId,
+});
 const samples = prompts.map((p, i) => p + tokenizer.decode(completions[i]));
 const note = `shipped ${preset} checkpoint: ${steps} steps on the built-in world corpus, seed ${seed}, val loss ${valLoss.toFixed(3)}`;
 const bytes = encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), note));
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, bytes);
-const report = { preset, params: countParams(config), steps, backend, valLoss, minutes: (Date.now() - started) / 60000, bytes: bytes.length, samples };
+const report = {
+  preset,
+  params: countParams(config),
+  steps,
+  backend,
+  valLoss,
+  minutes: (Date.now() - started) / 60000,
+  bytes: bytes.length,
+  samples,
+};
 writeFileSync(args.out!.replace(/\.safetensors$/, '.json'), JSON.stringify(report, null, 2) + '\n');
 console.log(JSON.stringify(report, null, 2));

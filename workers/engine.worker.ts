@@ -26,7 +26,11 @@ async function init(options: InitOptions, onEvent: (e: EngineEvent) => void) {
     try {
       await started.loadCheckpointUrl(checkpointUrl);
     } catch (err) {
-      onEvent({ type: 'log', level: 'warn', message: `The shipped checkpoint did not load (${(err as Error).message}); starting from a fresh model.` });
+      onEvent({
+        type: 'log',
+        level: 'warn',
+        message: `The shipped checkpoint did not load (${(err as Error).message}); starting from a fresh model.`,
+      });
       started.newModel({ preset: 'mini', tokenizer: 'bpe' });
     }
   } else started.newModel({ preset: 'mini', tokenizer: 'bpe' });

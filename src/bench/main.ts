@@ -16,7 +16,10 @@ const out = document.getElementById('results')!;
 const worker = new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module' });
 const bench = Comlink.wrap<BenchApi>(worker);
 bench
-  .run(options, Comlink.proxy((line: string) => (out.textContent = line)))
+  .run(
+    options,
+    Comlink.proxy((line: string) => (out.textContent = line)),
+  )
   .then((result) => {
     out.textContent = JSON.stringify(result, null, 2);
     (window as unknown as { benchResult: unknown }).benchResult = result;

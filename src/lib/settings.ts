@@ -44,18 +44,47 @@ type ValueOf<S> = S extends FlagSetting ? boolean : S extends ChoiceSetting<stri
 export type SettingsOf<Specs extends readonly SettingSpec[]> = { [S in Specs[number] as S['key']]: ValueOf<S> };
 
 export const int = <K extends string>(key: K, label: string, def: number, min: number, max: number, help: string): NumberSetting<K> => ({
-  key, label, kind: 'int', default: def, min, max, help,
+  key,
+  label,
+  kind: 'int',
+  default: def,
+  min,
+  max,
+  help,
 });
 
 export const float = <K extends string>(key: K, label: string, def: number, min: number, max: number, help: string): NumberSetting<K> => ({
-  key, label, kind: 'float', default: def, min, max, help,
+  key,
+  label,
+  kind: 'float',
+  default: def,
+  min,
+  max,
+  help,
 });
 
-export const choice = <K extends string, const O extends string>(key: K, label: string, def: O, options: readonly O[], help: string): ChoiceSetting<K, O> => ({
-  key, label, kind: 'choice', default: def, options, help,
+export const choice = <K extends string, const O extends string>(
+  key: K,
+  label: string,
+  def: O,
+  options: readonly O[],
+  help: string,
+): ChoiceSetting<K, O> => ({
+  key,
+  label,
+  kind: 'choice',
+  default: def,
+  options,
+  help,
 });
 
-export const flag = <K extends string>(key: K, label: string, def: boolean, help: string): FlagSetting<K> => ({ key, label, kind: 'flag', default: def, help });
+export const flag = <K extends string>(key: K, label: string, def: boolean, help: string): FlagSetting<K> => ({
+  key,
+  label,
+  kind: 'flag',
+  default: def,
+  help,
+});
 
 /** A setting the code reads but the form does not show. */
 export const hidden = <S extends SettingSpec>(spec: S): S => ({ ...spec, hidden: true });
@@ -69,7 +98,8 @@ export function defaultsOf<const Specs extends readonly SettingSpec[]>(specs: Sp
 /** Message for a value that does not fit its spec, or null. */
 export function settingError(spec: SettingSpec, value: unknown): string | null {
   if (spec.kind === 'flag') return typeof value === 'boolean' ? null : `${spec.label} must be on or off.`;
-  if (spec.kind === 'choice') return spec.options.includes(value as string) ? null : `${spec.label} must be one of ${spec.options.join(', ')}.`;
+  if (spec.kind === 'choice')
+    return spec.options.includes(value as string) ? null : `${spec.label} must be one of ${spec.options.join(', ')}.`;
   if (typeof value !== 'number' || !Number.isFinite(value)) return `${spec.label} must be a number.`;
   if (spec.kind === 'int' && !Number.isInteger(value)) return `${spec.label} must be a whole number.`;
   if (value < spec.min || value > spec.max) return `${spec.label} must be between ${spec.min} and ${spec.max}; got ${value}.`;

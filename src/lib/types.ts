@@ -187,4 +187,3 @@ export interface SampleRequest {
   topK?: number;
   seed?: number;
 }
-

@@ -5,7 +5,19 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../../workers/api';
 import { DEFAULT_LABELER_SETTINGS } from '../lib/labelerSettings';
-import type { BackendName, EngineEvent, EngineStatus, LabelerSettings, MetricPoint, ModelInfo, RankingCounters, SampleView, StageInfo, StageName, StageStatus } from '../lib/types';
+import type {
+  BackendName,
+  EngineEvent,
+  EngineStatus,
+  LabelerSettings,
+  MetricPoint,
+  ModelInfo,
+  RankingCounters,
+  SampleView,
+  StageInfo,
+  StageName,
+  StageStatus,
+} from '../lib/types';
 
 export const CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/default.safetensors`;
 
@@ -35,11 +47,15 @@ export class EngineClient {
   modelVersion = $state(0);
 
   async start(preferredBackend?: BackendName): Promise<void> {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- Vite's worker import form, not state
     const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     worker.addEventListener('error', (e) => (this.error = `The engine worker failed: ${e.message}`));
     this.api = Comlink.wrap<EngineApi>(worker);
     try {
-      this.status = await this.api.init({ preferredBackend, checkpointUrl: CHECKPOINT_URL }, Comlink.proxy((e: EngineEvent) => this.onEvent(e)));
+      this.status = await this.api.init(
+        { preferredBackend, checkpointUrl: CHECKPOINT_URL },
+        Comlink.proxy((e: EngineEvent) => this.onEvent(e)),
+      );
       this.ready = true;
     } catch (err) {
       this.error = `The engine could not start: ${(err as Error).message}`;

@@ -10,7 +10,12 @@ import RewardPanel from './RewardPanel.svelte';
 import SftPanel from './SftPanel.svelte';
 import StagePanel from './StagePanel.svelte';
 
-const EXTRAS: Record<string, Component<{ info: StageInfo }>> = { pretrain: PretrainPanel, sft: SftPanel, reward: RewardPanel, ppo: PpoPanel };
+const EXTRAS: Record<string, Component<{ info: StageInfo }>> = {
+  pretrain: PretrainPanel,
+  sft: SftPanel,
+  reward: RewardPanel,
+  ppo: PpoPanel,
+};
 
 export function panelFor(stage: string): Component<{ info: StageInfo }> {
   return EXTRAS[stage] ?? (StagePanel as Component<{ info: StageInfo }>);

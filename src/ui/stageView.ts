@@ -19,7 +19,15 @@ export function formatStat(value: number | undefined, format: StatSpec['format']
 
 /** Names of metrics that were ever NaN or infinite: a run gone wrong shows (and tests read it). */
 export function nonFiniteMetrics(points: readonly MetricPoint[]): string[] {
-  return [...new Set(points.flatMap((p) => Object.entries(p.values).filter(([, x]) => !Number.isFinite(x)).map(([k]) => k)))];
+  return [
+    ...new Set(
+      points.flatMap((p) =>
+        Object.entries(p.values)
+          .filter(([, x]) => !Number.isFinite(x))
+          .map(([k]) => k),
+      ),
+    ),
+  ];
 }
 
 /** A share as a percentage, or a dash. */

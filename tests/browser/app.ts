@@ -29,7 +29,10 @@ export async function setSetting(page: Page, stage: string, key: string, value: 
 }
 
 export function stepCount(page: Page): Promise<number> {
-  return page.getByTestId('pretrain-step-counter').textContent().then((t) => Number((t ?? '0').split('/')[0]));
+  return page
+    .getByTestId('pretrain-step-counter')
+    .textContent()
+    .then((t) => Number((t ?? '0').split('/')[0]));
 }
 
 /** Starts a fresh tiny model: the software WebGPU adapter of a GPU-less machine is slow. */

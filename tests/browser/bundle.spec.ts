@@ -13,7 +13,8 @@ function staticChunks(dir: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const code = readFileSync(join(dir, file), 'utf8');
-    for (const m of code.matchAll(/from\s*"\.\/([^"]+\.js)"|import\("\.\/([^"]+\.js)"\)|import\s*"\.\/([^"]+\.js)"/g)) visit('assets/' + (m[1] ?? m[2] ?? m[3]));
+    for (const m of code.matchAll(/from\s*"\.\/([^"]+\.js)"|import\("\.\/([^"]+\.js)"\)|import\s*"\.\/([^"]+\.js)"/g))
+      visit('assets/' + (m[1] ?? m[2] ?? m[3]));
   };
   entries.forEach(visit);
   return [...seen];

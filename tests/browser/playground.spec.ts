@@ -28,7 +28,15 @@ async function smallSettings(page: Page, ppoIterations: number): Promise<void> {
     for (const [key, value] of Object.entries(settings)) await setSetting(page, stage, key, value);
   }
   // the engine took every value (a refusal shows only once its answer is back)
-  await expect.poll(() => page.evaluate(() => (window as unknown as { playground: { status: { settings: Record<string, Record<string, unknown>> } } }).playground.status.settings)).toMatchObject(wanted);
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          (window as unknown as { playground: { status: { settings: Record<string, Record<string, unknown>> } } }).playground.status
+            .settings,
+      ),
+    )
+    .toMatchObject(wanted);
 }
 
 const count = async (page: Page, testid: string) => Number((await page.getByTestId(testid).textContent()) ?? NaN);
@@ -60,11 +68,16 @@ async function trainReward(page: Page): Promise<void> {
   for (let attempt = 0; attempt < 4; attempt++) {
     await page.getByTestId('reward-run').click();
     let outcome = '';
-    await expect.poll(async () => {
-      const banner = page.getByTestId('error-banner');
-      if ((await banner.count()) && /held-out/.test((await banner.textContent()) ?? '')) return (outcome = 'held-out');
-      return (outcome = (await page.getByTestId('reward-state').textContent()) ?? '');
-    }, { timeout: 120_000 }).toMatch(/^(done|held-out)$/);
+    await expect
+      .poll(
+        async () => {
+          const banner = page.getByTestId('error-banner');
+          if ((await banner.count()) && /held-out/.test((await banner.textContent()) ?? '')) return (outcome = 'held-out');
+          return (outcome = (await page.getByTestId('reward-state').textContent()) ?? '');
+        },
+        { timeout: 120_000 },
+      )
+      .toMatch(/^(done|held-out)$/);
     if (outcome === 'done') return;
     await page.getByTestId('error-banner').getByRole('button', { name: 'Dismiss' }).click();
     const { id } = await freshTask(page, 4);
@@ -94,16 +107,24 @@ function watchErrors(page: Page, consoleErrors: string[]): () => string[] {
  */
 async function screenshots(page: Page): Promise<void> {
   mkdirSync('docs', { recursive: true });
-  for (const [size, viewport] of [['', { width: 1280, height: 800 }], ['-phone', { width: 390, height: 844 }]] as const) {
+  for (const [size, viewport] of [
+    ['', { width: 1280, height: 800 }],
+    ['-phone', { width: 390, height: 844 }],
+  ] as const) {
     await page.setViewportSize(viewport);
     for (const stage of ['pretrain', 'sft', 'reward', 'ppo']) {
       await page.getByTestId(`tab-${stage}`).click();
       await page.waitForTimeout(500);
       const wide = await page.evaluate((width) => {
         const over = [...document.querySelectorAll<HTMLElement>('body *')].filter((e) => e.getBoundingClientRect().right > width + 1);
-        return { scrollWidth: document.documentElement.scrollWidth, culprits: over.slice(-3).map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`) };
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          culprits: over.slice(-3).map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
+        };
       }, viewport.width);
-      expect(wide.scrollWidth, `${stage} at ${viewport.width}px is wider than the screen: ${wide.culprits.join(', ')}`).toBeLessThanOrEqual(viewport.width);
+      expect(wide.scrollWidth, `${stage} at ${viewport.width}px is wider than the screen: ${wide.culprits.join(', ')}`).toBeLessThanOrEqual(
+        viewport.width,
+      );
       await page.screenshot({ path: `docs/stage-${stage}${size}.png`, fullPage: true });
     }
   }
@@ -176,7 +197,7 @@ test('SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking
   await expect(page.getByTestId('ppo-state')).toHaveText('running', { timeout: 30_000 });
   const updates = await count(page, 'ranking-updates');
   const ranked = await count(page, 'ranking-count');
-  task = await freshTask(page, 4, task.id);
+  await freshTask(page, 4, task.id);
   await page.getByTestId('ranking-item-2').focus();
   await page.keyboard.press('ArrowUp');
   await page.keyboard.press('Enter');
@@ -187,7 +208,16 @@ test('SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking
   mark('ranked during PPO, reward model updated');
 
   // the PPO charts gain points
-  for (const chart of ['ppo-chart-scores', 'ppo-chart-kl', 'ppo-chart-kl-coef', 'ppo-chart-policy-loss', 'ppo-chart-value-loss', 'ppo-chart-clipfrac', 'ppo-chart-entropy', 'ppo-chart-ptx']) {
+  for (const chart of [
+    'ppo-chart-scores',
+    'ppo-chart-kl',
+    'ppo-chart-kl-coef',
+    'ppo-chart-policy-loss',
+    'ppo-chart-value-loss',
+    'ppo-chart-clipfrac',
+    'ppo-chart-entropy',
+    'ppo-chart-ptx',
+  ]) {
     await expect.poll(() => points(page, chart), { timeout: 120_000, message: chart }).toBeGreaterThanOrEqual(2);
   }
   await expect(page.getByTestId('ppo-samples').locator('li')).not.toHaveCount(0, { timeout: 60_000 });
@@ -205,7 +235,9 @@ test('SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking
   expect(errors()).toEqual([]);
 });
 
-test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model says so; export (pairs and full) and import them back; a bad file loses nothing', async ({ page }) => {
+test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model says so; export (pairs and full) and import them back; a bad file loses nothing', async ({
+  page,
+}) => {
   test.setTimeout(240_000);
   await openApp(page);
   await expectWebGpu(page);
@@ -213,9 +245,9 @@ test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model 
   await smallSettings(page, 3);
   await page.getByTestId('tab-reward').click();
   await page.getByTestId('ranking-k').selectOption('3');
-  let task = await freshTask(page, 3);
+  const task = await freshTask(page, 3);
   await submitAndCount(page, 0);
-  task = await freshTask(page, 3, task.id);
+  await freshTask(page, 3, task.id);
   await page.getByTestId('ranking-item-2').dragTo(page.getByTestId('ranking-item-0'));
   await submitAndCount(page, 1);
   await page.getByTestId('tab-sft').click();
@@ -248,12 +280,18 @@ test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model 
   const [full] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rankings-export-full').click()]);
   expect(full.suggestedFilename()).toMatch(/\.jsonl$/);
   const fullText = readFileSync((await full.path())!, 'utf8');
-  const lines = fullText.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = fullText
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(lines).toHaveLength(2);
   expect(lines[0].completions).toHaveLength(3);
 
   const [pairs] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rankings-export-pairs').click()]);
-  const pairLines = readFileSync((await pairs.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const pairLines = readFileSync((await pairs.path())!, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(pairLines).toHaveLength(6);
   for (const p of pairLines) expect(Object.keys(p).sort()).toEqual(['chosen', 'prompt', 'rejected']);
 
@@ -261,22 +299,32 @@ test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model 
   await page.getByTestId('rankings-clear').click();
   await page.getByTestId('rankings-clear').click();
   await expect(page.getByTestId('ranking-count')).toHaveText('0');
-  await page.getByTestId('rankings-import').setInputFiles({ name: 'rankings.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(fullText) });
+  await page
+    .getByTestId('rankings-import')
+    .setInputFiles({ name: 'rankings.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(fullText) });
   await expect(page.getByTestId('rankings-import-message')).toContainText('Imported 2 rankings');
   await expect(page.getByTestId('ranking-count')).toHaveText('2');
 
   // a bad file: a clear message, and the two rankings stay
-  await page.getByTestId('rankings-import').setInputFiles({ name: 'broken.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from('{"prompt": "x", "chosen": 3}\nnot json at all\n') });
+  await page.getByTestId('rankings-import').setInputFiles({
+    name: 'broken.jsonl',
+    mimeType: 'application/jsonl',
+    buffer: Buffer.from('{"prompt": "x", "chosen": 3}\nnot json at all\n'),
+  });
   await expect(page.getByTestId('rankings-import-message')).toContainText(/Nothing imported|skipped|bad line/i);
   await expect(page.getByTestId('rankings-import-message')).toContainText(/line/);
   await expect(page.getByTestId('ranking-count')).toHaveText('2');
   // the TRL pairs file imports too (the same pairs again are new rankings of two completions)
-  await page.getByTestId('rankings-import').setInputFiles({ name: 'pairs.jsonl', mimeType: 'application/jsonl', buffer: readFileSync((await pairs.path())!) });
+  await page
+    .getByTestId('rankings-import')
+    .setInputFiles({ name: 'pairs.jsonl', mimeType: 'application/jsonl', buffer: readFileSync((await pairs.path())!) });
   await expect(page.getByTestId('rankings-import-message')).toContainText('Imported');
   expect(await count(page, 'ranking-count')).toBeGreaterThan(2);
 });
 
-test('lecture mode: a simulated labeler ranks on its own while the reward model and a short PPO-ptx run train, with finite metrics', async ({ page }) => {
+test('lecture mode: a simulated labeler ranks on its own while the reward model and a short PPO-ptx run train, with finite metrics', async ({
+  page,
+}) => {
   test.setTimeout(240_000);
   const app = await openApp(page);
   const errors = watchErrors(page, app.consoleErrors);
@@ -312,17 +360,25 @@ test('lecture mode: a simulated labeler ranks on its own while the reward model 
   await page.getByTestId('tab-ppo').click();
   const before = await count(page, 'ranking-count');
   await page.getByTestId('ppo-run').click();
-  await expect.poll(async () => {
-    mark(`PPO ${await page.getByTestId('ppo-step-counter').textContent()}, ${await count(page, 'ranking-count')} rankings, ${await count(page, 'ranking-updates')} reward-model updates`);
-    return page.getByTestId('ppo-state').textContent();
-  }, { timeout: 180_000, intervals: [10_000] }).toBe('done');
+  await expect
+    .poll(
+      async () => {
+        mark(
+          `PPO ${await page.getByTestId('ppo-step-counter').textContent()}, ${await count(page, 'ranking-count')} rankings, ${await count(page, 'ranking-updates')} reward-model updates`,
+        );
+        return page.getByTestId('ppo-state').textContent();
+      },
+      { timeout: 180_000, intervals: [10_000] },
+    )
+    .toBe('done');
   mark('PPO done');
   await expect(page.getByTestId('ppo-step-counter')).toHaveText('2 / 2');
   expect(await count(page, 'ranking-count')).toBeGreaterThan(before);
   await expect(page.getByTestId('ppo-chart-gold')).toBeVisible();
   expect(await points(page, 'ppo-chart-gold')).toBe(2);
   await expect(page.getByTestId('ppo-stats')).toHaveAttribute('data-nonfinite', '');
-  for (const id of ['ppo-score', 'ppo-kl', 'ppo-gold']) expect(Number.isFinite(Number(await page.getByTestId(id).textContent())), id).toBe(true);
+  for (const id of ['ppo-score', 'ppo-kl', 'ppo-gold'])
+    expect(Number.isFinite(Number(await page.getByTestId(id).textContent())), id).toBe(true);
 
   await page.getByTestId('labeler-select').selectOption('');
   await expect(page.getByTestId('labeler-status')).toHaveCount(0);
@@ -335,7 +391,8 @@ test('screenshots of every stage after a short real run (SCREENSHOTS=1 only)', a
   await openApp(page);
   await expectWebGpu(page);
   await tinyModel(page);
-  for (const [key, value] of Object.entries({ steps: 12, batch_size: 2, eval_every: 3, sample_every: 6, warmup_steps: 0 })) await setSetting(page, 'pretrain', key, value);
+  for (const [key, value] of Object.entries({ steps: 12, batch_size: 2, eval_every: 3, sample_every: 6, warmup_steps: 0 }))
+    await setSetting(page, 'pretrain', key, value);
   await page.getByTestId('pretrain-run').click();
   await smallSettings(page, 5);
   await page.getByTestId('tab-pretrain').click();
@@ -361,10 +418,10 @@ test('screenshots of every stage after a short real run (SCREENSHOTS=1 only)', a
   await page.getByTestId('ppo-run').click();
   await expect(page.getByTestId('ppo-state')).toHaveText('done', { timeout: 420_000 });
   mark('ppo done');
-  let task = await freshTask(page, 4);
+  const task = await freshTask(page, 4);
   await page.getByTestId('ranking-item-3').dragTo(page.getByTestId('ranking-item-0'));
   await submitAndCount(page, await count(page, 'ranking-count'));
   await expect(page.getByTestId('ranking-predicted')).toBeVisible({ timeout: 60_000 });
-  task = await freshTask(page, 4, task.id);
+  await freshTask(page, 4, task.id);
   await screenshots(page);
 });

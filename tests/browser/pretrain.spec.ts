@@ -23,7 +23,9 @@ test('the shipped checkpoint produces samples', async ({ page }) => {
   expect(texts.join(' ')).toMatch(/\b(the|and|was|to)\b/);
 });
 
-test('pretraining from scratch: the loss falls, the chart gains points, pause stops the counter, the page stays responsive', async ({ page }) => {
+test('pretraining from scratch: the loss falls, the chart gains points, pause stops the counter, the page stays responsive', async ({
+  page,
+}) => {
   await openApp(page);
   await expectWebGpu(page);
   await freshTinyModel(page);
@@ -35,7 +37,10 @@ test('pretraining from scratch: the loss falls, the chart gains points, pause st
   await page.evaluate(() => {
     const w = window as unknown as { longTasks: number[] };
     w.longTasks = [];
-    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask', buffered: false });
+    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({
+      type: 'longtask',
+      buffered: false,
+    });
   });
 
   await page.getByTestId('pretrain-run').click();
@@ -63,10 +68,16 @@ test('pretraining from scratch: the loss falls, the chart gains points, pause st
   expect(Math.max(0, ...longTasks)).toBeLessThan(200);
 });
 
-test('bad input gets a clear message and loses nothing: a binary corpus, an out-of-range setting, a corrupt checkpoint', async ({ page }) => {
+test('bad input gets a clear message and loses nothing: a binary corpus, an out-of-range setting, a corrupt checkpoint', async ({
+  page,
+}) => {
   await openApp(page);
   const corpusBefore = await page.getByTestId('corpus-info').textContent();
-  await page.getByTestId('corpus-file').setInputFiles({ name: 'image.txt', mimeType: 'text/plain', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0xff, 0xfe, 0x00, 0x01]) });
+  await page.getByTestId('corpus-file').setInputFiles({
+    name: 'image.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0xff, 0xfe, 0x00, 0x01]),
+  });
   await expect(page.getByTestId('corpus-error')).toContainText(/binary/i);
   await expect(page.getByTestId('corpus-info')).toHaveText(corpusBefore!);
 
@@ -76,7 +87,11 @@ test('bad input gets a clear message and loses nothing: a binary corpus, an out-
   await expect(page.getByTestId('error-pretrain-learning_rate')).toContainText('between');
 
   const modelBefore = await page.getByTestId('model-info').textContent();
-  await page.getByTestId('checkpoint-upload').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all, just some text') });
+  await page.getByTestId('checkpoint-upload').setInputFiles({
+    name: 'broken.safetensors',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('not a checkpoint at all, just some text'),
+  });
   await expect(page.getByTestId('model-error')).toContainText('Cannot load this checkpoint');
   await expect(page.getByTestId('model-info')).toHaveText(modelBefore!);
 });
@@ -95,7 +110,9 @@ for (const backend of ['webgl', 'wasm'] as const) {
       await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBe(i);
     }
     const stats = page.getByTestId('pretrain-stats');
-    await expect.poll(async () => Number(await stats.getAttribute('data-last'))).toBeLessThan(Number(await stats.getAttribute('data-first')));
+    await expect
+      .poll(async () => Number(await stats.getAttribute('data-last')))
+      .toBeLessThan(Number(await stats.getAttribute('data-first')));
     expect(app.consoleErrors).toEqual([]);
   });
 }

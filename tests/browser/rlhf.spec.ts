@@ -7,7 +7,9 @@ type Client = {
   metrics: Record<string, { kind: string; values: Record<string, number> }[]>;
 };
 
-test('on WebGPU the worker runs SFT, trains a reward model from simulated rankings and runs PPO-ptx iterations with finite metrics', async ({ page }) => {
+test('on WebGPU the worker runs SFT, trains a reward model from simulated rankings and runs PPO-ptx iterations with finite metrics', async ({
+  page,
+}) => {
   test.setTimeout(420_000);
   await openApp(page);
   await expectWebGpu(page);
@@ -24,22 +26,53 @@ test('on WebGPU the worker runs SFT, trains a reward model from simulated rankin
   }, checkpoint);
   await expect(page.getByTestId('model-info')).toContainText('tiny-pretrained');
 
-  const counters = () => page.evaluate(() => (window as unknown as { playground: Client }).playground.api.counters() as Promise<{ rankings: number }>);
+  const counters = () =>
+    page.evaluate(() => (window as unknown as { playground: Client }).playground.api.counters() as Promise<{ rankings: number }>);
   await expect.poll(async () => (await counters()).rankings, { timeout: 180_000 }).toBeGreaterThanOrEqual(5);
-  await page.evaluate(() => (window as unknown as { playground: Client }).playground.api.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 }));
+  await page.evaluate(() =>
+    (window as unknown as { playground: Client }).playground.api.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 }),
+  );
 
   for (const stage of ['sft', 'reward', 'ppo']) {
     await page.evaluate((s) => (window as unknown as { playground: Client }).playground.api.run(s), stage);
-    await expect.poll(async () => (await page.evaluate((s) => (window as unknown as { playground: { status: { stages: Record<string, { state: string; message?: string }> } } }).playground.status.stages[s], stage)).state, { timeout: 240_000 }).toBe('done');
+    await expect
+      .poll(
+        async () =>
+          (
+            await page.evaluate(
+              (s) =>
+                (window as unknown as { playground: { status: { stages: Record<string, { state: string; message?: string }> } } })
+                  .playground.status.stages[s],
+              stage,
+            )
+          ).state,
+        { timeout: 240_000 },
+      )
+      .toBe('done');
   }
 
-  const metrics = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { playground: Client }).playground.metrics)) as Client['metrics']);
+  const metrics = await page.evaluate(
+    () => JSON.parse(JSON.stringify((window as unknown as { playground: Client }).playground.metrics)) as Client['metrics'],
+  );
   expect(metrics.sft.some((p) => Number.isFinite(p.values['sft/loss']))).toBe(true);
   expect(metrics.reward.some((p) => Number.isFinite(p.values['reward/loss']))).toBe(true);
   const ppo = metrics.ppo.filter((p) => p.kind === 'train');
   expect(ppo.length).toBe(2);
   for (const point of ppo) {
-    for (const name of ['objective/scores', 'objective/rlhf_reward', 'objective/kl', 'objective/kl_coef', 'objective/entropy', 'loss/policy_avg', 'loss/value_avg', 'policy/clipfrac_avg', 'ptx/loss', 'time/sample_s', 'time/score_s', 'time/update_s']) {
+    for (const name of [
+      'objective/scores',
+      'objective/rlhf_reward',
+      'objective/kl',
+      'objective/kl_coef',
+      'objective/entropy',
+      'loss/policy_avg',
+      'loss/value_avg',
+      'policy/clipfrac_avg',
+      'ptx/loss',
+      'time/sample_s',
+      'time/score_s',
+      'time/update_s',
+    ]) {
       expect(Number.isFinite(point.values[name]), `${name} = ${point.values[name]}`).toBe(true);
     }
   }

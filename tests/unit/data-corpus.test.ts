@@ -36,7 +36,10 @@ describe('validateCorpus', () => {
   it('rejects an oversized corpus, naming the size and the limit', () => {
     const big = new Uint8Array(6 * 1024 * 1024).fill(0x61);
     expect(validateCorpus(big)).toEqual({ ok: false, error: expect.stringContaining('6 MB, over the 5 MB limit') });
-    expect(validateCorpus(prose, { maxBytes: 1000 })).toEqual({ ok: false, error: expect.stringContaining('1.4 KB, over the 1000 bytes limit') });
+    expect(validateCorpus(prose, { maxBytes: 1000 })).toEqual({
+      ok: false,
+      error: expect.stringContaining('1.4 KB, over the 1000 bytes limit'),
+    });
   });
 
   it('rejects a corpus too short to train on', () => {

@@ -16,13 +16,19 @@ describe('labelers', () => {
 
   it('prefer what they should', () => {
     const opening = ' Tom went to the park. Tom saw a cat. Tom felt calm.';
-    expect(gold('happy-endings', `${opening} It was the best day ever.`)).toBeGreaterThan(gold('happy-endings', `${opening} In the end, Tom walked home alone.`));
+    expect(gold('happy-endings', `${opening} It was the best day ever.`)).toBeGreaterThan(
+      gold('happy-endings', `${opening} In the end, Tom walked home alone.`),
+    );
     expect(gold('short-answers', ' Tom went to the park. Tom felt calm. It was the best day ever.')).toBeGreaterThan(
       gold('short-answers', `${opening} Tom sat down on a rock. The sun was warm and bright. It was the best day ever.`),
     );
     expect(gold('short-answers', ' Tom went to the park. It was the best day ever.')).toBeGreaterThan(gold('short-answers', ''));
-    expect(gold('dog-lover', `${opening.replace('cat', 'dog')} It was the best day ever.`)).toBeGreaterThan(gold('dog-lover', `${opening} It was the best day ever.`));
-    expect(gold('no-repetition', `${opening} It was the best day ever.`)).toBeGreaterThan(gold('no-repetition', `${opening}${opening} It was the best day ever.`));
+    expect(gold('dog-lover', `${opening.replace('cat', 'dog')} It was the best day ever.`)).toBeGreaterThan(
+      gold('dog-lover', `${opening} It was the best day ever.`),
+    );
+    expect(gold('no-repetition', `${opening} It was the best day ever.`)).toBeGreaterThan(
+      gold('no-repetition', `${opening}${opening} It was the best day ever.`),
+    );
   });
 
   it('read the response of a formatted prompt only', () => {

@@ -4,7 +4,9 @@ import { CharTokenizer } from '../../src/lib/data/charTokenizer';
 import { tokenizerFromJSON, type Tokenizer } from '../../src/lib/data/tokenizer';
 import { generateCorpus } from '../../src/lib/data/world';
 
-const corpus = generateCorpus({ seed: 1, documents: 400 }).map((d) => d.text).join('\n\n');
+const corpus = generateCorpus({ seed: 1, documents: 400 })
+  .map((d) => d.text)
+  .join('\n\n');
 const SAMPLES = [
   '',
   'Hello, world!',
@@ -108,7 +110,9 @@ describe('BPE tokenizer', () => {
   });
 
   it('trains on a 2 MB corpus to vocabulary 512 in a few seconds', () => {
-    const big = generateCorpus({ seed: 2, documents: 10_000 }).map((d) => d.text).join('\n');
+    const big = generateCorpus({ seed: 2, documents: 10_000 })
+      .map((d) => d.text)
+      .join('\n');
     expect(big.length).toBeGreaterThan(2_000_000);
     const start = performance.now();
     const trained = BpeTokenizer.train(big, 512);
@@ -132,7 +136,16 @@ describe('tokenizerFromJSON', () => {
     [{ kind: 'bpe', merges: [[1, 2], [3]] }, /merges\[1\] must be two token ids below 257/],
     [{ kind: 'bpe', merges: [[1, 256]] }, /merges\[0\] must be two token ids below 256/],
     [{ kind: 'bpe', merges: [[1, -1]] }, /merges\[0\]/],
-    [{ kind: 'bpe', merges: [[1, 2], [1, 2]] }, /repeats an earlier merge/],
+    [
+      {
+        kind: 'bpe',
+        merges: [
+          [1, 2],
+          [1, 2],
+        ],
+      },
+      /repeats an earlier merge/,
+    ],
   ])('rejects %j', (json, message) => {
     expect(() => tokenizerFromJSON(json)).toThrow(message);
   });

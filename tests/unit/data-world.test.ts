@@ -2,8 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { analyzeText } from '../../src/lib/data/analyze';
 import { Rng } from '../../src/lib/data/rng';
 import {
-  WORLD_VOCABULARY, formatPrompt, generateCorpus, generateDemonstrations, generateInstructionPair, generatePrompts,
-  generateStory, responseOf, type WorldText,
+  WORLD_VOCABULARY,
+  formatPrompt,
+  generateCorpus,
+  generateDemonstrations,
+  generateInstructionPair,
+  generatePrompts,
+  generateStory,
+  responseOf,
+  type WorldText,
 } from '../../src/lib/data/world';
 
 const sorted = (items: string[]) => [...items].sort();
@@ -92,7 +99,10 @@ describe('world generator', () => {
     const [prompt, responses] = [...byPrompt].sort((a, b) => b[1].length - a[1].length)[0];
     expect(responses.length).toBeGreaterThanOrEqual(20);
     const distinct = (pick: (w: WorldText) => string) => new Set(responses.map(pick)).size;
-    expect(distinct((w) => w.response!), prompt).toBe(responses.length);
+    expect(
+      distinct((w) => w.response!),
+      prompt,
+    ).toBe(responses.length);
     expect(distinct((w) => w.attributes.mood)).toBeGreaterThanOrEqual(4);
     expect(distinct((w) => w.attributes.ending)).toBeGreaterThanOrEqual(3);
     expect(distinct((w) => w.attributes.length)).toBe(3);
@@ -137,7 +147,9 @@ describe('analyzeText', () => {
   });
 
   it('finds the ending in the last sentences and the mood by its words', () => {
-    const happy = analyzeText('Mia went to the lake. Mia felt sad. Mia began to cry. In the end, Mia went home, and it was a wonderful day.');
+    const happy = analyzeText(
+      'Mia went to the lake. Mia felt sad. Mia began to cry. In the end, Mia went home, and it was a wonderful day.',
+    );
     expect(happy.mood).toBe('sad');
     expect(happy.ending).toBe('happy');
     expect(analyzeText('The dog ran away and never came back. Tom walked on.').ending).toBe('sad');

@@ -26,7 +26,13 @@ describe('GPT', () => {
 
   it('gives logits of shape [B, T, V] and counts its parameters', () => {
     const model = GPT.init(cfg, 1);
-    const logits = model.logits(ids([[1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 0]]));
+    const logits = model.logits(
+      ids([
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [0, 0, 0, 0],
+      ]),
+    );
     expect(logits.shape).toEqual([3, 4, 23]);
     const total = model.variables().reduce((n, v) => n + v.size, 0);
     expect(total).toBe(countParams(cfg));
@@ -45,7 +51,10 @@ describe('GPT', () => {
 
   it('cached decoding gives the logits of a full forward pass (1e-4)', async () => {
     const model = GPT.init(cfg, 3);
-    const seq = [[2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5], [1, 4, 1, 4, 2, 1, 3, 5, 6, 2, 3, 7, 3, 0, 9, 5]];
+    const seq = [
+      [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5],
+      [1, 4, 1, 4, 2, 1, 3, 5, 6, 2, 3, 7, 3, 0, 9, 5],
+    ];
     const full = await model.logits(ids(seq)).array();
     const start = 3;
     // prefill the first `start` positions (padded to the context), then step one position at a time
@@ -53,7 +62,14 @@ describe('GPT', () => {
     let cache: KvCache = { keys: [], values: [] };
     model.hidden(ids(prefillRows), cache).dispose();
     for (let t = start; t < cfg.blockSize; t++) {
-      const step = model.decodeStep(tf.tensor1d(seq.map((r) => r[t]), 'int32'), t, cache);
+      const step = model.decodeStep(
+        tf.tensor1d(
+          seq.map((r) => r[t]),
+          'int32',
+        ),
+        t,
+        cache,
+      );
       const got = await step.logits.array();
       for (let b = 0; b < 2; b++) for (let v = 0; v < cfg.vocabSize; v++) expect(Math.abs(got[b][v] - full[b][t][v])).toBeLessThan(1e-4);
       cache = step.cache;
@@ -79,8 +95,14 @@ describe('GPT', () => {
   it('a few AdamW steps lower the loss on a fixed batch, and tensors stay flat', async () => {
     const model = GPT.init(cfg, 5);
     const opt = new AdamW(model.variables(), { weightDecay: 0 });
-    const x = ids([[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]]);
-    const y = ids([[2, 3, 4, 5, 6, 7, 8, 9], [7, 6, 5, 4, 3, 2, 1, 0]]);
+    const x = ids([
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [8, 7, 6, 5, 4, 3, 2, 1],
+    ]);
+    const y = ids([
+      [2, 3, 4, 5, 6, 7, 8, 9],
+      [7, 6, 5, 4, 3, 2, 1, 0],
+    ]);
     const losses: number[] = [];
     let tensorsAfterFirst = 0;
     for (let i = 0; i < 30; i++) {

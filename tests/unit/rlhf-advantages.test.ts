@@ -67,14 +67,23 @@ describe('gaeTensor', () => {
   const lengths = [3, 1, 2];
   const steps = 4;
 
-  for (const [gamma, lambda] of [[1, 0.95], [0.9, 0.5]]) {
+  for (const [gamma, lambda] of [
+    [1, 0.95],
+    [0.9, 0.5],
+  ]) {
     it(`equals gae on padded unequal lengths (gamma ${gamma}, lambda ${lambda})`, async () => {
       const want = gae(rewards, values, gamma, lambda);
       const out = gaeTensor(padded(rewards, steps, 99), padded(values, steps, -77), maskOf(lengths, steps), gamma, lambda);
       const adv = (await out.advantages.array()) as number[][];
       const ret = (await out.returns.array()) as number[][];
-      expectRowsClose(adv.map((row, b) => row.slice(0, lengths[b])), want.advantages);
-      expectRowsClose(ret.map((row, b) => row.slice(0, lengths[b])), want.returns);
+      expectRowsClose(
+        adv.map((row, b) => row.slice(0, lengths[b])),
+        want.advantages,
+      );
+      expectRowsClose(
+        ret.map((row, b) => row.slice(0, lengths[b])),
+        want.returns,
+      );
       adv.forEach((row, b) => row.slice(lengths[b]).forEach((x) => expect(x).toBe(0)));
       ret.forEach((row, b) => row.slice(lengths[b]).forEach((x) => expect(x).toBe(0)));
     });

@@ -1,14 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/lib/data/rng';
-import {
-  AdaptiveKlController,
-  FixedKlController,
-  klK1,
-  klK3,
-  klPerToken,
-  perTokenRewards,
-} from '../../src/lib/rlhf/kl';
+import { AdaptiveKlController, FixedKlController, klK1, klK3, klPerToken, perTokenRewards } from '../../src/lib/rlhf/kl';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -154,7 +154,13 @@ describe('entropyFromLogits', () => {
   it('gives per-token entropy of softmax(logits)', async () => {
     // uniform over 4: ln 4 = 1.3862944; logits [1, 2, 3, -1e9]: p = [0.0900306, 0.2447285, 0.6652410, 0],
     // H = -sum p ln p = 0.8323956; a near one-hot distribution: ~0
-    const logits = tf.tensor3d([[[0, 0, 0, 0], [1, 2, 3, -1e9], [50, 0, 0, 0]]]);
+    const logits = tf.tensor3d([
+      [
+        [0, 0, 0, 0],
+        [1, 2, 3, -1e9],
+        [50, 0, 0, 0],
+      ],
+    ]);
     const before = tf.memory().numTensors;
     const h = entropyFromLogits(logits);
     expect(h.shape).toEqual([1, 3]);

@@ -116,9 +116,7 @@ describe('rankingLossBatch', () => {
     const rewardsC = [0.1, 0.9]; // K = 2
     const orders = [[2, 0, 1], ORDER_K4, [0, 1]];
     const batch = eq1(tf.tensor1d([...rewardsA, ...rewardsB, ...rewardsC]), orders);
-    const each = await Promise.all(
-      [rewardsA, rewardsB, rewardsC].map(async (r, i) => (await eq1(tf.tensor1d(r), [orders[i]]).data())[0]),
-    );
+    const each = await Promise.all([rewardsA, rewardsB, rewardsC].map(async (r, i) => (await eq1(tf.tensor1d(r), [orders[i]]).data())[0]));
     const mean = (each[0] + each[1] + each[2]) / 3;
     expect((await batch.data())[0]).toBeCloseTo(mean, 5);
     expect(each[1]).toBeCloseTo(LOSS_K4, 5);
@@ -131,8 +129,16 @@ describe('rankingLossBatch', () => {
   it('leaks no tensors (forward and gradient)', () => {
     const rewards = tf.tensor1d([0.1, 0.2, 0.3, 0.4, 0.5]);
     const before = tf.memory().numTensors;
-    const loss = eq1(rewards, [[1, 0], [2, 0, 1]]);
-    const grad = tf.grad((r: tf.Tensor) => eq1(r as tf.Tensor1D, [[1, 0], [2, 0, 1]]))(rewards);
+    const loss = eq1(rewards, [
+      [1, 0],
+      [2, 0, 1],
+    ]);
+    const grad = tf.grad((r: tf.Tensor) =>
+      eq1(r as tf.Tensor1D, [
+        [1, 0],
+        [2, 0, 1],
+      ]),
+    )(rewards);
     loss.dispose();
     grad.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -24,7 +24,9 @@ describe('PPO KL penalty', () => {
   it.skipIf(!fixtureExists)('(c) keeps the KL near zero with a large beta', async () => {
     const free = await klTrace(0);
     const held = await klTrace(3);
-    console.log(`(c) KL by iteration, beta 0: ${free.map((k) => k.toFixed(2)).join(' ')}; beta 3: ${held.map((k) => k.toFixed(2)).join(' ')}`);
+    console.log(
+      `(c) KL by iteration, beta 0: ${free.map((k) => k.toFixed(2)).join(' ')}; beta 3: ${held.map((k) => k.toFixed(2)).join(' ')}`,
+    );
     expect(lateMean(held)).toBeLessThan(0.5 * lateMean(free));
     expect(Math.max(...held)).toBeLessThan(24 * 0.2); // < 0.2 nat per response token
   });

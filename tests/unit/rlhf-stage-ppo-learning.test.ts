@@ -20,7 +20,9 @@ describe('PPO learning', () => {
     const { model, history, reference, policy } = await runPpo({ kl_coef: 0.05 }, 10, true);
     model.dispose();
     const kl = history.map((m) => m['objective/kl']);
-    console.log(`(b) mean gold of SFT ${reference!.toFixed(3)} -> PPO ${policy!.toFixed(3)}; KL by iteration ${kl.map((k) => k.toFixed(2)).join(' ')}`);
+    console.log(
+      `(b) mean gold of SFT ${reference!.toFixed(3)} -> PPO ${policy!.toFixed(3)}; KL by iteration ${kl.map((k) => k.toFixed(2)).join(' ')}`,
+    );
     expect(policy! - reference!).toBeGreaterThan(0.4);
     expect(Math.max(...kl)).toBeLessThan(25);
   });

@@ -27,7 +27,8 @@ export const BASE_SETTINGS: Partial<PpoSettings> = {
   seed: 3,
 };
 
-const meanGold = (samples: { prompt: string; response: string }[]) => samples.reduce((s, x) => s + LABELER.gold(x.prompt + x.response), 0) / samples.length;
+const meanGold = (samples: { prompt: string; response: string }[]) =>
+  samples.reduce((s, x) => s + LABELER.gold(x.prompt + x.response), 0) / samples.length;
 
 /**
  * `iterations` PPO iterations from the pretrained model with the labeler's gold as the reward;

@@ -17,7 +17,14 @@ const tokenizer = BpeTokenizer.train(docs.join('\n\n'), 320);
 const pretrainTokens = encodeDocuments(tokenizer, docs);
 const prompts = generatePrompts(9, 12);
 const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
-const small: Partial<PpoSettings> = { batch_size: 4, mini_batch_size: 2, num_ppo_epochs: 2, response_length: 6, learning_rate: 3e-3, seed: 5 };
+const small: Partial<PpoSettings> = {
+  batch_size: 4,
+  mini_batch_size: 2,
+  num_ppo_epochs: 2,
+  response_length: 6,
+  learning_rate: 3e-3,
+  seed: 5,
+};
 
 async function weights(vars: tf.Variable[]): Promise<Float32Array[]> {
   return Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
@@ -53,7 +60,15 @@ describe('PPO stage', () => {
   it('reports every TRL metric, starts at KL 0, keeps the reference frozen and leaks no tensors', async () => {
     const policy = base();
     const rm = RewardModel.fromPolicy(policy, 3);
-    const stage = new PpoStage({ policy, tokenizer, prompts, rewardModel: rm, pretrainTokens, goldScorer: (t) => -t.length, settings: small });
+    const stage = new PpoStage({
+      policy,
+      tokenizer,
+      prompts,
+      rewardModel: rm,
+      pretrainTokens,
+      goldScorer: (t) => -t.length,
+      settings: small,
+    });
     const referenceBefore = await weights(stage.reference.variables());
     const policyBefore = await weights(policy.variables());
     const first = await stage.step();
@@ -84,7 +99,11 @@ describe('PPO stage', () => {
   it('ptx_coef = 0 updates exactly as without pretraining data; ptx_coef > 0 changes the update', async () => {
     const policy = base();
     const rm = RewardModel.fromPolicy(policy, 3);
-    const runs = [stageFrom(policy, rm, { ptx_coef: 0 }, true), stageFrom(policy, rm, { ptx_coef: 0 }, false), stageFrom(policy, rm, { ptx_coef: 2 }, true)];
+    const runs = [
+      stageFrom(policy, rm, { ptx_coef: 0 }, true),
+      stageFrom(policy, rm, { ptx_coef: 0 }, false),
+      stageFrom(policy, rm, { ptx_coef: 2 }, true),
+    ];
     const after: Float32Array[][] = [];
     const metrics = [];
     for (const run of runs) {

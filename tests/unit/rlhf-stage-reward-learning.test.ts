@@ -23,9 +23,17 @@ function simulatedRankings(tokenizer: Tokenizer, count: number, seed: number): R
   const rng = new Rng(seed);
   const labeler = labelerById('short-answers');
   const demos = generateDemonstrations(seed, count * K);
-  const prompts = generatePrompts(seed + 1, 4 * count).filter((p) => tokenizer.encode(p).length <= 16).slice(0, count);
+  const prompts = generatePrompts(seed + 1, 4 * count)
+    .filter((p) => tokenizer.encode(p).length <= 16)
+    .slice(0, count);
   return prompts.map((prompt, i) => {
-    const completions = demos.slice(i * K, (i + 1) * K).map((d) => ' ' + splitSentences(d.response).slice(0, 1 + rng.int(4)).join(' '));
+    const completions = demos.slice(i * K, (i + 1) * K).map(
+      (d) =>
+        ' ' +
+        splitSentences(d.response)
+          .slice(0, 1 + rng.int(4))
+          .join(' '),
+    );
     const order = rankCompletions(labeler, completions, { noise: 0, rng });
     return { id: `sim-${seed}-${i}`, prompt, completions, order, createdAt: 0, source: 'labeler', labelerId: labeler.id };
   });
@@ -42,7 +50,9 @@ describe('reward model learning', () => {
     const stage = new RewardStage(rm, tokenizer, rankings, settings, { maxCompletions: K, time: 48 });
     while (stage.stepsDone < stage.totalSteps) await stage.step();
     const after = await stage.evaluate();
-    console.log(`RM held-out pair accuracy ${after.pair_accuracy.toFixed(3)}, margin ${after.margin.toFixed(3)}, ${stage.counts.heldOut} held-out rankings, ${stage.totalSteps} steps`);
+    console.log(
+      `RM held-out pair accuracy ${after.pair_accuracy.toFixed(3)}, margin ${after.margin.toFixed(3)}, ${stage.counts.heldOut} held-out rankings, ${stage.totalSteps} steps`,
+    );
     expect(after.pair_accuracy).toBeGreaterThanOrEqual(0.8);
     expect(after.margin).toBeGreaterThan(0);
     stage.dispose();

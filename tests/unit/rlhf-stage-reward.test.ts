@@ -12,7 +12,12 @@ import { isHeldOut, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardT
 import { encodePair } from '../../src/lib/rlhf/sequences';
 import { useCpuBackend } from './setup-tf';
 
-const tokenizer = BpeTokenizer.train(generateCorpus({ seed: 4, documents: 60 }).map((d) => d.text).join('\n\n'), 320);
+const tokenizer = BpeTokenizer.train(
+  generateCorpus({ seed: 4, documents: 60 })
+    .map((d) => d.text)
+    .join('\n\n'),
+  320,
+);
 const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
 const demos = generateDemonstrations(8, 12);
 
@@ -53,7 +58,11 @@ describe('reward model', () => {
   });
 
   it('lays out all pairs of each ranking in one fixed-shape batch', () => {
-    const encoded = [ranking('a', 3), ranking('b', 2)].map((r) => ({ id: r.id, order: r.order, pairs: r.completions.map((c) => encodePair(tokenizer, r.prompt, c)) }));
+    const encoded = [ranking('a', 3), ranking('b', 2)].map((r) => ({
+      id: r.id,
+      order: r.order,
+      pairs: r.completions.map((c) => encodePair(tokenizer, r.prompt, c)),
+    }));
     const { sequences, pairMatrix, pairWeights } = rankingBatch(encoded, 3, 4, 32, tokenizer.eosId);
     expect(sequences.rows).toBe(12); // 3 rankings x 4 completions
     expect(pairWeights.length).toBe(18); // 3 rankings x C(4, 2)
@@ -73,7 +82,10 @@ describe('reward model', () => {
   });
 
   it('computes Eq. 1 from the pair matrix, equal to the hand sum, and its gradient survives tf.tidy', async () => {
-    const { matrix, weights, rows, pairRows } = pairMatrix([[2, 0, 1], [1, 0]]);
+    const { matrix, weights, rows, pairRows } = pairMatrix([
+      [2, 0, 1],
+      [1, 0],
+    ]);
     const pairs = tf.tensor2d(matrix, [pairRows, rows]);
     const pairWeights = tf.tensor1d(weights);
     const r = [0.3, -1.2, 2, 0.5, 0.1];
@@ -82,7 +94,10 @@ describe('reward model', () => {
     const nll = (d: number) => Math.log(1 + Math.exp(-d));
     const hand = ((nll(r[2] - r[0]) + nll(r[2] - r[1]) + nll(r[0] - r[1])) / 3 + nll(r[4] - r[3])) / 2;
     expect((await rankingLoss(pairDiffs(rewards, pairs), pairWeights).data())[0]).toBeCloseTo(hand, 6);
-    const { grads } = tf.variableGrads(() => tf.tidy(() => rankingLoss(pairDiffs(tf.mul(rewards, 1) as tf.Tensor1D, pairs), pairWeights)), [rewards]);
+    const { grads } = tf.variableGrads(
+      () => tf.tidy(() => rankingLoss(pairDiffs(tf.mul(rewards, 1) as tf.Tensor1D, pairs), pairWeights)),
+      [rewards],
+    );
     const g = await grads[rewards.name].data();
     expect(g[2]).toBeLessThan(0); // raising the best completion's reward lowers the loss
     expect(g[1]).toBeGreaterThan(0);
@@ -101,7 +116,13 @@ describe('reward model', () => {
     const policy = GPT.init(cfg, 2);
     const rm = RewardModel.fromPolicy(policy, 3);
     const rankings = Array.from({ length: 6 }, (_, i) => ranking(`id${i}`, 2 + (i % 3)));
-    const stage = new RewardStage(rm, tokenizer, rankings, { rankings_per_batch: 2, epochs: 1, held_out_share: 0.3, learning_rate: 1e-3 }, { demonstrations: demos.slice(0, 5), maxCompletions: 4 });
+    const stage = new RewardStage(
+      rm,
+      tokenizer,
+      rankings,
+      { rankings_per_batch: 2, epochs: 1, held_out_share: 0.3, learning_rate: 1e-3 },
+      { demonstrations: demos.slice(0, 5), maxCompletions: 4 },
+    );
     const { train, heldOut } = stage.counts;
     expect(train + heldOut).toBe(6);
     expect(stage.totalSteps).toBe(Math.ceil(train / 2));

@@ -78,7 +78,15 @@ describe('reward position and KL mask on padded rows', () => {
     const t = sequenceTensors(seq);
     const logp = tf.fill([2, 8], -1) as tf.Tensor2D;
     const logpRef = tf.fill([2, 8], -1.5) as tf.Tensor2D; // k1 = 0.5 everywhere before masking
-    const { rewards, kl } = perTokenRewards(tf.tensor1d([10, 20]), logp, logpRef, t.targetMask, tf.sub(t.lastIndex, 1) as tf.Tensor1D, 0.1, 'k1');
+    const { rewards, kl } = perTokenRewards(
+      tf.tensor1d([10, 20]),
+      logp,
+      logpRef,
+      t.targetMask,
+      tf.sub(t.lastIndex, 1) as tf.Tensor1D,
+      0.1,
+      'k1',
+    );
     const r = (await rewards.array()) as number[][];
     const k = (await kl.array()) as number[][];
     expect(k[0]).toEqual([0, 0, 0.5, 0.5, 0, 0, 0, 0]);
@@ -95,7 +103,15 @@ describe('reward position and KL mask on padded rows', () => {
     const cfg: ModelConfig = { vocabSize: 20, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 };
     const policy = GPT.init(cfg, 1);
     const rm = RewardModel.fromPolicy(policy, 2);
-    const ids = tf.tensor2d([[3, 4, 5, 6, 0, 0, 0, 0], [3, 4, 5, 6, 0, 9, 9, 9], [3, 4, 5, 7, 0, 0, 0, 0]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 4, 5, 6, 0, 0, 0, 0],
+        [3, 4, 5, 6, 0, 9, 9, 9],
+        [3, 4, 5, 7, 0, 0, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
     const last = tf.tensor1d([4, 4, 4], 'int32');
     const scores = await rm.scores(ids, last).data();
     expect(scores[1]).toBeCloseTo(scores[0], 5); // padding after lastIndex is ignored

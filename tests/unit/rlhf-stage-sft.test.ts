@@ -14,8 +14,22 @@ describe('SFT', () => {
   it('counts response tokens only: prompt targets carry no weight', async () => {
     const cfg: ModelConfig = { vocabSize: 20, blockSize: 10, nLayer: 1, nHead: 2, nEmbd: 16 };
     const model = GPT.init(cfg, 3);
-    const a = packSequences([{ prompt: [5, 6, 7, 8], response: [9, 10, 0] }, { prompt: [5, 6], response: [11, 12, 13, 14, 0] }], 10, 0);
-    const b = packSequences([{ prompt: [1, 2, 3, 8], response: [9, 10, 0] }, { prompt: [4, 6], response: [11, 12, 13, 14, 0] }], 10, 0);
+    const a = packSequences(
+      [
+        { prompt: [5, 6, 7, 8], response: [9, 10, 0] },
+        { prompt: [5, 6], response: [11, 12, 13, 14, 0] },
+      ],
+      10,
+      0,
+    );
+    const b = packSequences(
+      [
+        { prompt: [1, 2, 3, 8], response: [9, 10, 0] },
+        { prompt: [4, 6], response: [11, 12, 13, 14, 0] },
+      ],
+      10,
+      0,
+    );
     expect(Array.from(b.targetMask)).toEqual(Array.from(a.targetMask)); // other prompt tokens, same weights
     const t = sequenceTensors(a);
     const scrambled = Int32Array.from(a.targets, (tok, i) => (a.targetMask[i] ? tok : (tok + 7) % 20)); // change every unweighted target
@@ -40,9 +54,12 @@ describe('SFT', () => {
   it.skipIf(!fixtureExists)('lowers the validation loss on held-out demonstrations', async () => {
     const { tokenizer } = loadPretrained();
     const model = GPT.init(configFromPreset('tiny', tokenizer.vocabSize), 5);
-    const stage = new SftStage(model, tokenizer, { epochs: 1, batch_size: 8, demonstrations: 64, val_demonstrations: 16, learning_rate: 1e-2, seed: 3 }, [
-      { prompt: 'Instruction: Write a story about Tom.\nResponse:', response: ' Tom had a red ball. The end.' },
-    ]);
+    const stage = new SftStage(
+      model,
+      tokenizer,
+      { epochs: 1, batch_size: 8, demonstrations: 64, val_demonstrations: 16, learning_rate: 1e-2, seed: 3 },
+      [{ prompt: 'Instruction: Write a story about Tom.\nResponse:', response: ' Tom had a red ball. The end.' }],
+    );
     expect(stage.totalSteps).toBe(Math.ceil(65 / 8));
     const before = (await stage.evaluate()).val_loss;
     const tensors = tf.memory().numTensors;

@@ -17,7 +17,11 @@ async function until(engine: Session, stage: 'sft' | 'reward' | 'ppo', state: st
 describe('Session: the whole recipe on the tiny checkpoint', () => {
   it('lecture-mode rankings, SFT, reward model, PPO-ptx with a ranking mid-run, export and re-import', async () => {
     const events: EngineEvent[] = [];
-    const engine = new Session(backend, (e) => events.push(e), async (path) => new Uint8Array(readFileSync(path)));
+    const engine = new Session(
+      backend,
+      (e) => events.push(e),
+      async (path) => new Uint8Array(readFileSync(path)),
+    );
     engine.setCorpus({ kind: 'builtin', documents: 300 });
     await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
     await engine.restore();
@@ -52,7 +56,9 @@ describe('Session: the whole recipe on the tiny checkpoint', () => {
 
     const ppoPoints = events.flatMap((e) => (e.type === 'metrics' && e.stage === 'ppo' ? e.points : []));
     expect(ppoPoints.length).toBeGreaterThanOrEqual(3);
-    for (const p of ppoPoints) for (const name of ['objective/scores', 'objective/kl', 'loss/policy_avg', 'ptx/loss']) expect(Number.isFinite(p.values[name])).toBe(true);
+    for (const p of ppoPoints)
+      for (const name of ['objective/scores', 'objective/kl', 'loss/policy_avg', 'ptx/loss'])
+        expect(Number.isFinite(p.values[name])).toBe(true);
     expect(events.some((e) => e.type === 'samples' && e.stage === 'ppo' && e.samples[0].reference !== undefined)).toBe(true);
 
     const pairs = engine.exportRankings('pairs');

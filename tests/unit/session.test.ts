@@ -9,7 +9,11 @@ import { useCpuBackend } from './setup-tf';
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
 async function tinyEngine(events: EngineEvent[] = []): Promise<Session> {
-  const engine = new Session(backend, (e) => events.push(e), async () => new Uint8Array());
+  const engine = new Session(
+    backend,
+    (e) => events.push(e),
+    async () => new Uint8Array(),
+  );
   engine.setCorpus({ kind: 'builtin', documents: 300 });
   engine.newModel({ preset: 'tiny', tokenizer: 'bpe', vocabSize: 300 });
   engine.configure('pretrain', { batch_size: 4, steps: 50, eval_every: 1000, sample_every: 1000, warmup_steps: 0 });

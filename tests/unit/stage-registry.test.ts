@@ -27,7 +27,10 @@ const COUNT_SETTINGS = [
 class CountingStage implements Stage {
   readonly name = 'count';
   stepsDone = 0;
-  constructor(readonly totalSteps: number, private readonly by: number) {}
+  constructor(
+    readonly totalSteps: number,
+    private readonly by: number,
+  ) {}
   async step() {
     this.stepsDone += 1;
     return { value: this.stepsDone * this.by };
@@ -54,7 +57,12 @@ describe('stage registry', () => {
   it('runs a registered dummy stage, and the pipeline, settings form and charts show it with no other edit', async () => {
     const events: EngineEvent[] = [];
     const stages = withStage(BUILT_IN_STAGES, countingStage);
-    const session = new Session({ name: 'cpu', adapter: 'test', fallbackReasons: [] }, (e) => events.push(e), async () => new Uint8Array(), { stages, store: new MemoryRankingStore() });
+    const session = new Session(
+      { name: 'cpu', adapter: 'test', fallbackReasons: [] },
+      (e) => events.push(e),
+      async () => new Uint8Array(),
+      { stages, store: new MemoryRankingStore() },
+    );
     session.setCorpus({ kind: 'builtin', documents: 50 });
     session.newModel({ preset: 'tiny', tokenizer: 'char' });
 

@@ -4,8 +4,16 @@
  * sentences use (lexicon.ts); an ending is looked for in the last two sentences only.
  */
 import {
-  ANIMAL_NAMES, CHARACTER_NAMES, ENDING_WORDS, ENDINGS, MOOD_WORDS, MOODS, OBJECT_NAMES, PLACE_NAMES,
-  type Ending, type Mood,
+  ANIMAL_NAMES,
+  CHARACTER_NAMES,
+  ENDING_WORDS,
+  ENDINGS,
+  MOOD_WORDS,
+  MOODS,
+  OBJECT_NAMES,
+  PLACE_NAMES,
+  type Ending,
+  type Mood,
 } from './lexicon';
 import { responseOf, WORLD_VOCABULARY } from './world';
 
@@ -69,7 +77,10 @@ export function analyzeText(text: string): TextFeatures {
 }
 
 export function splitSentences(text: string): string[] {
-  return text.split(SENTENCE_END).map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(SENTENCE_END)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Lower case, possessive dropped: "Mia's" -> "mia". */

@@ -7,7 +7,10 @@ export interface LmBatch {
 }
 
 export function sampleLmBatch(tokens: Int32Array, batchSize: number, blockSize: number, rng: Rng): LmBatch {
-  for (const [name, value] of [['batchSize', batchSize], ['blockSize', blockSize]] as const) {
+  for (const [name, value] of [
+    ['batchSize', batchSize],
+    ['blockSize', blockSize],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}.`);
   }
   if (tokens.length < blockSize + 1) {

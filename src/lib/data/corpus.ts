@@ -14,7 +14,10 @@ export function validateCorpus(input: string | Uint8Array, opts: { maxBytes?: nu
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_CORPUS_BYTES;
   const size = typeof input === 'string' ? new TextEncoder().encode(input).length : input.length;
   if (size > maxBytes) {
-    return { ok: false, error: `The corpus is ${formatBytes(size)}, over the ${formatBytes(maxBytes)} limit. Use a smaller file or a part of it.` };
+    return {
+      ok: false,
+      error: `The corpus is ${formatBytes(size)}, over the ${formatBytes(maxBytes)} limit. Use a smaller file or a part of it.`,
+    };
   }
   const decoded = typeof input === 'string' ? input : decodeUtf8(input);
   if (decoded === null || looksBinary(decoded)) {
@@ -38,10 +41,19 @@ export function validateCorpus(input: string | Uint8Array, opts: { maxBytes?: nu
  */
 export function splitDocuments(text: string): string[] {
   for (const separator of [/\n\s*\n/, /\n/]) {
-    const docs = text.split(separator).map((d) => d.trim()).filter((d) => d !== '');
+    const docs = text
+      .split(separator)
+      .map((d) => d.trim())
+      .filter((d) => d !== '');
     if (docs.length > 1) return docs;
   }
-  return text.trim().match(/[\s\S]{1,1000}(?=\s|$)|\S+/g)?.map((d) => d.trim()).filter((d) => d !== '') ?? [];
+  return (
+    text
+      .trim()
+      .match(/[\s\S]{1,1000}(?=\s|$)|\S+/g)
+      ?.map((d) => d.trim())
+      .filter((d) => d !== '') ?? []
+  );
 }
 
 /** A seeded shuffle, then the last round(valShare * n) documents (at least one, if any) go to validation. */

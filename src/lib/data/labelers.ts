@@ -95,7 +95,11 @@ export function pairAgreement(labeler: Labeler, completionsList: string[][], ran
   let pairs = 0;
   completionsList.forEach((completions, list) => {
     const ranking = rankings[list];
-    if (ranking.length !== completions.length || new Set(ranking).size !== ranking.length || ranking.some((i) => !(i >= 0 && i < completions.length))) {
+    if (
+      ranking.length !== completions.length ||
+      new Set(ranking).size !== ranking.length ||
+      ranking.some((i) => !(i >= 0 && i < completions.length))
+    ) {
       throw new Error(`Ranking ${list} is not a permutation of its ${completions.length} completions.`);
     }
     const golds = completions.map((c) => labeler.gold(c));
@@ -154,7 +158,7 @@ function calibrate(golds: number[]): Calibration {
   const n = sorted.length;
   const values: number[] = [];
   const z: number[] = [];
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end < n && sorted[end] === sorted[start]) end++;
     values.push(sorted[start]);

@@ -21,22 +21,42 @@ export function lengthOf(sentences: number): Length {
 }
 
 export const CHARACTERS: Record<string, 'he' | 'she'> = {
-  Mia: 'she', Tom: 'he', Lily: 'she', Ben: 'he', Sam: 'he',
-  Anna: 'she', Max: 'he', Zoe: 'she', Leo: 'he', Ella: 'she',
+  Mia: 'she',
+  Tom: 'he',
+  Lily: 'she',
+  Ben: 'he',
+  Sam: 'he',
+  Anna: 'she',
+  Max: 'he',
+  Zoe: 'she',
+  Leo: 'he',
+  Ella: 'she',
 };
 export const CHARACTER_NAMES = Object.keys(CHARACTERS);
 
 /** What each animal does in a sentence such as "The dog barked." */
 export const ANIMALS: Record<string, string> = {
-  dog: 'barked', cat: 'purred', bird: 'sang a song', rabbit: 'hopped around',
-  fox: 'ran into the bushes', duck: 'quacked', frog: 'jumped up and down', owl: 'hooted',
+  dog: 'barked',
+  cat: 'purred',
+  bird: 'sang a song',
+  rabbit: 'hopped around',
+  fox: 'ran into the bushes',
+  duck: 'quacked',
+  frog: 'jumped up and down',
+  owl: 'hooted',
 };
 export const ANIMAL_NAMES = Object.keys(ANIMALS);
 
 /** What a character does with each object: "Tom kicked the ball." */
 export const OBJECTS: Record<string, string> = {
-  ball: 'kicked the ball', kite: 'flew the kite', hat: 'put on the hat', boat: 'sailed the boat',
-  book: 'read the book', drum: 'played the drum', box: 'opened the box', cake: 'ate some cake',
+  ball: 'kicked the ball',
+  kite: 'flew the kite',
+  hat: 'put on the hat',
+  boat: 'sailed the boat',
+  book: 'read the book',
+  drum: 'played the drum',
+  box: 'opened the box',
+  cake: 'ate some cake',
 };
 export const OBJECT_NAMES = Object.keys(OBJECTS);
 

@@ -40,10 +40,7 @@ export const INTRO_ONE_OBJECT = [
   '{Name2} gave {Name} a {color} {object}.',
 ];
 
-export const INTRO_TWO_OBJECTS = [
-  '{Name} had a {object} and a {object2}.',
-  '{He} brought a {object} and a {object2}.',
-];
+export const INTRO_TWO_OBJECTS = ['{Name} had a {object} and a {object2}.', '{He} brought a {object} and a {object2}.'];
 
 /** One sentence for one animal and one object, for stories too short for two introductions. */
 export const INTRO_ANIMAL_AND_OBJECT = [
@@ -148,7 +145,7 @@ export const ENDING_SENTENCES: Record<Ending, string[]> = {
   ],
   surprise: [
     'Then, to {his} surprise, the {animal} began to talk.',
-    'To everyone\'s surprise, the {object} was magic.',
+    "To everyone's surprise, the {object} was magic.",
     'Under a rock, {Name} found a secret map.',
     'What a surprise it was!',
     '{Name2} jumped out and said, "Surprise!"',

@@ -36,7 +36,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`Tokenizer JSON is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`Tokenizer JSON is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

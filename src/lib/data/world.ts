@@ -3,14 +3,39 @@
  * pairs whose instructions leave most attributes open, so that one prompt has many different good answers.
  */
 import {
-  ANIMAL_NAMES, ANIMALS, CHARACTER_NAMES, CHARACTERS, COLORS, ENDING_WORDS, ENDINGS, MOOD_ADJECTIVE, MOOD_WORDS, MOODS,
-  OBJECT_NAMES, OBJECTS, PLACE_NAMES, PLACES, SENTENCE_RANGE, lengthOf,
-  type Ending, type Length, type Mood,
+  ANIMAL_NAMES,
+  ANIMALS,
+  CHARACTER_NAMES,
+  CHARACTERS,
+  COLORS,
+  ENDING_WORDS,
+  ENDINGS,
+  MOOD_ADJECTIVE,
+  MOOD_WORDS,
+  MOODS,
+  OBJECT_NAMES,
+  OBJECTS,
+  PLACE_NAMES,
+  PLACES,
+  SENTENCE_RANGE,
+  lengthOf,
+  type Ending,
+  type Length,
+  type Mood,
 } from './lexicon';
 import { Rng } from './rng';
 import {
-  CLOSING, ENDING_SENTENCES, FILLERS, INSTRUCTION_OPENERS, INTRO_ANIMAL_AND_OBJECT, INTRO_ONE_ANIMAL, INTRO_ONE_OBJECT,
-  INTRO_TWO_ANIMALS, INTRO_TWO_OBJECTS, MOOD_SENTENCES, OPENINGS,
+  CLOSING,
+  ENDING_SENTENCES,
+  FILLERS,
+  INSTRUCTION_OPENERS,
+  INTRO_ANIMAL_AND_OBJECT,
+  INTRO_ONE_ANIMAL,
+  INTRO_ONE_OBJECT,
+  INTRO_TWO_ANIMALS,
+  INTRO_TWO_OBJECTS,
+  MOOD_SENTENCES,
+  OPENINGS,
 } from './templates';
 
 export type { Ending, Length, Mood } from './lexicon';
@@ -237,11 +262,26 @@ function placeholderValues(plan: StoryPlan): Values {
   const [animal, animal2] = plan.animals;
   const [object, object2] = plan.objects;
   return {
-    Name: name, Name2: name2, Group: plan.characters.join(' and '), was: plan.characters.length > 1 ? 'were' : 'was',
-    He: capitalize(he), he, his, His: capitalize(his), him: he === 'he' ? 'him' : 'her',
-    animal, animal2, animalAct: animal && ANIMALS[animal], animalAct2: animal2 && ANIMALS[animal2],
-    object, object2, objAct: object && OBJECTS[object], objAct2: object2 && OBJECTS[object2],
-    place: plan.place, at_place: PLACES[plan.place].at, placeDetail: PLACES[plan.place].detail,
+    Name: name,
+    Name2: name2,
+    Group: plan.characters.join(' and '),
+    was: plan.characters.length > 1 ? 'were' : 'was',
+    He: capitalize(he),
+    he,
+    his,
+    His: capitalize(his),
+    him: he === 'he' ? 'him' : 'her',
+    animal,
+    animal2,
+    animalAct: animal && ANIMALS[animal],
+    animalAct2: animal2 && ANIMALS[animal2],
+    object,
+    object2,
+    objAct: object && OBJECTS[object],
+    objAct2: object2 && OBJECTS[object2],
+    place: plan.place,
+    at_place: PLACES[plan.place].at,
+    placeDetail: PLACES[plan.place].detail,
   };
 }
 
@@ -289,15 +329,38 @@ function fixArticles(text: string): string {
 
 function collectVocabulary(): Set<string> {
   const sources = [
-    OPENINGS, INTRO_ONE_ANIMAL, INTRO_TWO_ANIMALS, INTRO_ONE_OBJECT, INTRO_TWO_OBJECTS, INTRO_ANIMAL_AND_OBJECT, FILLERS,
-    [CLOSING], INSTRUCTION_OPENERS, ...Object.values(MOOD_SENTENCES), ...Object.values(ENDING_SENTENCES),
-    CHARACTER_NAMES, ANIMAL_NAMES, Object.values(ANIMALS), OBJECT_NAMES, Object.values(OBJECTS), PLACE_NAMES,
-    Object.values(PLACES).flatMap((p) => [p.at, p.detail]), COLORS, ...Object.values(MOOD_WORDS), ...Object.values(ENDING_WORDS),
-    Object.values(MOOD_ADJECTIVE), ENDINGS, ['instruction response story about with ending short long an he she his her him were was'],
+    OPENINGS,
+    INTRO_ONE_ANIMAL,
+    INTRO_TWO_ANIMALS,
+    INTRO_ONE_OBJECT,
+    INTRO_TWO_OBJECTS,
+    INTRO_ANIMAL_AND_OBJECT,
+    FILLERS,
+    [CLOSING],
+    INSTRUCTION_OPENERS,
+    ...Object.values(MOOD_SENTENCES),
+    ...Object.values(ENDING_SENTENCES),
+    CHARACTER_NAMES,
+    ANIMAL_NAMES,
+    Object.values(ANIMALS),
+    OBJECT_NAMES,
+    Object.values(OBJECTS),
+    PLACE_NAMES,
+    Object.values(PLACES).flatMap((p) => [p.at, p.detail]),
+    COLORS,
+    ...Object.values(MOOD_WORDS),
+    ...Object.values(ENDING_WORDS),
+    Object.values(MOOD_ADJECTIVE),
+    ENDINGS,
+    ['instruction response story about with ending short long an he she his her him were was'],
   ];
   const words = new Set<string>();
   for (const text of sources.flat()) {
-    for (const word of text.replace(PLACEHOLDER, ' ').toLowerCase().match(/\p{L}+/gu) ?? []) words.add(word);
+    for (const word of text
+      .replace(PLACEHOLDER, ' ')
+      .toLowerCase()
+      .match(/\p{L}+/gu) ?? [])
+      words.add(word);
   }
   return words;
 }

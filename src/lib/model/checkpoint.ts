@@ -73,7 +73,8 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
 function parseHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataStart: number } {
   if (bytes.length < 8) throw new CheckpointError('the file is too short to be a safetensors file.');
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLength <= 0 || 8 + headerLength > bytes.length) throw new CheckpointError('the header length does not fit the file (truncated or not a safetensors file).');
+  if (headerLength <= 0 || 8 + headerLength > bytes.length)
+    throw new CheckpointError('the header length does not fit the file (truncated or not a safetensors file).');
   try {
     const header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('not an object');
@@ -95,7 +96,8 @@ function parseJsonField(meta: Record<string, unknown>, field: string): unknown {
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const { header, dataStart } = parseHeader(bytes);
   const meta = header.__metadata__ as Record<string, unknown> | undefined;
-  if (!meta || meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`it is not a ${CHECKPOINT_FORMAT} checkpoint (metadata.format is ${JSON.stringify(meta?.format)}).`);
+  if (!meta || meta.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`it is not a ${CHECKPOINT_FORMAT} checkpoint (metadata.format is ${JSON.stringify(meta?.format)}).`);
   const kind = meta.kind;
   if (kind !== 'policy' && kind !== 'reward') throw new CheckpointError(`unknown checkpoint kind ${JSON.stringify(kind)}.`);
   const config = parseJsonField(meta, 'config') as ModelConfig;
@@ -107,7 +109,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   } catch (err) {
     throw new CheckpointError(`its tokenizer is invalid (${(err as Error).message}).`);
   }
-  if (tokenizer.vocabSize !== config.vocabSize) throw new CheckpointError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${config.vocabSize}.`);
+  if (tokenizer.vocabSize !== config.vocabSize)
+    throw new CheckpointError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${config.vocabSize}.`);
   const body = bytes.subarray(dataStart);
   if (crc32(body).toString(16) !== meta.crc32) throw new CheckpointError('the weights are damaged (checksum mismatch).');
   const tensors = readTensors(header, body);
@@ -123,7 +126,8 @@ function readTensors(header: Record<string, unknown>, body: Uint8Array): Map<str
     if (dtype !== 'F32') throw new CheckpointError(`tensor ${name} has dtype ${dtype}; only F32 is supported.`);
     const size = shape.reduce((a, b) => a * b, 1);
     const [begin, end] = offsets;
-    if (!(begin >= 0 && end <= body.length && end - begin === size * 4)) throw new CheckpointError(`tensor ${name} lies outside the file or has the wrong size.`);
+    if (!(begin >= 0 && end <= body.length && end - begin === size * 4))
+      throw new CheckpointError(`tensor ${name} lies outside the file or has the wrong size.`);
     const data = new Float32Array(size);
     new Uint8Array(data.buffer).set(body.subarray(begin, end));
     tensors.set(name, { shape, data });
@@ -135,7 +139,8 @@ function checkModelTensors(config: ModelConfig, tensors: Map<string, NamedArray>
   for (const [name, shape] of parameterShapes(config)) {
     const t = tensors.get(name);
     if (!t) throw new CheckpointError(`tensor ${name} is missing.`);
-    if (t.shape.join('x') !== shape.join('x')) throw new CheckpointError(`tensor ${name} has shape [${t.shape}] but the config needs [${shape}].`);
+    if (t.shape.join('x') !== shape.join('x'))
+      throw new CheckpointError(`tensor ${name} has shape [${t.shape}] but the config needs [${shape}].`);
   }
 }
 

@@ -31,12 +31,18 @@ export function parameterShapes(cfg: ModelConfig): [string, number[]][] {
   for (let i = 0; i < cfg.nLayer; i++) {
     const p = `h${i}.`;
     shapes.push(
-      [p + 'ln1.g', [C]], [p + 'ln1.b', [C]],
-      [p + 'attn.wqkv', [C, 3 * C]], [p + 'attn.bqkv', [3 * C]],
-      [p + 'attn.wo', [C, C]], [p + 'attn.bo', [C]],
-      [p + 'ln2.g', [C]], [p + 'ln2.b', [C]],
-      [p + 'mlp.wfc', [C, 4 * C]], [p + 'mlp.bfc', [4 * C]],
-      [p + 'mlp.wproj', [4 * C, C]], [p + 'mlp.bproj', [C]],
+      [p + 'ln1.g', [C]],
+      [p + 'ln1.b', [C]],
+      [p + 'attn.wqkv', [C, 3 * C]],
+      [p + 'attn.bqkv', [3 * C]],
+      [p + 'attn.wo', [C, C]],
+      [p + 'attn.bo', [C]],
+      [p + 'ln2.g', [C]],
+      [p + 'ln2.b', [C]],
+      [p + 'mlp.wfc', [C, 4 * C]],
+      [p + 'mlp.bfc', [4 * C]],
+      [p + 'mlp.wproj', [4 * C, C]],
+      [p + 'mlp.bproj', [C]],
     );
   }
   shapes.push(['lnf.g', [C]], ['lnf.b', [C]]);

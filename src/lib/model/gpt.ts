@@ -91,14 +91,14 @@ export class GPT {
   }
 
   /** One transformer block on rows x [N, C]; `attention` turns q, k, v rows into the attended rows. */
-  private block(
-    layer: number,
-    x: tf.Tensor2D,
-    attention: (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D,
-  ): tf.Tensor2D {
+  private block(layer: number, x: tf.Tensor2D, attention: (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
     const p = `h${layer}.`;
     const h = layerNorm(x, this.p(p + 'ln1.g') as tf.Tensor1D, this.p(p + 'ln1.b') as tf.Tensor1D);
-    const [q, k, v] = tf.split(linear(h, this.p(p + 'attn.wqkv') as tf.Tensor2D, this.p(p + 'attn.bqkv') as tf.Tensor1D), 3, 1) as tf.Tensor2D[];
+    const [q, k, v] = tf.split(
+      linear(h, this.p(p + 'attn.wqkv') as tf.Tensor2D, this.p(p + 'attn.bqkv') as tf.Tensor1D),
+      3,
+      1,
+    ) as tf.Tensor2D[];
     const y = attention(q, k, v);
     x = tf.add(x, linear(y, this.p(p + 'attn.wo') as tf.Tensor2D, this.p(p + 'attn.bo') as tf.Tensor1D));
     const h2 = layerNorm(x, this.p(p + 'ln2.g') as tf.Tensor1D, this.p(p + 'ln2.b') as tf.Tensor1D);

@@ -151,7 +151,13 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
 }
 
 /** Reads back the tokens so far (one sync every 8 steps) to stop once every row has ended or run out of budget. */
-async function allFinished(fed: tf.Tensor1D[], start: number, lengths: number[], opts: SampleOptions, finished: boolean[]): Promise<boolean> {
+async function allFinished(
+  fed: tf.Tensor1D[],
+  start: number,
+  lengths: number[],
+  opts: SampleOptions,
+  finished: boolean[],
+): Promise<boolean> {
   const recent = fed.slice(-8);
   const matrix = tf.stack(recent, 1);
   const values = await matrix.data();

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 
 /** r_w - r_l for every pair: rewards [N], pair matrix [P, N] (rankings.ts pairMatrix) -> [P]. A matMul: differentiable everywhere. */
 export function pairDiffs(rewards: tf.Tensor1D, matrix: tf.Tensor2D): tf.Tensor1D {
-  if (rewards.shape[0] !== matrix.shape[1]) throw new Error(`pairDiffs: ${rewards.shape[0]} rewards for rankings of ${matrix.shape[1]} completions in all`);
+  if (rewards.shape[0] !== matrix.shape[1])
+    throw new Error(`pairDiffs: ${rewards.shape[0]} rewards for rankings of ${matrix.shape[1]} completions in all`);
   return tf.reshape(tf.matMul(matrix, tf.reshape(rewards, [-1, 1])), [-1]);
 }
 

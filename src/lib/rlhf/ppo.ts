@@ -13,14 +13,20 @@ import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
-import { AdaptiveKlController, FixedKlController, type KlController, type KlEstimator } from './kl';
+import { AdaptiveKlController, FixedKlController, type KlController } from './kl';
 import { clippedPolicyLoss, clippedValueLoss, maskedMean } from './losses';
 import type { PpoMetrics } from './metrics';
 import { choice, defaultsOf, flag, float, hidden, int, SEED, type SettingsOf } from '../settings';
 import { RewardModel, withTensors } from './rewardModel';
 import {
-  disposeRollouts, PER_SEQUENCE_ROWS, PromptCycle, rolloutShape, scoreRollouts, writeResponses,
-  type RolloutShape, type ScoredRollouts,
+  disposeRollouts,
+  PER_SEQUENCE_ROWS,
+  PromptCycle,
+  rolloutShape,
+  scoreRollouts,
+  writeResponses,
+  type RolloutShape,
+  type ScoredRollouts,
 } from './rollout';
 
 /** PPO-ptx's settings: defaults (the paper's or TRL's), ranges and explanations, the one source for the form and the code. */
@@ -30,17 +36,37 @@ export const PPO_SETTINGS = [
   int('mini_batch_size', 'Minibatch', 8, 1, 512, 'Rollouts per gradient step within an iteration.'),
   int('num_ppo_epochs', 'PPO epochs', 4, 1, 32, 'Passes over each rollout batch (TRL default 4).'),
   float('learning_rate', 'Learning rate', 1e-4, 1e-7, 0.05, 'AdamW learning rate for policy and value model.'),
-  float('kl_coef', 'KL coefficient (beta)', 0.05, 0, 10, 'Weight of the per-token KL penalty against the SFT model. The paper: 0.02; TRL: 0.05.'),
+  float(
+    'kl_coef',
+    'KL coefficient (beta)',
+    0.05,
+    0,
+    10,
+    'Weight of the per-token KL penalty against the SFT model. The paper: 0.02; TRL: 0.05.',
+  ),
   flag('adaptive_kl', 'Adaptive KL', false, 'Adjust beta to hold the KL near a target (Ziegler et al.).'),
   float('kl_target', 'KL target', 6, 0.01, 100, 'Adaptive KL: the KL (nats per sequence) to aim for.'),
   int('kl_horizon', 'KL horizon', 10_000, 1, 1_000_000, 'Adaptive KL: how slowly beta moves (in episodes).'),
-  choice('kl_estimator', 'KL estimator', 'k1', ['k1', 'k3'], 'k1 = log p - log p_ref (unbiased, can be negative); k3 = (r - 1) - log r (always >= 0).'),
+  choice(
+    'kl_estimator',
+    'KL estimator',
+    'k1',
+    ['k1', 'k3'],
+    'k1 = log p - log p_ref (unbiased, can be negative); k3 = (r - 1) - log r (always >= 0).',
+  ),
   float('cliprange', 'Clip range', 0.2, 0.01, 1, 'PPO policy ratio clip epsilon. The paper: 0.2.'),
   float('cliprange_value', 'Value clip range', 0.2, 0.01, 10, 'Clip on the value update.'),
   float('vf_coef', 'Value loss coef', 0.1, 0, 10, 'Weight of the value loss.'),
   float('gamma', 'GAE gamma', 1, 0, 1, 'Discount for GAE (1: the episode is one response).'),
   float('lam', 'GAE lambda', 0.95, 0, 1, 'GAE lambda.'),
-  float('ptx_coef', 'ptx coefficient (gamma)', 1, 0, 100, 'Weight of the pretraining log-likelihood (PPO-ptx, Eq. 2); 0 = plain PPO. The paper: 27.8 with its loss scaling.'),
+  float(
+    'ptx_coef',
+    'ptx coefficient (gamma)',
+    1,
+    0,
+    100,
+    'Weight of the pretraining log-likelihood (PPO-ptx, Eq. 2); 0 = plain PPO. The paper: 27.8 with its loss scaling.',
+  ),
   float('temperature', 'Temperature', 1, 0.05, 3, 'Sampling temperature for rollouts, also used for log-probs. The paper: 1.'),
   int('response_length', 'Max response tokens', 48, 4, 512, 'Longest response a rollout may write.'),
   float('missing_eos_penalty', 'Missing-EOS penalty', 1, 0, 100, 'Subtracted from the score of a response that never ends.'),
@@ -55,7 +81,9 @@ export const PPO_DEFAULTS: PpoSettings = defaultsOf(PPO_SETTINGS);
 
 /** The one rule between two PPO settings; null when they fit. */
 export function minibatchError(s: Pick<PpoSettings, 'mini_batch_size' | 'batch_size'>): string | null {
-  return s.mini_batch_size > s.batch_size ? `Minibatch (${s.mini_batch_size}) must not be larger than the rollouts per batch (${s.batch_size}).` : null;
+  return s.mini_batch_size > s.batch_size
+    ? `Minibatch (${s.mini_batch_size}) must not be larger than the rollouts per batch (${s.batch_size}).`
+    : null;
 }
 
 export interface PpoStageOptions {
@@ -88,7 +116,15 @@ export interface RolloutSample {
 }
 
 /** Per-minibatch scalars, summed on the device and read back once an iteration. */
-const UPDATE_METRICS = ['loss/policy_avg', 'loss/value_avg', 'policy/approxkl_avg', 'policy/clipfrac_avg', 'val/clipfrac_avg', 'val/ratio', 'ptx/loss'] as const;
+const UPDATE_METRICS = [
+  'loss/policy_avg',
+  'loss/value_avg',
+  'policy/approxkl_avg',
+  'policy/clipfrac_avg',
+  'val/clipfrac_avg',
+  'val/ratio',
+  'ptx/loss',
+] as const;
 
 export class PpoStage implements Stage {
   readonly name = 'ppo';
@@ -130,14 +166,21 @@ export class PpoStage implements Stage {
     this.valueModel = opts.valueModel ?? this.own(opts.rewardModel?.clone() ?? zeroHeadValueModel(opts.policy));
     this.prompts = opts.prompts;
     this.promptTokens = opts.prompts.map((p) => opts.tokenizer.encode(p));
-    this.shape = rolloutShape(this.promptTokens.map((p) => p.length), opts.policy.config.blockSize, s.response_length);
+    this.shape = rolloutShape(
+      this.promptTokens.map((p) => p.length),
+      opts.policy.config.blockSize,
+      s.response_length,
+    );
     this.pretrainTokens = opts.pretrainTokens;
     this.totalSteps = s.iterations;
     this.cycle = new PromptCycle(opts.prompts.length, s.seed);
     this.rng = new Rng(s.seed + 1);
     this.ptxRng = new Rng(s.seed + 2);
     this.klController = s.adaptive_kl ? new AdaptiveKlController(s.kl_coef, s.kl_target, s.kl_horizon) : new FixedKlController(s.kl_coef);
-    this.optimizer = new AdamW([...this.policy.variables(), ...this.valueModel.variables()], { weightDecay: s.weight_decay, maxGradNorm: s.max_grad_norm });
+    this.optimizer = new AdamW([...this.policy.variables(), ...this.valueModel.variables()], {
+      weightDecay: s.weight_decay,
+      maxGradNorm: s.max_grad_norm,
+    });
   }
 
   /** Models the stage made itself (the default reference and value model) are disposed with it. */
@@ -162,10 +205,16 @@ export class PpoStage implements Stage {
     const prompts = picked.map((i) => this.prompts[i]);
 
     let started = performance.now();
-    const responses = await writeResponses(this.policy, this.tokenizer, picked.map((i) => this.promptTokens[i]), this.shape, {
-      temperature: s.temperature,
-      seed: mixSeed(s.seed, iteration),
-    });
+    const responses = await writeResponses(
+      this.policy,
+      this.tokenizer,
+      picked.map((i) => this.promptTokens[i]),
+      this.shape,
+      {
+        temperature: s.temperature,
+        seed: mixSeed(s.seed, iteration),
+      },
+    );
     const sampleSeconds = (performance.now() - started) / 1000;
 
     started = performance.now();
@@ -188,7 +237,13 @@ export class PpoStage implements Stage {
     const column = (name: (typeof PER_SEQUENCE_ROWS)[number]) => rowOf(perSequence, PER_SEQUENCE_ROWS.indexOf(name), s.batch_size);
     const scores = column('score');
     const kls = column('kl');
-    this.lastSamples = prompts.map((prompt, i) => ({ prompt, response: responses.texts[i], score: scores[i], kl: kls[i], finished: responses.finished[i] }));
+    this.lastSamples = prompts.map((prompt, i) => ({
+      prompt,
+      response: responses.texts[i],
+      score: scores[i],
+      kl: kls[i],
+      finished: responses.finished[i],
+    }));
     const klMean = mean(kls);
     this.klController.update(klMean, s.batch_size);
     this.stepsDone += 1;
@@ -315,8 +370,21 @@ function zeroHeadValueModel(policy: GPT): RewardModel {
   return withTensors([tf.zeros([policy.config.nEmbd]), tf.scalar(0)], (w, b) => RewardModel.fromParts(policy.clone(true), w, b));
 }
 
-async function sampleResponses(model: GPT, tokenizer: Tokenizer, prompts: string[], shape: RolloutShape, temperature: number, seed: number) {
-  const responses = await writeResponses(model, tokenizer, prompts.map((p) => tokenizer.encode(p)), shape, { temperature, seed });
+async function sampleResponses(
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  shape: RolloutShape,
+  temperature: number,
+  seed: number,
+) {
+  const responses = await writeResponses(
+    model,
+    tokenizer,
+    prompts.map((p) => tokenizer.encode(p)),
+    shape,
+    { temperature, seed },
+  );
   return prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] }));
 }
 

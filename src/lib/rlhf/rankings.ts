@@ -14,7 +14,9 @@ export const MAX_COMPLETIONS = 9;
 
 /** Why k cannot be the number of completions to rank, or null. */
 export function kError(k: number): string | null {
-  return Number.isInteger(k) && k >= MIN_COMPLETIONS && k <= MAX_COMPLETIONS ? null : `K must be a whole number from ${MIN_COMPLETIONS} to ${MAX_COMPLETIONS}.`;
+  return Number.isInteger(k) && k >= MIN_COMPLETIONS && k <= MAX_COMPLETIONS
+    ? null
+    : `K must be a whole number from ${MIN_COMPLETIONS} to ${MAX_COMPLETIONS}.`;
 }
 
 export type RankingSource = 'user' | 'labeler' | 'import';
@@ -157,7 +159,12 @@ function consecutive(orders: number[][]) {
     rowStarts.push(rowStarts.at(-1)! + o.length);
     pairStarts.push(pairStarts.at(-1)! + choose2(o.length));
   }
-  return { rows: rowStarts.at(-1)!, pairRows: pairStarts.at(-1)!, firstRow: (i: number) => rowStarts[i], firstPair: (i: number) => pairStarts[i] };
+  return {
+    rows: rowStarts.at(-1)!,
+    pairRows: pairStarts.at(-1)!,
+    firstRow: (i: number) => rowStarts[i],
+    firstPair: (i: number) => pairStarts[i],
+  };
 }
 
 /** Pair accuracy and margin: correct = #pairs with r_w > r_l strictly, margin = r_w - r_l. */
@@ -206,7 +213,11 @@ function isPreferencePair(x: Record<string, unknown>): x is Record<string, unkno
 /** A TRL pair as a K = 2 ranking: completions [chosen, rejected], order [0, 1]. */
 function pairToRanking(pair: PreferencePair, now: number): Ranking {
   // the same pair always gets the same id, so importing a file twice adds nothing
-  const id = 'trl-' + fnv1a(JSON.stringify([pair.prompt, pair.chosen, pair.rejected])).toString(16).padStart(8, '0');
+  const id =
+    'trl-' +
+    fnv1a(JSON.stringify([pair.prompt, pair.chosen, pair.rejected]))
+      .toString(16)
+      .padStart(8, '0');
   return { id, prompt: pair.prompt, completions: [pair.chosen, pair.rejected], order: [0, 1], createdAt: now, source: 'import' };
 }
 

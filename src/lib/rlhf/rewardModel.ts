@@ -27,8 +27,9 @@ export class RewardModel {
   /** A clone of `policy` as the trunk and a fresh head: w ~ N(0, 1/sqrt(d_model + 1)), b = 0. */
   static fromPolicy(policy: GPT, seed: number): RewardModel {
     const C = policy.config.nEmbd;
-    return withTensors([tf.randomNormal([C], 0, 1 / Math.sqrt(C + 1), 'float32', new Rng(seed).seed()), tf.scalar(0)], (w, b) =>
-      new RewardModel(policy.clone(true), w, b, true),
+    return withTensors(
+      [tf.randomNormal([C], 0, 1 / Math.sqrt(C + 1), 'float32', new Rng(seed).seed()), tf.scalar(0)],
+      (w, b) => new RewardModel(policy.clone(true), w, b, true),
     );
   }
 
@@ -42,8 +43,12 @@ export class RewardModel {
     const w = ckpt.tensors.get(REWARD_HEAD_NAMES.w);
     const b = ckpt.tensors.get(REWARD_HEAD_NAMES.b);
     if (!w || !b) throw new Error(`this checkpoint has no reward head (${REWARD_HEAD_NAMES.w}, ${REWARD_HEAD_NAMES.b})`);
-    if (w.shape.join() !== String(ckpt.config.nEmbd)) throw new Error(`${REWARD_HEAD_NAMES.w} has shape [${w.shape}], expected [${ckpt.config.nEmbd}]`);
-    return withTensors([tf.tensor1d(w.data), tf.scalar(b.data[0] ?? 0)], (wt, bt) => new RewardModel(modelFromCheckpoint(ckpt), wt, bt, true));
+    if (w.shape.join() !== String(ckpt.config.nEmbd))
+      throw new Error(`${REWARD_HEAD_NAMES.w} has shape [${w.shape}], expected [${ckpt.config.nEmbd}]`);
+    return withTensors(
+      [tf.tensor1d(w.data), tf.scalar(b.data[0] ?? 0)],
+      (wt, bt) => new RewardModel(modelFromCheckpoint(ckpt), wt, bt, true),
+    );
   }
 
   /** Final hidden states at lastIndex: sum_t oneHot(lastIndex)_t * h_t -> [N, C] (no gather with batchDims). */

@@ -22,10 +22,24 @@ import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settin
 /** The reward model's settings: defaults, ranges and explanations, the one source for the form and the code. */
 export const REWARD_SETTINGS = [
   int('epochs', 'Epochs', 2, 1, 100, 'Passes over the rankings. The paper trains its reward model for one epoch to avoid over-fitting.'),
-  int('rankings_per_batch', 'Rankings per batch', 4, 1, 64, 'Rankings per step; all K(K-1)/2 pairs of a ranking go in the same batch (Eq. 1).'),
+  int(
+    'rankings_per_batch',
+    'Rankings per batch',
+    4,
+    1,
+    64,
+    'Rankings per step; all K(K-1)/2 pairs of a ranking go in the same batch (Eq. 1).',
+  ),
   float('learning_rate', 'Learning rate', 3e-4, 1e-6, 0.1, 'AdamW learning rate for the reward model.'),
   float('held_out_share', 'Held-out share', 0.2, 0, 0.9, 'Share of rankings kept aside to measure pair accuracy.'),
-  int('update_steps', 'Steps per new ranking', 4, 0, 100, 'Incremental update: steps run each time a ranking arrives (mixed with earlier rankings).'),
+  int(
+    'update_steps',
+    'Steps per new ranking',
+    4,
+    0,
+    100,
+    'Incremental update: steps run each time a ranking arrives (mixed with earlier rankings).',
+  ),
   SEED,
   hidden(float('weight_decay', 'Weight decay', 0.1, 0, 1, 'Decoupled AdamW weight decay.')),
   hidden(float('max_grad_norm', 'Gradient clip', 1, 0, 100, 'Clip the global gradient norm (0 = off).')),
@@ -69,7 +83,10 @@ const choose2 = (k: number) => (k * (k - 1)) / 2;
 export function rankingBatch(rankings: EncodedRanking[], slots: number, maxK: number, time: number, eosId: number): RankingBatch {
   const rows = slots * maxK;
   const layout = { rows, pairRows: slots * choose2(maxK), firstRow: (i: number) => i * maxK, firstPair: (i: number) => i * choose2(maxK) };
-  const pairs = pairMatrix(rankings.map((r) => r.order), layout);
+  const pairs = pairMatrix(
+    rankings.map((r) => r.order),
+    layout,
+  );
   const dummy: TokenPair = { prompt: [eosId], response: [eosId] };
   const placed: TokenPair[] = [];
   rankings.forEach((r, slot) => {
@@ -100,7 +117,13 @@ export class RewardStage implements Stage {
   private readonly rng: Rng;
   private order: number[] = [];
 
-  constructor(rm: RewardModel, tokenizer: Tokenizer, rankings: Ranking[], settings: Partial<RewardSettings> = {}, options: RewardStageOptions = {}) {
+  constructor(
+    rm: RewardModel,
+    tokenizer: Tokenizer,
+    rankings: Ranking[],
+    settings: Partial<RewardSettings> = {},
+    options: RewardStageOptions = {},
+  ) {
     this.rm = rm;
     this.tokenizer = tokenizer;
     this.settings = { ...REWARD_DEFAULTS, ...settings };
@@ -161,7 +184,13 @@ export class RewardStage implements Stage {
   }
 
   private async trainOn(rankings: EncodedRanking[], lr: number): Promise<Metrics> {
-    const { sequences, pairMatrix, pairWeights } = rankingBatch(rankings, this.settings.rankings_per_batch, this.maxCompletions, this.time, this.tokenizer.eosId);
+    const { sequences, pairMatrix, pairWeights } = rankingBatch(
+      rankings,
+      this.settings.rankings_per_batch,
+      this.maxCompletions,
+      this.time,
+      this.tokenizer.eosId,
+    );
     const batch = sequenceTensors(sequences);
     const pairs = tf.tensor2d(pairMatrix, [pairWeights.length, sequences.rows]);
     const weights = tf.tensor1d(pairWeights);
@@ -223,7 +252,13 @@ export class RewardStage implements Stage {
   /** Held-out pair accuracy, margin (mean r_w - r_l) and the mean and spread of the rewards. */
   async evaluate(): Promise<Metrics> {
     if (this.heldOut.length === 0) return {};
-    const scores = await scorePairs(this.rm, this.heldOut.flatMap((r) => r.pairs), this.time, this.tokenizer.eosId, this.rowsPerBatch());
+    const scores = await scorePairs(
+      this.rm,
+      this.heldOut.flatMap((r) => r.pairs),
+      this.time,
+      this.tokenizer.eosId,
+      this.rowsPerBatch(),
+    );
     let correct = 0;
     let pairs = 0;
     let marginSum = 0;

@@ -39,7 +39,10 @@ export class PromptCycle {
   private order: number[] = [];
   private next = 0;
 
-  constructor(private readonly count: number, seed: number) {
+  constructor(
+    private readonly count: number,
+    seed: number,
+  ) {
     if (count < 1) throw new Error('PPO needs at least one prompt');
     this.rng = new Rng(seed);
   }
@@ -125,7 +128,14 @@ export function atTemperature<T extends tf.Tensor>(logits: T, temperature: numbe
  * Scores a batch of responses. `rewardScores` (one per row) replaces the reward model's score when
  * given (a reward function, e.g. a simulated labeler's gold score).
  */
-export function scoreRollouts(models: ScoringModels, responses: Responses, time: number, eosId: number, s: ScoringSettings, rewardScores?: number[]): ScoredRollouts {
+export function scoreRollouts(
+  models: ScoringModels,
+  responses: Responses,
+  time: number,
+  eosId: number,
+  s: ScoringSettings,
+  rewardScores?: number[],
+): ScoredRollouts {
   const sequences = packSequences(responses.pairs, time, eosId, responses.pairs.length, time - 1);
   const batch = sequenceTensors(sequences);
   const kept = tf.tidy(() => {
@@ -134,7 +144,10 @@ export function scoreRollouts(models: ScoringModels, responses: Responses, time:
     const logp = logProbsAt(logits, targets, s.temperature);
     const refLogp = logProbsAt(models.reference.logits(ids), targets, s.temperature);
     const values = models.valueModel.values(ids);
-    const finished = tf.tensor1d(responses.finished.map((f) => (f ? 1 : 0)), 'float32');
+    const finished = tf.tensor1d(
+      responses.finished.map((f) => (f ? 1 : 0)),
+      'float32',
+    );
     const modelScore = rewardScores ? tf.tensor1d(rewardScores) : models.rewardModel!.scores(ids, lastIndex);
     const score = tf.sub(modelScore, tf.mul(s.missing_eos_penalty, tf.sub(1, finished))) as tf.Tensor1D;
     // r_t = -beta * KL_t + [t == last] * score; the last token is written by column lastIndex - 1
@@ -157,5 +170,15 @@ export function scoreRollouts(models: ScoringModels, responses: Responses, time:
 }
 
 export function disposeRollouts(r: ScoredRollouts): void {
-  tf.dispose([r.batch.ids, r.batch.targets, r.batch.targetMask, r.batch.lastIndex, r.oldLogp, r.oldValues, r.advantages, r.returns, r.perSequence]);
+  tf.dispose([
+    r.batch.ids,
+    r.batch.targets,
+    r.batch.targetMask,
+    r.batch.lastIndex,
+    r.oldLogp,
+    r.oldValues,
+    r.advantages,
+    r.returns,
+    r.perSequence,
+  ]);
 }

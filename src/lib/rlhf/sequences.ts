@@ -48,7 +48,11 @@ export function encodePair(tokenizer: Tokenizer, prompt: string, response: strin
 }
 
 /** The truncation rule above: how many prompt and response tokens of a pair fit in `time` positions. */
-export function fitPair(pair: TokenPair, time: number, maxPromptTokens = Math.floor(time / 2)): { promptKept: number; responseKept: number } {
+export function fitPair(
+  pair: TokenPair,
+  time: number,
+  maxPromptTokens = Math.floor(time / 2),
+): { promptKept: number; responseKept: number } {
   if (pair.prompt.length === 0) throw new Error('a prompt needs at least one token');
   if (pair.response.length === 0) throw new Error('a response needs at least one token (the eos, for an empty one)');
   const promptKept = Math.min(pair.prompt.length, Math.max(1, maxPromptTokens), time - 1);
@@ -59,7 +63,13 @@ export function fitPair(pair: TokenPair, time: number, maxPromptTokens = Math.fl
  * Packs pairs into `rows` rows of `time` positions (rows >= pairs.length; extra rows are
  * dummies: all eos, no response tokens, lastIndex 0).
  */
-export function packSequences(pairs: TokenPair[], time: number, eosId: number, rows = pairs.length, maxPromptTokens?: number): SequenceRows {
+export function packSequences(
+  pairs: TokenPair[],
+  time: number,
+  eosId: number,
+  rows = pairs.length,
+  maxPromptTokens?: number,
+): SequenceRows {
   if (pairs.length > rows) throw new Error(`${pairs.length} sequences do not fit in ${rows} rows`);
   const out: SequenceRows = {
     rows,

@@ -22,10 +22,31 @@ export interface Demonstration {
 
 /** SFT's settings: defaults, ranges and explanations, the one source for the form and the code. */
 export const SFT_SETTINGS = [
-  int('epochs', 'Epochs', 4, 1, 100, 'Passes over the demonstrations. The paper used 16 epochs (and found that over-fitting the validation loss still helped the reward).'),
+  int(
+    'epochs',
+    'Epochs',
+    4,
+    1,
+    100,
+    'Passes over the demonstrations. The paper used 16 epochs (and found that over-fitting the validation loss still helped the reward).',
+  ),
   int('batch_size', 'Batch size', 16, 1, 256, 'Demonstrations per step.'),
-  float('learning_rate', 'Learning rate', 3e-4, 1e-6, 0.1, 'Peak learning rate with cosine decay, as in the paper. Much above 3e-4 the pretrained model forgets faster than it learns the format.'),
-  int('demonstrations', 'Built-in demos', 512, 8, 20_000, 'How many built-in instruction/response demonstrations to train on (your own are added).'),
+  float(
+    'learning_rate',
+    'Learning rate',
+    3e-4,
+    1e-6,
+    0.1,
+    'Peak learning rate with cosine decay, as in the paper. Much above 3e-4 the pretrained model forgets faster than it learns the format.',
+  ),
+  int(
+    'demonstrations',
+    'Built-in demos',
+    512,
+    8,
+    20_000,
+    'How many built-in instruction/response demonstrations to train on (your own are added).',
+  ),
   SEED,
   hidden(int('val_demonstrations', 'Held-out demos', 64, 1, 10_000, 'Built-in demonstrations kept aside for the validation loss.')),
   hidden(int('warmup_steps', 'Warm-up steps', 0, 0, 100_000, 'Steps of linear learning-rate warm-up.')),

@@ -16,14 +16,23 @@ export interface Corpus {
 
 export function tokenizeCorpus(tokenizer: Tokenizer | null, kind: CorpusInfo['kind'], name: string, documents: string[]): Corpus {
   const { train, val } = splitTrainVal(documents, VAL_SHARE, 1);
-  const tokens = tokenizer ? { train: encodeDocuments(tokenizer, train), val: encodeDocuments(tokenizer, val) } : { train: new Int32Array(), val: new Int32Array() };
+  const tokens = tokenizer
+    ? { train: encodeDocuments(tokenizer, train), val: encodeDocuments(tokenizer, val) }
+    : { train: new Int32Array(), val: new Int32Array() };
   const characters = documents.reduce((n, d) => n + d.length, 0);
-  return { documents, tokens, info: { kind, name, characters, documents: documents.length, trainTokens: tokens.train.length, valTokens: tokens.val.length } };
+  return {
+    documents,
+    tokens,
+    info: { kind, name, characters, documents: documents.length, trainTokens: tokens.train.length, valTokens: tokens.val.length },
+  };
 }
 
 export function builtInCorpus(source: { documents?: number; seed?: number }): { name: string; documents: string[] } {
   const count = source.documents ?? DEFAULT_CORPUS_DOCUMENTS;
-  return { name: `built-in world (${count} texts)`, documents: generateCorpus({ seed: source.seed ?? 1, documents: count }).map((d) => d.text) };
+  return {
+    name: `built-in world (${count} texts)`,
+    documents: generateCorpus({ seed: source.seed ?? 1, documents: count }).map((d) => d.text),
+  };
 }
 
 export function userCorpus(source: { name: string; text: string }): { name: string; documents: string[] } {

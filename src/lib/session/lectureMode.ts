@@ -26,7 +26,10 @@ export class LectureMode {
   }
 
   set(settings: LabelerSettings): void {
-    const problem = labelerSettingsError(settings, LABELERS.map((l) => l.id));
+    const problem = labelerSettingsError(
+      settings,
+      LABELERS.map((l) => l.id),
+    );
     if (problem) throw new Error(problem);
     this.settings = { ...settings };
     this.stop();

@@ -4,7 +4,16 @@
  * iterations. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
 import { sample } from '../model/sampler';
-import { kError, parseRankingsFile, preferencePairsToJsonl, rankingPairs, rankingsToJsonl, validateRanking, type Ranking, type RankingSource } from '../rlhf/rankings';
+import {
+  kError,
+  parseRankingsFile,
+  preferencePairsToJsonl,
+  rankingPairs,
+  rankingsToJsonl,
+  validateRanking,
+  type Ranking,
+  type RankingSource,
+} from '../rlhf/rankings';
 import type { RewardStage } from '../rlhf/rewardTrainer';
 import type { Demonstration } from '../rlhf/sft';
 import { formatPrompt } from '../data/world';
@@ -83,7 +92,10 @@ export class RankingFlow {
     const { temperature, maxNewTokens } = this.host.samplingSettings();
     const { completions } = await sample(model, new Array(k).fill(promptTokens), {
       maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - promptTokens.length),
-      temperature, topK: 0, seed: (this.promptCursor * 7919) >>> 0, eosId: tokenizer.eosId,
+      temperature,
+      topK: 0,
+      seed: (this.promptCursor * 7919) >>> 0,
+      eosId: tokenizer.eosId,
     });
     const texts = completions.map((c) => tokenizer.decode(c));
     const reward = this.host.reward();
@@ -137,7 +149,15 @@ export class RankingFlow {
     if (!task) throw new Error('This ranking task is no longer open (it was submitted or skipped already).');
     rankingPairs(order); // throws unless order is a permutation of the completions
     if (order.length !== task.completions.length) throw new Error(`The order must rank all ${task.completions.length} completions.`);
-    const ranking = validateRanking({ id: task.id, prompt: task.prompt, completions: task.completions, order, createdAt: Date.now(), source, labelerId });
+    const ranking = validateRanking({
+      id: task.id,
+      prompt: task.prompt,
+      completions: task.completions,
+      order,
+      createdAt: Date.now(),
+      source,
+      labelerId,
+    });
     this.open.delete(taskId);
     this.rankings.push(ranking);
     await this.store.putRankings([ranking]);

@@ -52,7 +52,9 @@ export class Session {
     private readonly loadBytes: (url: string) => Promise<Uint8Array>,
     options: SessionOptions = {},
   ) {
-    this.metrics = new MetricThrottle(emit, (moved) => moved.forEach((stage) => emit({ type: 'state', stage, status: this.runner.status(stage) })));
+    this.metrics = new MetricThrottle(emit, (moved) =>
+      moved.forEach((stage) => emit({ type: 'state', stage, status: this.runner.status(stage) })),
+    );
     this.runner = new StageRunner(options.stages ?? BUILT_IN_STAGES, {
       context: () => this.context(),
       onMetrics: (stage, point) => this.metrics.push(stage, point),
@@ -64,7 +66,11 @@ export class Session {
       emitSamples: (stage, step, samples) => emit({ type: 'samples', stage, step, samples }),
     });
     this.flow = new RankingFlow(this.flowHost(), options.store ?? defaultRankingStore());
-    this.lecture = new LectureMode(this.flow, (message) => emit({ type: 'log', level: 'warn', message }), () => this.model !== null);
+    this.lecture = new LectureMode(
+      this.flow,
+      (message) => emit({ type: 'log', level: 'warn', message }),
+      () => this.model !== null,
+    );
   }
 
   // ---- model and corpus ----
@@ -72,7 +78,13 @@ export class Session {
   get modelInfo(): T.ModelInfo | null {
     if (!this.model || !this.tokenizer) return null;
     const config = this.model.config;
-    return { preset: presetOf(config), config, params: countParams(config), tokenizer: { kind: this.tokenizer.kind, vocabSize: this.tokenizer.vocabSize }, source: this.modelSource };
+    return {
+      preset: presetOf(config),
+      config,
+      params: countParams(config),
+      tokenizer: { kind: this.tokenizer.kind, vocabSize: this.tokenizer.vocabSize },
+      source: this.modelSource,
+    };
   }
 
   private policy(): { model: GPT; tokenizer: Tokenizer } {
@@ -88,7 +100,8 @@ export class Session {
     this.tokenizer = tokenizer;
     this.modelSource = source;
     this.flow.dropQueue();
-    if (this.corpus && tokenizerChanged) this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
+    if (this.corpus && tokenizerChanged)
+      this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
     const info = this.modelInfo!;
     this.emit({ type: 'model', model: info });
     return info;
@@ -154,12 +167,22 @@ export class Session {
   private context(): StageContext {
     const session = this;
     return {
-      get model() { return session.policy().model; },
-      get tokenizer() { return session.policy().tokenizer; },
-      get corpus() { return session.requireCorpus().tokens; },
+      get model() {
+        return session.policy().model;
+      },
+      get tokenizer() {
+        return session.policy().tokenizer;
+      },
+      get corpus() {
+        return session.requireCorpus().tokens;
+      },
       prompts: this.prompts,
-      get rankings() { return session.flow.rankings; },
-      get demonstrations() { return session.flow.demonstrations; },
+      get rankings() {
+        return session.flow.rankings;
+      },
+      get demonstrations() {
+        return session.flow.demonstrations;
+      },
       stageObject: (name) => this.runner.object(name),
       stageState: (name) => this.runner.state(name),
       goldScorer: this.lecture.goldScorer(),
@@ -181,7 +204,11 @@ export class Session {
     const encoded = prompts.map((p) => (p ? tokenizer.encode(p) : [tokenizer.eosId]).slice(-(model.config.blockSize - 8)));
     const maxNewTokens = Math.min(request.maxNewTokens ?? 64, model.config.blockSize - Math.max(...encoded.map((e) => e.length)));
     const { completions } = await sample(model, encoded, {
-      maxNewTokens, temperature: request.temperature ?? 1, topK: request.topK ?? 0, seed: request.seed ?? 1, eosId: tokenizer.eosId,
+      maxNewTokens,
+      temperature: request.temperature ?? 1,
+      topK: request.topK ?? 0,
+      seed: request.seed ?? 1,
+      eosId: tokenizer.eosId,
     });
     return prompts.map((prompt, i) => ({ prompt, completion: tokenizer.decode(completions[i]) }));
   }
@@ -206,7 +233,11 @@ export class Session {
       onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
         const reward = this.runner.object(rewardStage.name) as RewardStage | null;
         const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;
-        this.metrics.push(rewardStage.name, { ...point, step, values: namespaced(rewardStage.metricPrefix ?? rewardStage.name, point.values) });
+        this.metrics.push(rewardStage.name, {
+          ...point,
+          step,
+          values: namespaced(rewardStage.metricPrefix ?? rewardStage.name, point.values),
+        });
       },
     };
   }

@@ -143,7 +143,8 @@ export class StageRunner {
   private hooks(d: StageDescriptor) {
     const prefix = d.metricPrefix ?? d.name;
     return {
-      onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') => this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) }),
+      onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') =>
+        this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) }),
       onState: (state: string) => {
         this.host.onStatus(d.name, this.status(d.name));
         const r = this.running.get(d.name);
@@ -152,7 +153,12 @@ export class StageRunner {
       afterStep: async (step: number) => {
         const r = this.running.get(d.name);
         const every = Number(this.settings[d.name].sample_every ?? 0);
-        const samples = r && d.afterStep ? await d.afterStep(r.stage, step, this.host.context()) : every > 0 && step % every === 0 ? await this.host.samplePolicy(step) : undefined;
+        const samples =
+          r && d.afterStep
+            ? await d.afterStep(r.stage, step, this.host.context())
+            : every > 0 && step % every === 0
+              ? await this.host.samplePolicy(step)
+              : undefined;
         if (samples) this.host.emitSamples(d.name, step, samples);
       },
     };

@@ -21,8 +21,18 @@ export const ppoStage = defineStage({
   withRankings: true,
   stepLabel: 'iteration',
   charts: [
-    { id: 'ppo-chart-scores', title: 'Reward-model score', series: [{ key: 'objective/scores', label: 'score' }, { key: 'objective/rlhf_reward', label: 'score − β·KL' }] },
-    { ...chart('ppo-chart-gold', 'Gold score (simulated labeler)', 'objective/gold', 'gold', 'what the labeler really prefers'), optional: true },
+    {
+      id: 'ppo-chart-scores',
+      title: 'Reward-model score',
+      series: [
+        { key: 'objective/scores', label: 'score' },
+        { key: 'objective/rlhf_reward', label: 'score − β·KL' },
+      ],
+    },
+    {
+      ...chart('ppo-chart-gold', 'Gold score (simulated labeler)', 'objective/gold', 'gold', 'what the labeler really prefers'),
+      optional: true,
+    },
     chart('ppo-chart-kl', 'KL to the SFT model', 'objective/kl', 'KL', 'nats per response'),
     chart('ppo-chart-kl-coef', 'KL coefficient β', 'objective/kl_coef', 'β'),
     chart('ppo-chart-policy-loss', 'Policy loss', 'loss/policy_avg', 'policy'),
@@ -40,7 +50,9 @@ export const ppoStage = defineStage({
   plannedSteps: (s) => s.iterations,
   validate: minibatchError,
   blocker: (ctx) =>
-    !ctx.stageObject('reward') || ctx.stageState('reward') === 'running' ? 'Train the reward model first: PPO-ptx maximises its score.' : null,
+    !ctx.stageObject('reward') || ctx.stageState('reward') === 'running'
+      ? 'Train the reward model first: PPO-ptx maximises its score.'
+      : null,
   create: (ctx, settings) =>
     new PpoStage({
       policy: ctx.model,
@@ -63,11 +75,20 @@ export const ppoStage = defineStage({
 async function policyBesideSft(ppo: PpoStage, step: number, ctx: StageContext): Promise<SampleView[]> {
   const reward = ctx.stageObject('reward') as RewardStage | null;
   const shown = ppo.lastSamples.slice(0, SHOWN_SAMPLES);
-  const references = await ppo.sampleReference(shown.map((s) => s.prompt), step);
+  const references = await ppo.sampleReference(
+    shown.map((s) => s.prompt),
+    step,
+  );
   const samples: SampleView[] = [];
   for (const [i, s] of shown.entries()) {
     const [referenceReward] = reward ? await reward.predict(s.prompt, [references[i].response]) : [undefined];
-    samples.push({ prompt: s.prompt, completion: s.response, reward: s.score, kl: s.kl, reference: { completion: references[i].response, reward: referenceReward } });
+    samples.push({
+      prompt: s.prompt,
+      completion: s.response,
+      reward: s.score,
+      kl: s.kl,
+      reference: { completion: references[i].response, reward: referenceReward },
+    });
   }
   return samples;
 }

@@ -9,7 +9,14 @@ export const pretrainStage = defineStage({
   settings: PRETRAIN_SETTINGS,
   stepLabel: 'step',
   charts: [
-    { id: 'pretrain-chart', title: 'Loss (nats per token)', series: [{ key: 'pretrain/loss', label: 'train', kind: 'train' }, { key: 'pretrain/val_loss', label: 'validation', kind: 'eval' }] },
+    {
+      id: 'pretrain-chart',
+      title: 'Loss (nats per token)',
+      series: [
+        { key: 'pretrain/loss', label: 'train', kind: 'train' },
+        { key: 'pretrain/val_loss', label: 'validation', kind: 'eval' },
+      ],
+    },
   ],
   stats: [
     { id: 'pretrain-loss', label: 'loss', key: 'pretrain/loss', kind: 'train', format: 'fixed3' },

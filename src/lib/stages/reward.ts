@@ -22,9 +22,24 @@ export const rewardStage = defineStage({
   stepLabel: 'step',
   charts: [
     { id: 'reward-chart-loss', title: 'Ranking loss (Eq. 1)', series: [{ key: 'reward/loss', label: 'train', kind: 'train' }] },
-    { id: 'reward-chart-accuracy', title: 'Held-out pair accuracy', series: [{ key: 'reward/pair_accuracy', label: 'held-out', kind: 'eval' }] },
-    { id: 'reward-chart-margin', title: 'Margin r(winner) − r(loser)', series: [{ key: 'reward/margin', label: 'held-out', kind: 'eval' }] },
-    { id: 'reward-chart-rewards', title: 'Reward mean and spread', series: [{ key: 'reward/reward_mean', label: 'mean', kind: 'eval' }, { key: 'reward/reward_std', label: 'std', kind: 'eval' }] },
+    {
+      id: 'reward-chart-accuracy',
+      title: 'Held-out pair accuracy',
+      series: [{ key: 'reward/pair_accuracy', label: 'held-out', kind: 'eval' }],
+    },
+    {
+      id: 'reward-chart-margin',
+      title: 'Margin r(winner) − r(loser)',
+      series: [{ key: 'reward/margin', label: 'held-out', kind: 'eval' }],
+    },
+    {
+      id: 'reward-chart-rewards',
+      title: 'Reward mean and spread',
+      series: [
+        { key: 'reward/reward_mean', label: 'mean', kind: 'eval' },
+        { key: 'reward/reward_std', label: 'std', kind: 'eval' },
+      ],
+    },
   ],
   stats: [
     { id: 'reward-loss', label: 'loss', key: 'reward/loss', kind: 'train', format: 'fixed3' },
@@ -33,10 +48,14 @@ export const rewardStage = defineStage({
   ],
   plannedSteps: () => 0,
   blocker: (ctx) =>
-    ctx.rankings.length < MIN_RANKINGS ? 'Rank at least two prompts first (or let a simulated labeler rank), then train the reward model.' : null,
+    ctx.rankings.length < MIN_RANKINGS
+      ? 'Rank at least two prompts first (or let a simulated labeler rank), then train the reward model.'
+      : null,
   create(ctx, settings) {
     const demonstrations = [...builtInDemonstrations(settings.seed, 0, NORMALISING_DEMOS).val, ...ctx.demonstrations];
-    const stage = new RewardStage(RewardModel.fromPolicy(ctx.model, settings.seed), ctx.tokenizer, [...ctx.rankings], settings, { demonstrations });
+    const stage = new RewardStage(RewardModel.fromPolicy(ctx.model, settings.seed), ctx.tokenizer, [...ctx.rankings], settings, {
+      demonstrations,
+    });
     if (stage.counts.train === 0) {
       stage.rewardModel.dispose();
       stage.dispose();

@@ -11,7 +11,14 @@ export const sftStage = defineStage({
   withRankings: true,
   stepLabel: 'step',
   charts: [
-    { id: 'sft-chart', title: 'Response loss (nats per token)', series: [{ key: 'sft/loss', label: 'train', kind: 'train' }, { key: 'sft/val_loss', label: 'validation', kind: 'eval' }] },
+    {
+      id: 'sft-chart',
+      title: 'Response loss (nats per token)',
+      series: [
+        { key: 'sft/loss', label: 'train', kind: 'train' },
+        { key: 'sft/val_loss', label: 'validation', kind: 'eval' },
+      ],
+    },
   ],
   stats: [
     { id: 'sft-loss', label: 'loss', key: 'sft/loss', kind: 'train', format: 'fixed3' },

@@ -26,8 +26,10 @@ async function run<T>(store: StoreName, mode: IDBTransactionMode, action: (s: ID
   });
 }
 
-export const idbPut = (store: StoreName, key: string, value: unknown) => run(store, 'readwrite', (s) => s.put(value, key)).then(() => undefined);
-export const idbGet = <T>(store: StoreName, key: string) => run<T | undefined>(store, 'readonly', (s) => s.get(key) as IDBRequest<T | undefined>);
+export const idbPut = (store: StoreName, key: string, value: unknown) =>
+  run(store, 'readwrite', (s) => s.put(value, key)).then(() => undefined);
+export const idbGet = <T>(store: StoreName, key: string) =>
+  run<T | undefined>(store, 'readonly', (s) => s.get(key) as IDBRequest<T | undefined>);
 export const idbDelete = (store: StoreName, key: string) => run(store, 'readwrite', (s) => s.delete(key)).then(() => undefined);
 export const idbKeys = (store: StoreName) => run(store, 'readonly', (s) => s.getAllKeys()).then((keys) => keys.map(String));
 export const idbValues = <T>(store: StoreName) => run<T[]>(store, 'readonly', (s) => s.getAll() as IDBRequest<T[]>);

@@ -90,7 +90,10 @@ export class TrainingLoop {
       const metrics = await this.stage.step();
       const bad = firstNonFinite(metrics);
       if (bad) {
-        this.setState('error', `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`);
+        this.setState(
+          'error',
+          `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`,
+        );
         return metrics;
       }
       const step = this.stage.stepsDone;

@@ -72,7 +72,9 @@ export class PretrainStage implements Stage {
 
   /** Mean loss on the same held-out windows every time, so the numbers are comparable. */
   async evaluate(): Promise<Metrics> {
-    return { val_loss: await heldOutLoss(this.model, this.data.val, this.settings.batch_size, this.settings.eval_batches, this.settings.seed) };
+    return {
+      val_loss: await heldOutLoss(this.model, this.data.val, this.settings.batch_size, this.settings.eval_batches, this.settings.seed),
+    };
   }
 
   dispose(): void {
@@ -86,7 +88,9 @@ export async function heldOutLoss(model: GPT, tokens: Int32Array, batchSize: num
   let total = 0;
   for (let i = 0; i < batches; i++) {
     const { x, y } = sampleLmBatch(tokens, batchSize, blockSize, rng);
-    const loss = tf.tidy(() => lmLoss(model, tf.tensor2d(x, [batchSize, blockSize], 'int32'), tf.tensor2d(y, [batchSize, blockSize], 'int32')));
+    const loss = tf.tidy(() =>
+      lmLoss(model, tf.tensor2d(x, [batchSize, blockSize], 'int32'), tf.tensor2d(y, [batchSize, blockSize], 'int32')),
+    );
     total += (await loss.data())[0];
     loss.dispose();
   }
