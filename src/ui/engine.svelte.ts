@@ -13,6 +13,7 @@ import type {
   MetricPoint,
   ModelInfo,
   RankingCounters,
+  SampleRequest,
   SampleView,
   StageInfo,
   StageName,
@@ -85,6 +86,12 @@ export class EngineClient {
 
   setSamples(stage: StageName, step: number, samples: SampleView[]): void {
     this.samples[stage] = { step, samples };
+  }
+
+  /** Samples the current policy now and shows the result in a stage's sample list. */
+  async sampleFor(stage: StageName, request: SampleRequest): Promise<void> {
+    const samples = await this.call((api) => api.sample(request));
+    if (samples) this.setSamples(stage, this.stage(stage).step, samples);
   }
 
   onEvent(e: EngineEvent): void {
