@@ -115,7 +115,12 @@ export class ClassroomHost {
     this.room = options.room ?? newRoomCode();
     this.k = options.k ?? 4;
     this.assigneesPerTask = options.assigneesPerTask ?? ASSIGNEES_PER_TASK;
-    this.intake = new SlicedQueue((item) => this.handle(item), options.sliceMs ?? 8, () => this.changed());
+    this.intake = new SlicedQueue(
+      (item) => this.handle(item),
+      options.sliceMs ?? 8,
+      () => this.changed(),
+      (work) => this.doc.transact(work), // a slice's seat and task updates leave as one Yjs update
+    );
     this.publishClass();
     this.doc.on('afterTransaction', (tr: Y.Transaction) => this.collect(tr));
     this.provider = connectDoc(this.doc, { serverUrl: options.serverUrl, room: this.room, WebSocketImpl: options.WebSocketImpl });

@@ -13,6 +13,8 @@ export class SlicedQueue<T> {
     private readonly handle: (item: T) => void,
     private readonly sliceMs = 8,
     private readonly onSliceDone: () => void = () => {},
+    /** runs each slice, e.g. inside one Yjs transaction so a slice's writes go out as one update */
+    private readonly runSlice: (work: () => void) => void = (work) => work(),
   ) {}
 
   get length(): number {
@@ -43,7 +45,9 @@ export class SlicedQueue<T> {
   private drainSlice(): void {
     this.scheduled = false;
     const end = performance.now() + this.sliceMs;
-    while (!this.held && this.length > 0 && performance.now() < end) this.handle(this.items[this.head++]);
+    this.runSlice(() => {
+      while (!this.held && this.length > 0 && performance.now() < end) this.handle(this.items[this.head++]);
+    });
     this.compact();
     this.onSliceDone();
     this.schedule();
