@@ -135,7 +135,7 @@ export class ClassroomHost {
     this.paused = true;
     this.intake.hold();
     this.publishClass();
-    this.changed();
+    this.notifyNow();
   }
 
   resume(): void {
@@ -143,7 +143,7 @@ export class ClassroomHost {
     this.intake.release();
     this.publishClass();
     for (const id of this.seats.keys()) this.refill(id);
-    this.changed();
+    this.notifyNow();
   }
 
   /** The student's answers are refused from now on and it gets no more tasks. */
@@ -152,7 +152,7 @@ export class ClassroomHost {
     if (!seat) return;
     seat.removed = true;
     this.publishSeat(studentId, { open: [], removed: true });
-    this.changed();
+    this.notifyNow();
   }
 
   /** All accepted rankings as TRL pairs with their annotator. */
@@ -407,6 +407,14 @@ export class ClassroomHost {
       removed: seat.removed,
       online: online.has(seat.studentId),
     }));
+  }
+
+  /** The lecturer's own actions show at once. */
+  private notifyNow(): void {
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.notifyTimer = null;
+    const snap = this.snapshot();
+    for (const l of this.listeners) l(snap);
   }
 
   /** Listeners hear at most every 250 ms, so a burst costs one re-render. */
