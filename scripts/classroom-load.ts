@@ -46,8 +46,12 @@ export interface LoadResult {
   fast: PhaseResult;
   duplicates: number;
   refused: number;
-  /** resident memory of the server process after the run, MiB (null when it shares this process) */
+  /** resident memory of the server process before the students joined and after the run, MiB (null when it shares this process) */
+  serverRssBeforeMiB: number | null;
   serverRssMiB: number | null;
+  /** lecturer main-thread ms per accepted ranking (intake slices), and the rankings/s that would fill one core */
+  lecturerMsPerRanking: number;
+  lecturerCapacityPerSecond: number;
   /** heap of this process after the run when the server runs in it, MiB */
   inProcessHeapMiB: number | null;
 }
@@ -141,6 +145,7 @@ export async function runLoad(partial: Partial<LoadOptions> = {}): Promise<LoadR
   const inProcess = o.spawnServer ? null : await startClassroomServer({ port: 0, host: '127.0.0.1', distDir: null });
   const ws = `ws://127.0.0.1:${inProcess?.port ?? port}`;
   const engine = new FakeClassroomEngine();
+  const serverRssBeforeMiB = child?.pid ? rssMiB(child.pid) : null;
   const host = new ClassroomHost(engine, { serverUrl: ws, WebSocketImpl: WebSocket, k: 4 });
   const students = Array.from({ length: o.students }, (_, i) => new StudentClient({ room: host.room, ws, store: new MemoryStore(), alias: `student ${i + 1}`, WebSocketImpl: WebSocket }));
   try {
@@ -164,7 +169,10 @@ export async function runLoad(partial: Partial<LoadOptions> = {}): Promise<LoadR
       fast: phaseResult(accepted, fastFrom, fastTo),
       duplicates: engine.submissions.length - new Set(engine.submissions.map((s) => s.id)).size,
       refused: Object.values(snap.refused).reduce((a, b) => a + b, 0),
+      serverRssBeforeMiB,
       serverRssMiB: child?.pid ? rssMiB(child.pid) : null,
+      lecturerMsPerRanking: snap.intakeBusyMs / Math.max(1, snap.accepted),
+      lecturerCapacityPerSecond: (1000 * Math.max(1, snap.accepted)) / Math.max(1e-9, snap.intakeBusyMs),
       inProcessHeapMiB: inProcess ? process.memoryUsage().heapUsed / 2 ** 20 : null,
     };
   } finally {
@@ -189,7 +197,8 @@ async function main(): Promise<void> {
   });
   console.log(printPhase('human pace', result.human));
   console.log(printPhase('flat out  ', result.fast));
-  console.log(`duplicates ${result.duplicates}, refused ${result.refused}, server RSS after ${result.serverRssMiB?.toFixed(1) ?? '?'} MiB`);
+  console.log(`lecturer intake: ${result.lecturerMsPerRanking.toFixed(2)} ms main thread per ranking (one core would take ${result.lecturerCapacityPerSecond.toFixed(0)}/s)`);
+  console.log(`duplicates ${result.duplicates}, refused ${result.refused}, server RSS ${result.serverRssBeforeMiB?.toFixed(1) ?? '?'} MiB before, ${result.serverRssMiB?.toFixed(1) ?? '?'} MiB after`);
   console.log(JSON.stringify(result));
 }
 

@@ -66,6 +66,8 @@ export interface HostSnapshot {
   rewardAccuracy: number | null;
   /** messages waiting for validation */
   pendingIntake: number;
+  /** main-thread ms the lecturer spent judging messages (and publishing the resulting seats and tasks) */
+  intakeBusyMs: number;
   /** accepted rankings not yet taken by the engine */
   engineQueue: number;
   /** student submit -> lecturer's engine queue, ms */
@@ -201,6 +203,7 @@ export class ClassroomHost {
       agreementPairs: this.tally.pairs,
       rewardAccuracy: this.engine.rewardAccuracy(),
       pendingIntake: this.intake.length,
+      intakeBusyMs: this.intake.busyMs,
       engineQueue: this.engineQueue,
       latency: { median: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), n: sorted.length },
       lastError: this.lastError,

@@ -8,6 +8,8 @@ export class SlicedQueue<T> {
   private head = 0;
   private scheduled = false;
   private held = false;
+  /** ms spent handling items, all slices together */
+  busyMs = 0;
 
   constructor(
     private readonly handle: (item: T) => void,
@@ -44,10 +46,12 @@ export class SlicedQueue<T> {
 
   private drainSlice(): void {
     this.scheduled = false;
-    const end = performance.now() + this.sliceMs;
+    const start = performance.now();
+    const end = start + this.sliceMs;
     this.runSlice(() => {
       while (!this.held && this.length > 0 && performance.now() < end) this.handle(this.items[this.head++]);
     });
+    this.busyMs += performance.now() - start;
     this.compact();
     this.onSliceDone();
     this.schedule();
