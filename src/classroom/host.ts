@@ -354,9 +354,12 @@ export class ClassroomHost {
     void this.requestTask();
   }
 
+  /** A task with a free seat, from the newest policy only: older tasks are not handed out again. */
   private findVacancy(studentId: string): PublishedTask | undefined {
+    let newest = -Infinity;
+    for (const task of this.ownTasks.values()) newest = Math.max(newest, task.iteration);
     for (const task of this.ownTasks.values()) {
-      if (task.assignees.length < this.assigneesPerTask && !task.assignees.includes(studentId)) return task;
+      if (task.iteration === newest && task.assignees.length < this.assigneesPerTask && !task.assignees.includes(studentId)) return task;
     }
     return undefined;
   }

@@ -122,3 +122,19 @@ describe('classroom sync', () => {
     expect(new Set(engine.submissions.map((s) => s.id)).size).toBe(6);
   });
 });
+
+describe('task freshness', () => {
+  it('hands out seats only on tasks from the newest policy iteration', async () => {
+    const { engine, host, clients } = await setup(2);
+    await until(() => clients.every((c) => c.currentTask() !== null), 'tasks for both');
+    expect(clients[0].currentTask()!.id).toBe(clients[1].currentTask()!.id);
+    let iteration = 0;
+    const nextTask = engine.nextTask.bind(engine);
+    engine.nextTask = async (k) => ({ ...(await nextTask(k)), iteration });
+    iteration = 1; // the policy moved on: the next student to need a task gets a fresh one, not the old task's seat
+    await rankCurrent(clients[0]);
+    await until(() => clients[0].currentTask() !== null, 'a new task');
+    expect(clients[0].currentTask()!.iteration).toBe(1);
+    expect(host.snapshot().tasksPublished).toBe(2);
+  });
+});
