@@ -2,7 +2,8 @@
  * `npm run classroom`: the classroom's sync server. One process on the lecturer's machine that
  *   - serves the built app (dist/: the lecturer's page and student.html) over plain http on the local network,
  *   - runs the y-websocket protocol (@y/websocket-server's setupWSConnection) for rooms whose name is a room code,
- *     refusing every other path, listing nothing, and keeping each idle room only for a while.
+ *     refusing every other path, listing nothing, capping rooms, clients, message size and message rate, and
+ *     keeping each idle room only for a while.
  *
  *   npm run build && npm run classroom                 # port 8080 on all interfaces
  *   PORT=9000 npm run classroom -- --dist dist
@@ -29,6 +30,9 @@ export interface ClassroomServerOptions {
   idleRoomMs?: number;
   /** largest websocket message accepted (a reconnecting client sends the whole room once) */
   maxPayload?: number;
+  /** messages per second one connection may send on average, and in a burst, before it is cut off */
+  messagesPerSecond?: number;
+  messageBurst?: number;
 }
 
 export interface ClassroomServer {
@@ -88,12 +92,25 @@ function handleHttp(req: IncomingMessage, res: ServerResponse, distDir: string |
   }
 }
 
+/** Cuts off a connection that sends faster than a token bucket allows (a student sends a few messages a minute). */
+function limitRate(ws: WebSocket, perSecond: number, burst: number): void {
+  let tokens = burst;
+  let last = Date.now();
+  ws.on('message', () => {
+    const now = Date.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * perSecond) - 1;
+    last = now;
+    if (tokens < 0) ws.terminate();
+  });
+}
+
 function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 export function startClassroomServer(options: ClassroomServerOptions = {}): Promise<ClassroomServer> {
   const { host = '0.0.0.0', distDir = 'dist', maxRooms = 50, maxClientsPerRoom = 300, idleRoomMs = 30 * 60_000, maxPayload = 4 * 1024 * 1024 } = options;
+  const { messagesPerSecond = 200, messageBurst = 2000 } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   const idleTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const server = createServer((req, res) => handleHttp(req, res, distDir, () => (server.address() as { port: number }).port));
@@ -118,6 +135,7 @@ export function startClassroomServer(options: ClassroomServerOptions = {}): Prom
     if (existing && existing.conns.size >= maxClientsPerRoom) return refuseUpgrade(socket, '503 Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       clearTimeout(idleTimers.get(room));
+      limitRate(ws, messagesPerSecond, messageBurst);
       setupWSConnection(ws, req, { docName: room });
       ws.on('close', () => dropRoomLater(room));
     });
