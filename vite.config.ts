@@ -7,8 +7,9 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
-    // bench.html is the benchmark page that `npm run bench` drives.
-    rollupOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+    // bench.html is the benchmark page that `npm run bench` drives; student.html the student's page of a class
+    // (no tfjs); classroom-test.html the lecturer's classroom panel on a fake engine, for the browser test.
+    rollupOptions: { input: { main: 'index.html', bench: 'bench.html', student: 'student.html', 'classroom-test': 'classroom-test.html' } },
   },
   server: { port: 5173, host: '127.0.0.1' },
   preview: { port: 4173, host: '127.0.0.1' },

@@ -120,11 +120,14 @@ export class RankingFlow {
     this.queue.length = 0;
   }
 
-  /** A queued task with k completions, else a fresh one; registered as handed out so its ranking can be matched. */
-  async nextTask(k: number): Promise<RankingTask> {
+  /**
+   * A queued task with k completions, else a fresh one; registered as handed out so that its ranking can be
+   * matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
+   */
+  async nextTask(k: number, handOut = true): Promise<RankingTask> {
     const at = this.queue.findIndex((t) => t.completions.length === k);
     const task = at >= 0 ? this.queue.splice(at, 1)[0] : await this.sampleTask(k);
-    this.open.set(task.id, task);
+    if (handOut) this.open.set(task.id, task);
     return task;
   }
 
@@ -162,6 +165,17 @@ export class RankingFlow {
     this.rankings.push(ranking);
     await this.store.putRankings([ranking]);
     return ranking;
+  }
+
+  /** A ranking made elsewhere (a classroom student's), checked again here; stored once per id. False when known already. */
+  async addExternal(raw: unknown): Promise<boolean> {
+    const ranking = validateRanking(raw);
+    if (this.rankings.some((r) => r.id === ranking.id)) return false;
+    await this.store.putRankings([ranking]);
+    this.rankings.push(ranking);
+    await this.feedReward([ranking]);
+    this.emitCounters();
+    return true;
   }
 
   /** New rankings reach a training reward model at once, an idle one now, one in use by PPO at its next iteration. */

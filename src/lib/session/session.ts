@@ -252,6 +252,16 @@ export class Session {
   nextRankingTask(k: number): Promise<T.RankingTask> {
     return this.flow.nextTask(k);
   }
+  /** A task for a classroom: K fresh completions, not handed to this page's ranking panel. */
+  classroomTask(k: number): Promise<T.RankingTask> {
+    return this.flow.nextTask(k, false);
+  }
+
+  /** A classroom student's ranking (validated again here; a repeated id is ignored): stored, then fed to the reward model. */
+  addRanking(ranking: unknown): Promise<boolean> {
+    return this.flow.addExternal(ranking);
+  }
+
   skipRankingTask(taskId: string): void {
     return this.flow.skip(taskId);
   }

@@ -1,0 +1,20 @@
+/** Opens the y-websocket connection of a class's Yjs document (browser WebSocket, or `ws` in Node). */
+import { WebsocketProvider } from 'y-websocket';
+import type * as Y from 'yjs';
+
+export interface ConnectOptions {
+  /** ws://host:port of the sync server (the room is appended as the path) */
+  serverUrl: string;
+  room: string;
+  /** Node has no global WebSocket before v22: pass `ws`'s */
+  WebSocketImpl?: unknown;
+}
+
+export function connectDoc(doc: Y.Doc, { serverUrl, room, WebSocketImpl }: ConnectOptions): WebsocketProvider {
+  return new WebsocketProvider(serverUrl, room, doc, {
+    // No BroadcastChannel: every page (and test context) talks to the server, which the server can count and refuse.
+    disableBc: true,
+    maxBackoffTime: 2000,
+    ...(WebSocketImpl ? { WebSocketPolyfill: WebSocketImpl as typeof WebSocket } : {}),
+  });
+}
