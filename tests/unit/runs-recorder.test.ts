@@ -6,7 +6,7 @@
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunRecorder } from '../../src/lib/runs/recorder';
-import { IdbRunStore, MemoryRunStore } from '../../src/lib/runs/runStore';
+import { IdbRunStore, MemoryRunStore, type RunStore } from '../../src/lib/runs/runStore';
 import type { RunSummary } from '../../src/lib/runs/record';
 import { Session } from '../../src/lib/session/session';
 import { MemoryRankingStore } from '../../src/lib/session/rankingStore';
@@ -52,7 +52,7 @@ const failingStage = {
   create: () => ({ ...new CountingStage(3, 1), step: () => Promise.reject(new Error('broken')), dispose() {} }),
 };
 
-function session(store = new IdbRunStore(), events: EngineEvent[] = []): Session {
+function session(store: RunStore = new IdbRunStore(), events: EngineEvent[] = []): Session {
   const s = new Session(
     { name: 'cpu', adapter: 'test', fallbackReasons: [] },
     (e) => events.push(e),
