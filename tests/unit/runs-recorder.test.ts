@@ -7,7 +7,7 @@ import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunRecorder } from '../../src/lib/runs/recorder';
 import { IdbRunStore, MemoryRunStore, type RunStore } from '../../src/lib/runs/runStore';
-import type { RunSummary } from '../../src/lib/runs/record';
+import { RUN_COLORS, type RunSummary } from '../../src/lib/runs/record';
 import { Session } from '../../src/lib/session/session';
 import { MemoryRankingStore } from '../../src/lib/session/rankingStore';
 import { defineStage } from '../../src/lib/stages/descriptor';
@@ -171,6 +171,14 @@ describe('RunRecorder', () => {
     await second.load();
     expect(listed.map((r) => [r.state, r.live, r.pointCount])).toEqual([['interrupted', false, 1]]);
     expect((await store.all())[0].state).toBe('interrupted');
+  });
+
+  it('gives a new run the least-used colour, so the colour of a deleted run comes back first', async () => {
+    const rec = new RunRecorder({ store: new MemoryRunStore(), onChange: () => {} });
+    const colours = ['a', 'b', 'c'].map((stage) => rec.created(stage, {}).color);
+    expect(colours).toEqual(RUN_COLORS.slice(0, 3));
+    await rec.delete(rec.currentOf('b')!.id);
+    expect(rec.created('d', {}).color).toBe(RUN_COLORS[1]);
   });
 
   it('writes points on a timer, and a delete is never undone by a write in flight', async () => {

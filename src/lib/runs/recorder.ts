@@ -74,7 +74,7 @@ export class RunRecorder {
       seed: typeof settings.seed === 'number' ? settings.seed : null,
       lineage: this.options.lineage?.(stage) ?? this.lineage(stage),
       ...(this.lesson ? { lesson: this.lesson } : {}),
-      color: RUN_COLORS[(this.past.size + this.current.size) % RUN_COLORS.length],
+      color: this.freeColor(),
       hidden: false,
       state: 'paused',
       startedAt: this.now(),
@@ -171,6 +171,13 @@ export class RunRecorder {
   private lineage(stage: StageName): string[] {
     const before = [...this.current.values()].filter((r) => r.stage !== stage && r.points.length > 0);
     return [this.modelSource, ...before.sort((a, b) => a.startedAt - b.startedAt).map((r) => `${r.stage}:${r.id}`)];
+  }
+
+  /** The palette's least-used colour, the earliest among equals: runs side by side get different colours. */
+  private freeColor(): string {
+    const used = this.list().map((r) => r.color);
+    const uses = (c: string) => used.filter((u) => u === c).length;
+    return RUN_COLORS.reduce((best, c) => (uses(c) < uses(best) ? c : best));
   }
 
   private liveRun(id: string): RunRecord | null {
