@@ -162,9 +162,8 @@ export class RunRecorder {
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const runs = [...this.dirty];
-    runs.forEach((r) => this.write(r));
-    if (runs.length) this.changed();
+    // no list event here: a live run's steps are the stage's own progress, and the page need not redraw every 2 s
+    [...this.dirty].forEach((r) => this.write(r));
     await this.queue;
   }
 
