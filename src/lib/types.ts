@@ -4,6 +4,7 @@
  */
 import type { ModelConfig, PresetName } from './model/config';
 import type { TokenizerKind } from './data/tokenizer';
+import type { RunSummary } from './runs/record';
 import type { SettingSpec, SettingValues } from './settings';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -177,6 +178,8 @@ export type EngineEvent =
   | { type: 'state'; stage: StageName; status: StageStatus }
   | { type: 'samples'; stage: StageName; step: number; samples: SampleView[] }
   | { type: 'model'; model: ModelInfo }
+  /** The recorded runs (without their points), after each change: a run began, stopped, was renamed or deleted. */
+  | { type: 'runs'; runs: RunSummary[] }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export interface SampleRequest {

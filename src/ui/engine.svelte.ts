@@ -46,6 +46,8 @@ export class EngineClient {
   labeler = $state<LabelerSettings>({ ...DEFAULT_LABELER_SETTINGS });
   /** Increments on every model event (a new, loaded or retrained policy): a shown ranking task may be stale. */
   modelVersion = $state(0);
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state: nothing renders from it
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
 
   async start(preferredBackend?: BackendName): Promise<void> {
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- Vite's worker import form, not state
@@ -94,7 +96,14 @@ export class EngineClient {
     if (samples) this.setSamples(stage, this.stage(stage).step, samples);
   }
 
+  /** Another part of the UI hears every engine event too (the runs panel: 'runs'); returns the way to stop. */
+  listen(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   onEvent(e: EngineEvent): void {
+    this.listeners.forEach((listener) => listener(e));
     // the stored rankings are restored (and counted) while init runs, before the status is known
     if (e.type === 'rankings') {
       this.counters = e.counters;

@@ -18,6 +18,9 @@ import { stageInfo } from '../stages/descriptor';
 import { ppoStage } from '../stages/ppo';
 import { BUILT_IN_STAGES } from '../stages/registry';
 import { rewardStage } from '../stages/reward';
+import type { RunPatch, RunRecord, RunSummary } from '../runs/record';
+import { RunRecorder } from '../runs/recorder';
+import { defaultRunStore, type RunStore } from '../runs/runStore';
 import { idbGet, idbKeys, idbPut } from '../storage/idb';
 import type * as T from '../types';
 import { builtInCorpus, tokenizeCorpus, userCorpus, type Corpus } from './corpus';
@@ -33,6 +36,8 @@ const PROMPT_COUNT = 500;
 export interface SessionOptions {
   stages?: readonly StageDescriptor[];
   store?: RankingStore;
+  /** Where run records go (default: IndexedDB when there is one, else memory). */
+  runStore?: RunStore;
 }
 
 export class Session {
@@ -45,6 +50,7 @@ export class Session {
   private readonly runner: StageRunner;
   private readonly flow: RankingFlow;
   private readonly lecture: LectureMode;
+  private readonly runs: RunRecorder;
 
   constructor(
     readonly backend: T.BackendInfo,
@@ -55,13 +61,16 @@ export class Session {
     this.metrics = new MetricThrottle(emit, (moved) =>
       moved.forEach((stage) => emit({ type: 'state', stage, status: this.runner.status(stage) })),
     );
+    this.runs = new RunRecorder({ store: options.runStore ?? defaultRunStore(), onChange: (runs) => emit({ type: 'runs', runs }) });
     this.runner = new StageRunner(options.stages ?? BUILT_IN_STAGES, {
       context: () => this.context(),
-      onMetrics: (stage, point) => this.metrics.push(stage, point),
+      onMetrics: (stage, point) => this.pushMetrics(stage, point),
       onStatus: (stage, status) => {
         this.metrics.flush();
+        this.runs.status(stage, status);
         emit({ type: 'state', stage, status });
       },
+      onCreate: (stage, settings) => this.runs.created(stage, settings),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => emit({ type: 'samples', stage, step, samples }),
     });
@@ -99,6 +108,7 @@ export class Session {
     const tokenizerChanged = tokenizer !== this.tokenizer;
     this.tokenizer = tokenizer;
     this.modelSource = source;
+    this.runs.setModel(source);
     this.flow.dropQueue();
     if (this.corpus && tokenizerChanged)
       this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
@@ -124,6 +134,7 @@ export class Session {
   setCorpus(source: T.CorpusSource): T.CorpusInfo {
     const { name, documents } = source.kind === 'builtin' ? builtInCorpus(source) : userCorpus(source);
     this.runner.stopAll();
+    this.runs.stopAll();
     this.corpus = tokenizeCorpus(this.tokenizer, source.kind, name, documents);
     return this.corpus.info;
   }
@@ -233,7 +244,7 @@ export class Session {
       onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
         const reward = this.runner.object(rewardStage.name) as RewardStage | null;
         const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;
-        this.metrics.push(rewardStage.name, {
+        this.pushMetrics(rewardStage.name, {
           ...point,
           step,
           values: namespaced(rewardStage.metricPrefix ?? rewardStage.name, point.values),
@@ -245,9 +256,9 @@ export class Session {
   counters(): T.RankingCounters {
     return this.flow.counters();
   }
-  /** Restores stored rankings and demonstrations. */
-  restore(): Promise<void> {
-    return this.flow.load();
+  /** Restores stored rankings, demonstrations and runs. */
+  async restore(): Promise<void> {
+    await Promise.all([this.flow.load(), this.runs.load()]);
   }
   nextRankingTask(k: number): Promise<T.RankingTask> {
     return this.flow.nextTask(k);
@@ -289,6 +300,40 @@ export class Session {
   }
   labelerTick(): Promise<boolean> {
     return this.lecture.tick();
+  }
+
+  // ---- run history (src/lib/runs) ----
+
+  private pushMetrics(stage: T.StageName, point: T.MetricPoint): void {
+    this.metrics.push(stage, point);
+    this.runs.metrics(stage, point);
+  }
+
+  /** Every recorded run, oldest first, without points; `live` marks each stage's current run. */
+  listRuns(): RunSummary[] {
+    return this.runs.list();
+  }
+  /** One run with its metric series, or null when there is none by that id. */
+  getRun(id: string): Promise<RunRecord | null> {
+    return this.runs.get(id);
+  }
+  renameRun(id: string, name: string): Promise<RunSummary> {
+    return this.runs.update(id, { name });
+  }
+  /** Name, colour, hidden: what the runs panel edits. A bad value throws and changes nothing. */
+  updateRun(id: string, patch: RunPatch): Promise<RunSummary> {
+    return this.runs.update(id, patch);
+  }
+  deleteRun(id: string): Promise<void> {
+    return this.runs.delete(id);
+  }
+  /** Tags the runs that begin from now on with a lesson (null: none). */
+  setRunLesson(lesson: string | null): void {
+    this.runs.setLesson(lesson);
+  }
+  /** Writes the current runs' newest points to the store now (they are written every 2 s anyway). */
+  flushRuns(): Promise<void> {
+    return this.runs.flush();
   }
 
   // ---- checkpoints ----

@@ -22,6 +22,8 @@ export interface RunnerHost {
   /** Fresh samples of the policy for stages with a sample_every setting. */
   samplePolicy(step: number): Promise<SampleView[]>;
   emitSamples(stage: StageName, step: number, samples: SampleView[]): void;
+  /** A stage was created afresh under these settings: a new run begins (the run recorder). */
+  onCreate?(stage: StageName, settings: SettingValues): void;
 }
 
 /** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
@@ -137,6 +139,7 @@ export class StageRunner {
     const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0) });
     const created = { stage, loop, snapshot: ctx.model.clone(false) };
     this.running.set(name, created);
+    this.host.onCreate?.(name, this.settings[name]);
     return created;
   }
 

@@ -1,14 +1,16 @@
 /** A minimal promise-based key-value store over IndexedDB (works in a window, a worker, and in Node tests with fake-indexeddb). */
 const DB_NAME = 'rlhf-playground';
-const STORES = ['checkpoints', 'rankings', 'demonstrations', 'settings'] as const;
+const STORES = ['checkpoints', 'rankings', 'demonstrations', 'settings', 'runs'] as const;
 export type StoreName = (typeof STORES)[number];
 
 let opening: Promise<IDBDatabase> | null = null;
 
 function open(): Promise<IDBDatabase> {
   opening ??= new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => STORES.forEach((s) => request.result.createObjectStore(s));
+    // version 2 added 'runs': an upgrade creates only the stores a database from an older version lacks
+    const request = indexedDB.open(DB_NAME, 2);
+    request.onupgradeneeded = () =>
+      STORES.filter((s) => !request.result.objectStoreNames.contains(s)).forEach((s) => request.result.createObjectStore(s));
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
