@@ -1,5 +1,11 @@
-/** The small building blocks of the GPT, as plain functions of tensors. Activations are 2-D [N, C] rows. */
+/**
+ * The small building blocks of the GPT, as plain functions of tensors. Activations are 2-D [N, C] rows.
+ * On the webgpu backend some blocks run as fused kernels (./kernels/), each tested against the
+ * composed ops kept here for every other backend.
+ */
 import * as tf from '@tensorflow/tfjs';
+import { onWebGpu } from './kernels/program';
+import { layerNormFused } from './kernels/layerNorm';
 
 /** Finite, not -Infinity: WGSL may assume there are no infinities (webgpu-notes.md). */
 export const MASKED = -1e9;
@@ -34,6 +40,10 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
 }
 
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
+  return onWebGpu() ? layerNormFused(x, gain, bias, eps) : layerNormComposed(x, gain, bias, eps);
+}
+
+export function layerNormComposed(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const mean = tf.mean(x, -1, true);
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), -1, true);
