@@ -4,8 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { layerNormComposed } from '../../src/lib/model/layers';
+import { causalMask, causalSelfAttentionComposed, gelu, layerNormComposed, linear } from '../../src/lib/model/layers';
 import { layerNormFused } from '../../src/lib/model/kernels/layerNorm';
+import { biasGeluFused } from '../../src/lib/model/kernels/biasGelu';
+import { causalAttentionFused } from '../../src/lib/model/kernels/attention';
+import { tokenLogProbsFused } from '../../src/lib/model/kernels/crossEntropy';
+import { logProbsAtComposed } from '../../src/lib/model/logprobs';
 import { maxAbsDiff, useWebGpuBackend, valueAndGrads } from './setup-webgpu';
 
 const skipReason = await useWebGpuBackend();
@@ -39,6 +43,47 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
       await expectSame(valueAndGrads(f, inputs), valueAndGrads(c, inputs), ['y', 'dx', 'dgain', 'dbias']);
       tf.dispose(inputs);
     }
+  });
+
+  it('bias + GELU', async () => {
+    for (const [rows, cols] of [[4, 8], [7, 64]]) {
+      const inputs = [normal([rows, cols], 4, 2), normal([cols], 5, 0.5)];
+      const f = (x: tf.Tensor, b: tf.Tensor) => biasGeluFused(x as tf.Tensor2D, b as tf.Tensor1D);
+      const c = (x: tf.Tensor, b: tf.Tensor) => gelu(tf.add(x, b));
+      await expectSame(valueAndGrads(f, inputs), valueAndGrads(c, inputs), ['y', 'dx', 'dbias']);
+      tf.dispose(inputs);
+    }
+  });
+
+  it('causal self-attention from fused q|k|v rows', async () => {
+    for (const [batch, time, heads, headDim] of [[2, 5, 2, 4], [1, 70, 3, 8], [2, 16, 4, 16]]) {
+      const qkv = normal([batch * time, 3 * heads * headDim], 6, 1.5);
+      const mask = causalMask(time);
+      const f = (x: tf.Tensor) => causalAttentionFused(x as tf.Tensor2D, batch, heads);
+      const c = (x: tf.Tensor) => causalSelfAttentionComposed(x as tf.Tensor2D, batch, heads, mask);
+      await expectSame(valueAndGrads(f, [qkv]), valueAndGrads(c, [qkv]), ['y', 'dqkv']);
+      tf.dispose([qkv, mask]);
+    }
+  });
+
+  it('log-probability of target tokens (softmax cross-entropy), at temperatures 1 and 0.7', async () => {
+    for (const temperature of [1, 0.7]) {
+      const [batch, time, vocab] = [3, 5, 37];
+      const logits = normal([batch, time, vocab], 8, 3);
+      const targets = tf.tensor2d(Array.from({ length: batch * time }, (_, i) => (i * 11) % vocab), [batch, time], 'int32');
+      const f = (l: tf.Tensor) => tf.reshape(tokenLogProbsFused(tf.reshape(l, [batch * time, vocab]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D, temperature), [batch, time]);
+      const c = (l: tf.Tensor) => logProbsAtComposed(l as tf.Tensor3D, targets, temperature);
+      await expectSame(valueAndGrads(f, [logits]), valueAndGrads(c, [logits]), ['logp', 'dlogits']);
+      tf.dispose([logits, targets]);
+    }
+  });
+
+  it('linear (tfjs fused matMul with bias, used on webgpu)', async () => {
+    const inputs = [normal([6, 12], 9), normal([12, 10], 10, 0.3), normal([10], 11)];
+    const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+    const c = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);
+    await expectSame(valueAndGrads(f, inputs), valueAndGrads(c, inputs), ['y', 'dx', 'dw', 'db']);
+    tf.dispose(inputs);
   });
 });
 
