@@ -27,9 +27,16 @@ interface WebGpuBackendLike {
   runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: Uniform[]): tf.TensorInfo;
 }
 
+let fusedEnabled = true;
+
+/** Turns the fused kernels off (composed ops on webgpu too): for tests that compare the two paths. */
+export function setFusedKernels(enabled: boolean): void {
+  fusedEnabled = enabled;
+}
+
 /** True where the fused kernels run: the webgpu backend. Every other backend keeps the composed ops. */
 export function onWebGpu(): boolean {
-  return tf.getBackend() === 'webgpu';
+  return fusedEnabled && tf.getBackend() === 'webgpu';
 }
 
 /** A program of `threads` independent threads, or `groups` workgroups of WORKGROUP threads that cooperate. */
