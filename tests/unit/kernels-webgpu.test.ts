@@ -10,6 +10,8 @@ import { biasGeluFused } from '../../src/lib/model/kernels/biasGelu';
 import { causalAttentionFused } from '../../src/lib/model/kernels/attention';
 import { tokenLogProbsFused } from '../../src/lib/model/kernels/crossEntropy';
 import { logProbsAtComposed } from '../../src/lib/model/logprobs';
+import { setFusedKernels } from '../../src/lib/model/kernels/program';
+import { AdamW } from '../../src/lib/train/adamw';
 import { maxAbsDiff, useWebGpuBackend, valueAndGrads } from './setup-webgpu';
 
 const skipReason = await useWebGpuBackend();
@@ -92,3 +94,32 @@ if (skipReason) {
     it.skip(`SKIPPED, no WebGPU here: ${skipReason}`, () => {});
   });
 }
+
+describe.skipIf(skipReason !== null)('fused AdamW on webgpu matches the composed update (1e-4)', () => {
+  async function twoSteps(fused: boolean, lossScale: number): Promise<tf.Tensor[]> {
+    setFusedKernels(fused);
+    const w1 = tf.variable(normal([5, 7], 21), true, `w1_${fused}_${lossScale}`);
+    const b1 = tf.variable(normal([7], 22), true, `b1_${fused}_${lossScale}`);
+    const opt = new AdamW([w1, b1], { maxGradNorm: 0.5 });
+    const x = normal([3, 5], 23);
+    for (let i = 0; i < 2; i++) {
+      const r = opt.step(() => ({ loss: tf.mul(lossScale, tf.sum(tf.square(tf.add(tf.matMul(x as tf.Tensor2D, w1), b1)))) as tf.Scalar }), 0.01);
+      tf.dispose([r.loss, r.gradNorm]);
+    }
+    const out = [tf.clone(w1), tf.clone(b1)];
+    setFusedKernels(true);
+    tf.dispose([w1, b1, x]);
+    opt.dispose();
+    return out;
+  }
+
+  it('two steps with clipping and weight decay give the same weights', async () => {
+    await expectSame(await twoSteps(true, 1), await twoSteps(false, 1), ['w', 'b']);
+  });
+
+  it('a non-finite loss leaves the weights untouched', async () => {
+    const [w, b] = await twoSteps(true, NaN);
+    const [w0, b0] = [normal([5, 7], 21), normal([7], 22)];
+    await expectSame([w, b], [w0, b0], ['w', 'b']);
+  });
+});
