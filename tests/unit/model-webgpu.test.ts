@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/lib/model/config';
 import { GPT, type KvCache } from '../../src/lib/model/gpt';
 import { lmLoss } from '../../src/lib/model/logprobs';
+import { sample } from '../../src/lib/model/sampler';
+import { sampleTokenFused } from '../../src/lib/model/kernels/decode';
 import { setFusedKernels } from '../../src/lib/model/kernels/program';
 import { maxAbsDiff, useWebGpuBackend } from './setup-webgpu';
 
@@ -59,6 +61,52 @@ describe.skipIf(skipReason !== null)('GPT on webgpu: fused kernels against compo
     }
     tf.dispose([full, ids, padded]);
     model.dispose();
+  });
+
+  it('cached and full-context sampling draw the same tokens, repeatable by seed, and no tensors leak', async () => {
+    const model = GPT.init(cfg, 5);
+    const prompts = [[1, 2, 3], [4, 5], [6]];
+    const opts = { maxNewTokens: 6, temperature: 1, topK: 0, seed: 11, eosId: 22 };
+    const full = await sample(model, prompts, opts, false); // first: the model keeps its causal mask from here on
+    const before = tf.memory().numTensors;
+    const cached = await sample(model, prompts, opts, true);
+    expect(cached).toEqual(full);
+    expect(await sample(model, prompts, opts, true)).toEqual(cached);
+    const other = await sample(model, prompts, { ...opts, seed: 12 }, true);
+    expect(other.completions).not.toEqual(cached.completions);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe.skipIf(skipReason !== null)('token sampling kernel', () => {
+  const vocab = 4;
+  const rows = 4000;
+  const row = [0, 1, 2, -1];
+
+  function draw(temperature: number, seed: number, forced = false): Promise<Int32Array> {
+    const logits = tf.tensor2d(Array.from({ length: rows }, () => row), [rows, vocab]);
+    const ids = tf.fill([rows, 2], 3, 'int32') as tf.Tensor2D;
+    const mask = tf.fill([rows, 2], forced ? 1 : 0, 'int32') as tf.Tensor2D;
+    const tokens = sampleTokenFused(logits, ids, mask, 1, seed, temperature);
+    tf.dispose([logits, ids, mask]);
+    return tokens.data().then((d) => (tokens.dispose(), d as Int32Array));
+  }
+
+  it('temperature 0 is argmax; a row inside its prompt gets the prompt token', async () => {
+    expect([...(await draw(0, 1))].every((t) => t === 2)).toBe(true);
+    expect([...(await draw(1, 1, true))].every((t) => t === 3)).toBe(true);
+  });
+
+  it('draws from softmax(logits / T): frequencies within 0.03 at T = 1 and T = 0.5', async () => {
+    for (const temperature of [1, 0.5]) {
+      const tokens = await draw(temperature, 42);
+      const z = row.reduce((s, l) => s + Math.exp(l / temperature), 0);
+      for (let v = 0; v < vocab; v++) {
+        const freq = tokens.filter((t) => t === v).length / rows;
+        expect(Math.abs(freq - Math.exp(row[v] / temperature) / z), `token ${v} at T=${temperature}`).toBeLessThan(0.03);
+      }
+    }
   });
 });
 

@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { type ModelConfig, parameterShapes } from './config';
 import { attend, causalMask, causalSelfAttention, embed, layerNorm, linear, linearGelu, matMulTransposed, mergeHeads, oneHotFloat, splitHeads } from './layers';
 import { Rng } from '../data/rng';
+import { onWebGpu } from './kernels/program';
+import { MAX_TIME } from './kernels/attention';
+import { decodeAttention, writeKv } from './kernels/decode';
 
 /** Keys and values of every layer, each [B, H, blockSize, D], for cached decoding. */
 export interface KvCache {
@@ -150,6 +153,7 @@ export class GPT {
    * the position is written by a one-hot blend, so every step reuses the same shaders).
    */
   decodeStep(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+    if (onWebGpu() && this.config.blockSize <= MAX_TIME) return this.decodeStepFused(tokens, position, cache);
     const { nHead, nEmbd, blockSize } = this.config;
     const batch = tokens.shape[0];
     const at = tf.reshape(oneHotFloat([position], blockSize), [1, 1, blockSize, 1]);
@@ -165,6 +169,21 @@ export class GPT {
         next.keys.push(keys);
         next.values.push(values);
         return mergeHeads(attend(qh, keys, values, visible));
+      });
+    }
+    return { logits: this.head(this.finalNorm(x)), cache: next };
+  }
+
+  /** decodeStep on webgpu: the position is a uniform of the KV-write and attention kernels, so nothing is uploaded. */
+  private decodeStepFused(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+    const next: KvCache = { keys: [], values: [] };
+    let x = tf.add(embed(this.p('wte') as tf.Tensor2D, tokens), tf.slice(this.p('wpe'), [position, 0], [1, this.config.nEmbd])) as tf.Tensor2D;
+    for (let layer = 0; layer < this.config.nLayer; layer++) {
+      x = this.block(layer, x, (qkv) => {
+        const [keys, values] = writeKv(cache.keys[layer], cache.values[layer], qkv, position);
+        next.keys.push(keys);
+        next.values.push(values);
+        return decodeAttention(qkv, keys, values, position);
       });
     }
     return { logits: this.head(this.finalNorm(x)), cache: next };

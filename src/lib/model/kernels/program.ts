@@ -60,15 +60,19 @@ export function perElement(shape: number[]): number {
 }
 
 /** Registers a webgpu kernel (once, even if this module is loaded twice) that builds its program from inputs and attributes. */
-export function registerWgsl(name: string, build: (inputs: tf.TensorInfo[], attrs: Record<string, number>) => { program: WgslProgram; uniforms: Uniform[] }, inputNames: string[]): void {
+export function registerWgsl(
+  name: string,
+  build: (inputs: tf.TensorInfo[], attrs: Record<string, number>) => { program: WgslProgram; uniforms: Uniform[]; dtype?: tf.DataType },
+  inputNames: string[],
+): void {
   if (tf.getKernel(name, 'webgpu')) return;
   tf.registerKernel({
     kernelName: name,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const infos = inputNames.map((n) => inputs[n] as tf.TensorInfo);
-      const { program: p, uniforms } = build(infos, (attrs ?? {}) as Record<string, number>);
-      return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(p, infos, 'float32', uniforms);
+      const { program: p, uniforms, dtype } = build(infos, (attrs ?? {}) as Record<string, number>);
+      return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(p, infos, dtype ?? 'float32', uniforms);
     },
   });
 }
