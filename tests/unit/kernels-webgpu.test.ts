@@ -11,6 +11,7 @@ import { causalAttentionFused } from '../../src/lib/model/kernels/attention';
 import { tokenLogProbsFused } from '../../src/lib/model/kernels/crossEntropy';
 import { logProbsAtComposed } from '../../src/lib/model/logprobs';
 import { setFusedKernels } from '../../src/lib/model/kernels/program';
+import { columnSum } from '../../src/lib/model/kernels/linear';
 import { AdamW } from '../../src/lib/train/adamw';
 import { maxAbsDiff, useWebGpuBackend, valueAndGrads } from './setup-webgpu';
 
@@ -80,7 +81,13 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
     }
   });
 
-  it('linear (tfjs fused matMul with bias, used on webgpu)', async () => {
+  it('column sum', async () => {
+    const x = normal([130, 9], 12);
+    await expectSame([columnSum(x)], [tf.sum(x, 0)], ['sum']);
+    x.dispose();
+  });
+
+  it('linear (tfjs fused matMul with bias; column-sum bias gradient)', async () => {
     const inputs = [normal([6, 12], 9), normal([12, 10], 10, 0.3), normal([10], 11)];
     const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
     const c = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b);

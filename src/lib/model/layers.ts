@@ -8,6 +8,7 @@ import { onWebGpu } from './kernels/program';
 import { layerNormFused } from './kernels/layerNorm';
 import { biasGeluFused } from './kernels/biasGelu';
 import { causalAttentionFused, MAX_TIME } from './kernels/attention';
+import { linearFused } from './kernels/linear';
 
 /** Finite, not -Infinity: WGSL may assume there are no infinities (webgpu-notes.md). */
 export const MASKED = -1e9;
@@ -41,7 +42,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 
 /** x . w + b; on webgpu the bias add rides in the matMul's dispatch. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  if (onWebGpu()) return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+  if (onWebGpu()) return linearFused(x, w, b);
   return tf.add(matMul2d(x, w), b);
 }
 

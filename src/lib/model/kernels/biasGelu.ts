@@ -1,10 +1,11 @@
 /**
  * gelu(x + bias) for rows x [N, C] as WebGPU kernels: one dispatch forward, two backward (dx, and
- * d bias as a plain column sum). The GELU is layers.ts's tanh approximation written as
+ * d bias as a column sum). The GELU is layers.ts's tanh approximation written as
  * u * sigmoid(2z), z = sqrt(2/pi) (u + 0.044715 u^3).
  */
 import * as tf from '@tensorflow/tfjs';
 import { perElement, program, registerWgsl, runWgsl } from './program';
+import { columnSum } from './linear';
 
 const GELU = `
   const K = 0.7978845608028654;
@@ -45,7 +46,7 @@ export function biasGeluFused(x: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
       value: runWgsl<tf.Tensor2D>('RlhfBiasGelu', { x: xs, bias: b }),
       gradFunc: (dy: tf.Tensor, [xSaved, bSaved]: tf.Tensor[]) => {
         const dx = runWgsl('RlhfBiasGeluGrad', { x: xSaved, bias: bSaved, dy });
-        return [dx, tf.sum(dx, 0)];
+        return [dx, columnSum(dx)];
       },
     };
   });

@@ -1,10 +1,11 @@
 /**
  * LayerNorm over the last axis of rows x [N, C] as WebGPU kernels: the forward is one dispatch
- * (a workgroup per row), the backward four (row statistics, dx, d gain, and d bias as a plain sum).
+ * (a workgroup per row), the backward four (row statistics, dx, d gain, and d bias as a column sum).
  * Same function as layers.ts's composed layerNorm: y = (x - mean) / sqrt(var + eps) * gain + bias.
  */
 import * as tf from '@tensorflow/tfjs';
 import { program, registerWgsl, runWgsl, WORKGROUP, WORKGROUP_SUM } from './program';
+import { columnSum } from './linear';
 
 const ROW_STATS = `
   ${WORKGROUP_SUM}
@@ -107,7 +108,7 @@ export function layerNormFused(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tenso
         return [
           runWgsl('RlhfLayerNormGradX', { x: xSaved, gain: gSaved, dy, stats }),
           runWgsl('RlhfLayerNormGradGain', { x: xSaved, dy, stats }),
-          tf.sum(dy, 0),
+          columnSum(dy),
         ];
       },
     };
