@@ -36,7 +36,18 @@ backend.recordAndSubmit = function (program, ...rest) {
   return original.call(this, program, ...rest);
 };
 await step();
+backend.recordAndSubmit = original;
 const total = [...byProgram.values()].reduce((a, b) => a + b, 0);
 console.log(`${describeAdapter(adapter)}; preset ${args.preset}, batch ${batch}: ${total} dispatches per training step`);
 for (const [name, n] of [...byProgram].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(5)}  ${name}`);
+
+// Cached decoding: the work of 8 more tokens over that of 1, per token.
+const { sample } = await import('../../src/lib/model/sampler');
+const { countGpuWork } = await import('../../src/bench/gpuCounters');
+const prompts = Array.from({ length: batch }, () => [1, 2]);
+const decode = (tokens: number) => countGpuWork(() => sample(model, prompts, { maxNewTokens: tokens, temperature: 1, topK: 0, seed: 1, eosId: 511 }));
+await decode(2); // compile
+const [one, nine] = [await decode(1), await decode(9)];
+const per = (key: 'dispatches' | 'uploads' | 'readbacks') => ((nine![key] - one![key]) / 8).toFixed(1);
+console.log(`cached decoding, per token: ${per('dispatches')} dispatches, ${per('uploads')} uploads, ${per('readbacks')} read-backs`);
 process.exit(0);
