@@ -48,21 +48,38 @@ async function child(part: string): Promise<void> {
   const adapter = await installDawn(args['allow-software']);
   if (!adapter) throw new Error('Dawn offers no WebGPU adapter: no Vulkan driver found (see VK_DRIVER_FILES, LD_LIBRARY_PATH)');
   if (adapter.software && !args['allow-software']) {
-    throw new Error(`the only adapter is a software one (${describeAdapter(adapter)}): its figures say nothing about a GPU. Pass --allow-software to run anyway.`);
+    throw new Error(
+      `the only adapter is a software one (${describeAdapter(adapter)}): its figures say nothing about a GPU. Pass --allow-software to run anyway.`,
+    );
   }
   const log = (line: string) => process.stderr.write(line + '\n');
   let result: Record<string, unknown>;
   if (part === 'ours') {
     const { runOurs } = await import('./gpu/ours');
-    result = await runOurs({
-      preset, batch: int('batch'), steps: int('steps'), memorySteps: int('memory-steps'), genTokens: int('gen-tokens'),
-      sampleBatch: int('sample-batch'), sampleTokens: int('sample-tokens'), ppo: args.ppo! && !args['no-ppo'],
-      ppoBatch: int('ppo-batch'), ppoMiniBatch: int('ppo-mini-batch'), ppoTokens: int('ppo-tokens'),
-    }, adapter, log);
+    result = await runOurs(
+      {
+        preset,
+        batch: int('batch'),
+        steps: int('steps'),
+        memorySteps: int('memory-steps'),
+        genTokens: int('gen-tokens'),
+        sampleBatch: int('sample-batch'),
+        sampleTokens: int('sample-tokens'),
+        ppo: args.ppo! && !args['no-ppo'],
+        ppoBatch: int('ppo-batch'),
+        ppoMiniBatch: int('ppo-mini-batch'),
+        ppoTokens: int('ppo-tokens'),
+      },
+      adapter,
+      log,
+    );
   } else {
     const { runPeer } = await import('./gpu/peer');
     const shape = PRESETS[preset];
-    result = await runPeer({ ...shape, vocabSize: 512, batch: int('batch'), steps: Number(args['peer-steps'] ?? args.steps), genTokens: int('gen-tokens') }, log);
+    result = await runPeer(
+      { ...shape, vocabSize: 512, batch: int('batch'), steps: Number(args['peer-steps'] ?? args.steps), genTokens: int('gen-tokens') },
+      log,
+    );
   }
   process.stdout.write('RESULT ' + JSON.stringify({ adapter, ...result }) + '\n');
 }
@@ -98,11 +115,36 @@ function report(ours: Record<string, unknown>, peer: Record<string, unknown> | n
     ['kernels / train step', String(ours.kernels_per_train_step), '', 'target <= 400'],
     ['uploads / train step', String(ours.uploads_per_train_step), '', ''],
     ['read-backs / train step', String(ours.readbacks_per_train_step), '', ''],
-    ['kernel ms / train step', fmt(ours.kernel_ms_per_train_step), '', `GPU busy ${fmt(typeof ours.gpu_busy === 'number' ? 100 * ours.gpu_busy : undefined, 0)}% (target >= 50%)`],
-    ['batch-1 cached generation tok/s', fmt(ours.generate_batch1_tokens_per_s), fmt(peer?.generate_batch1_tokens_per_s), `ratio ${fmt(genRatio, 2)}x (target >= 1.5x)`],
-    [`sampling tok/s batch ${ours.sample_batch}, ${ours.sample_tokens} new: cached / full`, `${fmt(ours.sample_tokens_per_s_cached)} / ${fmt(ours.sample_tokens_per_s_full)}`, '', `${fmt(ours.cached_over_full, 2)}x (target >= 3x)`],
-    ['PPO-ptx iteration s (sample / score / update)', `${fmt(ours.ppo_iteration_s, 2)} (${fmt(ours.ppo_sample_s, 2)} / ${fmt(ours.ppo_score_s, 2)} / ${fmt(ours.ppo_update_s, 2)})`, '', 'target < 1.0 s'],
-    [`memory after ${ours.memory_steps} / after 10 steps`, fmt(ours.memory_n_over_10, 3), '', `tensors ${ours.tensors_after_10_steps} -> ${ours.tensors_after_n_steps}`],
+    [
+      'kernel ms / train step',
+      fmt(ours.kernel_ms_per_train_step),
+      '',
+      `GPU busy ${fmt(typeof ours.gpu_busy === 'number' ? 100 * ours.gpu_busy : undefined, 0)}% (target >= 50%)`,
+    ],
+    [
+      'batch-1 cached generation tok/s',
+      fmt(ours.generate_batch1_tokens_per_s),
+      fmt(peer?.generate_batch1_tokens_per_s),
+      `ratio ${fmt(genRatio, 2)}x (target >= 1.5x)`,
+    ],
+    [
+      `sampling tok/s batch ${ours.sample_batch}, ${ours.sample_tokens} new: cached / full`,
+      `${fmt(ours.sample_tokens_per_s_cached)} / ${fmt(ours.sample_tokens_per_s_full)}`,
+      '',
+      `${fmt(ours.cached_over_full, 2)}x (target >= 3x)`,
+    ],
+    [
+      'PPO-ptx iteration s (sample / score / update)',
+      `${fmt(ours.ppo_iteration_s, 2)} (${fmt(ours.ppo_sample_s, 2)} / ${fmt(ours.ppo_score_s, 2)} / ${fmt(ours.ppo_update_s, 2)})`,
+      '',
+      'target < 1.0 s',
+    ],
+    [
+      `memory after ${ours.memory_steps} / after 10 steps`,
+      fmt(ours.memory_n_over_10, 3),
+      '',
+      `tensors ${ours.tensors_after_10_steps} -> ${ours.tensors_after_n_steps}`,
+    ],
   ];
   console.log('| figure | this project | peer | note |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
@@ -130,7 +172,9 @@ async function runProbe(): Promise<AdapterSummary> {
   const adapter = needsChild ? null : await installDawn(args['allow-software']).catch(() => null);
   if (!adapter) return { vendor: '(probed in the child)', architecture: '', device: '', description: '', software: false };
   if (adapter.software && !args['allow-software']) {
-    console.error(`Refusing: the only adapter is a software one (${describeAdapter(adapter)}); its figures say nothing about a GPU. Pass --allow-software to run anyway.`);
+    console.error(
+      `Refusing: the only adapter is a software one (${describeAdapter(adapter)}); its figures say nothing about a GPU. Pass --allow-software to run anyway.`,
+    );
     process.exit(2);
   }
   return adapter;

@@ -31,17 +31,35 @@ const PORT = 4174;
 const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
 await new Promise((resolve) => setTimeout(resolve, 2500));
 
-const flags = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const flags = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 if (args.gpu) flags.push('--enable-features=Vulkan', '--use-angle=vulkan', '--disable-vulkan-surface', '--ignore-gpu-blocklist');
 const browser = await chromium.launch({ executablePath: CHROME_PATH, args: flags });
 const results: Record<string, unknown>[] = [];
 try {
   for (const backend of args.backends!.split(',')) {
     const page = await browser.newPage();
-    const query = new URLSearchParams({ backend, preset: args.preset!, batch: args.batch!, steps: args.steps!, memorySteps: args.memorySteps!, sampleTokens: args.sampleTokens!, ppo: args.ppo ? '1' : '0' });
+    const query = new URLSearchParams({
+      backend,
+      preset: args.preset!,
+      batch: args.batch!,
+      steps: args.steps!,
+      memorySteps: args.memorySteps!,
+      sampleTokens: args.sampleTokens!,
+      ppo: args.ppo ? '1' : '0',
+    });
     await page.goto(`http://127.0.0.1:${PORT}/bench.html?${query}`);
     console.log(`${backend}: running…`);
-    const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, null, { timeout: 1_800_000, polling: 1000 });
+    const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, null, {
+      timeout: 1_800_000,
+      polling: 1000,
+    });
     const result = (await handle.jsonValue()) as Record<string, unknown>;
     results.push({ requested: backend, ...result });
     console.log(`${backend}:`, result.error ?? 'done');
@@ -65,10 +83,19 @@ const columns: [string, string, (v: unknown) => string][] = [
   ['ppo_score_s', 'PPO score s', (v) => Number(v).toFixed(2)],
   ['ppo_update_s', 'PPO update s', (v) => Number(v).toFixed(2)],
 ];
-console.log(`\npreset ${args.preset}, batch ${args.batch}; adapter: ${results.map((r) => `${r.backend ?? r.requested}=${r.adapter ?? r.error}`).join(', ')}`);
+console.log(
+  `\npreset ${args.preset}, batch ${args.batch}; adapter: ${results.map((r) => `${r.backend ?? r.requested}=${r.adapter ?? r.error}`).join(', ')}`,
+);
 console.log('| ' + columns.map((c) => c[1]).join(' | ') + ' |');
 console.log('|' + columns.map(() => '---').join('|') + '|');
-for (const r of results) console.log('| ' + columns.map(([key, , fmt]) => (r[key] === undefined ? (key === 'backend' ? String(r.requested) + ' (failed)' : '–') : fmt(r[key]))).join(' | ') + ' |');
+for (const r of results)
+  console.log(
+    '| ' +
+      columns
+        .map(([key, , fmt]) => (r[key] === undefined ? (key === 'backend' ? String(r.requested) + ' (failed)' : '–') : fmt(r[key])))
+        .join(' | ') +
+      ' |',
+  );
 mkdirSync('bench-results', { recursive: true });
 writeFileSync(args.out!, JSON.stringify({ date: new Date().toISOString(), options: args, results }, null, 2) + '\n');
 console.log(`\nwrote ${args.out}`);

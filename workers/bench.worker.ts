@@ -42,7 +42,10 @@ const api: BenchApi = {
     };
     if (o.ppo) {
       progress('PPO-ptx iteration…');
-      Object.assign(result, await ppoIteration(o.preset, o.batchSize, o.batchSize, Math.min(o.sampleTokens, PRESETS[o.preset].blockSize / 2)));
+      Object.assign(
+        result,
+        await ppoIteration(o.preset, o.batchSize, o.batchSize, Math.min(o.sampleTokens, PRESETS[o.preset].blockSize / 2)),
+      );
     }
     return result;
   },

@@ -19,7 +19,12 @@ await build({
   // Some bundled CommonJS calls require(); give the ES module one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
-  logOverride: { 'unsupported-dynamic-import': 'silent', 'unsupported-require-call': 'silent', 'direct-eval': 'silent', 'empty-import-meta': 'silent' },
+  logOverride: {
+    'unsupported-dynamic-import': 'silent',
+    'unsupported-require-call': 'silent',
+    'direct-eval': 'silent',
+    'empty-import-meta': 'silent',
+  },
   define: { 'import.meta.env': '{}' },
 });
 const arch = process.platform === 'darwin' ? 'universal' : process.arch;

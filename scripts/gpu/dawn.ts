@@ -10,7 +10,14 @@ import { existsSync, readdirSync } from 'node:fs';
 
 export const CHROMIUM_LIB = process.env.CHROMIUM_LIB ?? '/usr/lib/chromium';
 const SWIFTSHADER_ICD = `${CHROMIUM_LIB}/vk_swiftshader_icd.json`;
-const LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+const LOADER_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/usr/local/lib',
+];
 const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 
 function systemHasVulkanLoader(): boolean {
@@ -62,7 +69,12 @@ export async function installDawn(software = true): Promise<AdapterSummary | nul
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
   const info = adapter.info as unknown as Record<string, string>;
-  const summary = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
+  const summary = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+  };
   return { ...summary, software: SOFTWARE.test(Object.values(summary).join(' ')) };
 }
 

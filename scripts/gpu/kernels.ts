@@ -23,11 +23,17 @@ const config = configFromPreset(args.preset as 'mini', 512);
 const model = GPT.init(config, 1);
 const opt = new AdamW(model.variables());
 const batch = Number(args.batch);
-const ids = tf.tensor2d(Int32Array.from({ length: batch * config.blockSize }, (_, i) => (i * 7) % 511), [batch, config.blockSize], 'int32');
+const ids = tf.tensor2d(
+  Int32Array.from({ length: batch * config.blockSize }, (_, i) => (i * 7) % 511),
+  [batch, config.blockSize],
+  'int32',
+);
 const step = () => readStep(opt.step(() => ({ loss: lmLoss(model, ids, ids) }), 1e-3));
 await step(); // compile
 
-const backend = tf.backend() as unknown as { recordAndSubmit(program: { constructor: { name: string }; shaderKey?: string }, ...rest: unknown[]): void };
+const backend = tf.backend() as unknown as {
+  recordAndSubmit(program: { constructor: { name: string }; shaderKey?: string }, ...rest: unknown[]): void;
+};
 const original = backend.recordAndSubmit;
 const byProgram = new Map<string, number>();
 backend.recordAndSubmit = function (program, ...rest) {
@@ -45,7 +51,8 @@ for (const [name, n] of [...byProgram].sort((a, b) => b[1] - a[1])) console.log(
 const { sample } = await import('../../src/lib/model/sampler');
 const { countGpuWork } = await import('../../src/bench/gpuCounters');
 const prompts = Array.from({ length: batch }, () => [1, 2]);
-const decode = (tokens: number) => countGpuWork(() => sample(model, prompts, { maxNewTokens: tokens, temperature: 1, topK: 0, seed: 1, eosId: 511 }));
+const decode = (tokens: number) =>
+  countGpuWork(() => sample(model, prompts, { maxNewTokens: tokens, temperature: 1, topK: 0, seed: 1, eosId: 511 }));
 await decode(2); // compile
 const [one, nine] = [await decode(1), await decode(9)];
 const per = (key: 'dispatches' | 'uploads' | 'readbacks') => ((nine![key] - one![key]) / 8).toFixed(1);

@@ -35,7 +35,13 @@ export async function runOurs(o: OursOptions, adapter: AdapterSummary, log: (lin
   result.generate_batch1_tokens_per_s = (await sampleBench(o.preset, 1, o.genTokens, false)).cached;
   log(`ours: cached against full context, batch ${o.sampleBatch}…`);
   const s = await sampleBench(o.preset, o.sampleBatch, o.sampleTokens);
-  Object.assign(result, { sample_batch: o.sampleBatch, sample_tokens: o.sampleTokens, sample_tokens_per_s_cached: s.cached, sample_tokens_per_s_full: s.full, cached_over_full: s.cached_over_full });
+  Object.assign(result, {
+    sample_batch: o.sampleBatch,
+    sample_tokens: o.sampleTokens,
+    sample_tokens_per_s_cached: s.cached,
+    sample_tokens_per_s_full: s.full,
+    cached_over_full: s.cached_over_full,
+  });
   if (o.ppo) {
     log('ours: PPO-ptx iteration…');
     Object.assign(result, await ppoIteration(o.preset, o.ppoBatch, o.ppoMiniBatch, o.ppoTokens));

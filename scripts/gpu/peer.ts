@@ -30,16 +30,33 @@ function browserShims(): void {
   };
   const iteratorProto = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as Record<string, unknown>;
   const helpers: Record<string, (this: Iterable<unknown>, ...a: never[]) => unknown> = {
-    toArray() { return [...this]; },
-    map(f: (v: unknown, i: number) => unknown) { return [...this].map(f)[Symbol.iterator](); },
-    filter(f: (v: unknown, i: number) => boolean) { return [...this].filter(f)[Symbol.iterator](); },
-    forEach(f: (v: unknown, i: number) => void) { [...this].forEach(f); },
-    reduce(f: (a: unknown, v: unknown) => unknown, init: unknown) { return [...this].reduce(f, init); },
-    some(f: (v: unknown) => boolean) { return [...this].some(f); },
-    every(f: (v: unknown) => boolean) { return [...this].every(f); },
-    find(f: (v: unknown) => boolean) { return [...this].find(f); },
+    toArray() {
+      return [...this];
+    },
+    map(f: (v: unknown, i: number) => unknown) {
+      return [...this].map(f)[Symbol.iterator]();
+    },
+    filter(f: (v: unknown, i: number) => boolean) {
+      return [...this].filter(f)[Symbol.iterator]();
+    },
+    forEach(f: (v: unknown, i: number) => void) {
+      [...this].forEach(f);
+    },
+    reduce(f: (a: unknown, v: unknown) => unknown, init: unknown) {
+      return [...this].reduce(f, init);
+    },
+    some(f: (v: unknown) => boolean) {
+      return [...this].some(f);
+    },
+    every(f: (v: unknown) => boolean) {
+      return [...this].every(f);
+    },
+    find(f: (v: unknown) => boolean) {
+      return [...this].find(f);
+    },
   };
-  for (const [name, fn] of Object.entries(helpers)) if (!(name in iteratorProto)) Object.defineProperty(iteratorProto, name, { value: fn, configurable: true, writable: true });
+  for (const [name, fn] of Object.entries(helpers))
+    if (!(name in iteratorProto)) Object.defineProperty(iteratorProto, name, { value: fn, configurable: true, writable: true });
 }
 
 interface PeerTensor {
@@ -55,7 +72,11 @@ function peerEngine(): { makeTensor(values: Int32Array, shape: number[], dtype: 
 }
 
 function randomIds(rows: number, cols: number, vocab: number): PeerTensor {
-  return peerEngine().makeTensor(Int32Array.from({ length: rows * cols }, () => Math.floor(Math.random() * vocab)), [rows, cols], 'int32');
+  return peerEngine().makeTensor(
+    Int32Array.from({ length: rows * cols }, () => Math.floor(Math.random() * vocab)),
+    [rows, cols],
+    'int32',
+  );
 }
 
 export async function runPeer(o: PeerOptions, log: (line: string) => void): Promise<Record<string, unknown>> {
@@ -69,11 +90,18 @@ export async function runPeer(o: PeerOptions, log: (line: string) => void): Prom
   // A ready-made vocabulary: <eos>, <unk>, then printable characters.
   const vocab = ['<eos>', '<unk>', ...Array.from({ length: o.vocabSize - 2 }, (_, i) => String.fromCodePoint(32 + i))];
   const llm = TeachableLLM.create(new CharTokeniser(vocab), {
-    modelType: 'GenAI_NanoGPT_v2', mlpFactor: 4, // the package's default model type
-    vocabSize: o.vocabSize, blockSize: o.blockSize, nLayer: o.nLayer, nHead: o.nHead, nEmbed: o.nEmbd,
+    modelType: 'GenAI_NanoGPT_v2',
+    mlpFactor: 4, // the package's default model type
+    vocabSize: o.vocabSize,
+    blockSize: o.blockSize,
+    nLayer: o.nLayer,
+    nHead: o.nHead,
+    nEmbed: o.nEmbd,
   });
   const trainer = new BasicTrainer(llm.model, llm.tokeniser, { learningRate: 1e-3 });
-  const trainStep = (trainer as unknown as { trainStep(state: object, batch: { xs: PeerTensor; ys: PeerTensor }): PeerTensor }).trainStep.bind(trainer);
+  const trainStep = (
+    trainer as unknown as { trainStep(state: object, batch: { xs: PeerTensor; ys: PeerTensor }): PeerTensor }
+  ).trainStep.bind(trainer);
   const steps = async (n: number) => {
     const started = performance.now();
     for (let i = 0; i < n; i++) {

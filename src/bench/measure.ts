@@ -36,7 +36,11 @@ function memoryBytes(): number {
 }
 
 function randomIds(rng: Rng, rows: number, cols: number): tf.Tensor2D {
-  return tf.tensor2d(Int32Array.from({ length: rows * cols }, () => rng.int(VOCAB - 1)), [rows, cols], 'int32');
+  return tf.tensor2d(
+    Int32Array.from({ length: rows * cols }, () => rng.int(VOCAB - 1)),
+    [rows, cols],
+    'int32',
+  );
 }
 
 /** Seconds for `steps` training steps, each read back (as the app's training loop does). */
@@ -137,7 +141,11 @@ export async function ppoIteration(preset: PresetName, batch: number, miniBatch:
   const policy = GPT.init(configFromPreset(preset, tokenizer.vocabSize), 2);
   const rewardModel = RewardModel.fromPolicy(policy, 3);
   const ppo = new PpoStage({
-    policy, tokenizer, rewardModel, prompts: generatePrompts(1, 64), pretrainTokens: encodeDocuments(tokenizer, documents),
+    policy,
+    tokenizer,
+    rewardModel,
+    prompts: generatePrompts(1, 64),
+    pretrainTokens: encodeDocuments(tokenizer, documents),
     settings: { iterations: 2, batch_size: batch, mini_batch_size: miniBatch, num_ppo_epochs: 4, response_length: responseLength },
   });
   await ppo.step();

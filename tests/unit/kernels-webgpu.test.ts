@@ -39,7 +39,11 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
   });
 
   it('LayerNorm', async () => {
-    for (const [rows, cols] of [[6, 16], [5, 48], [3, 130]]) {
+    for (const [rows, cols] of [
+      [6, 16],
+      [5, 48],
+      [3, 130],
+    ]) {
       const inputs = [normal([rows, cols], 1, 2), tf.add(1, normal([cols], 2, 0.3)), normal([cols], 3, 0.3)];
       const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNormFused(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D);
       const c = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNormComposed(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D);
@@ -49,7 +53,10 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
   });
 
   it('bias + GELU', async () => {
-    for (const [rows, cols] of [[4, 8], [7, 64]]) {
+    for (const [rows, cols] of [
+      [4, 8],
+      [7, 64],
+    ]) {
       const inputs = [normal([rows, cols], 4, 2), normal([cols], 5, 0.5)];
       const f = (x: tf.Tensor, b: tf.Tensor) => biasGeluFused(x as tf.Tensor2D, b as tf.Tensor1D);
       const c = (x: tf.Tensor, b: tf.Tensor) => gelu(tf.add(x, b));
@@ -59,7 +66,11 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
   });
 
   it('causal self-attention from fused q|k|v rows', async () => {
-    for (const [batch, time, heads, headDim] of [[2, 5, 2, 4], [1, 70, 3, 8], [2, 16, 4, 16]]) {
+    for (const [batch, time, heads, headDim] of [
+      [2, 5, 2, 4],
+      [1, 70, 3, 8],
+      [2, 16, 4, 16],
+    ]) {
       const qkv = normal([batch * time, 3 * heads * headDim], 6, 1.5);
       const mask = causalMask(time);
       const f = (x: tf.Tensor) => causalAttentionFused(x as tf.Tensor2D, batch, heads);
@@ -73,8 +84,16 @@ describe.skipIf(skipReason !== null)('fused WebGPU kernels match the composed op
     for (const temperature of [1, 0.7]) {
       const [batch, time, vocab] = [3, 5, 37];
       const logits = normal([batch, time, vocab], 8, 3);
-      const targets = tf.tensor2d(Array.from({ length: batch * time }, (_, i) => (i * 11) % vocab), [batch, time], 'int32');
-      const f = (l: tf.Tensor) => tf.reshape(tokenLogProbsFused(tf.reshape(l, [batch * time, vocab]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D, temperature), [batch, time]);
+      const targets = tf.tensor2d(
+        Array.from({ length: batch * time }, (_, i) => (i * 11) % vocab),
+        [batch, time],
+        'int32',
+      );
+      const f = (l: tf.Tensor) =>
+        tf.reshape(
+          tokenLogProbsFused(tf.reshape(l, [batch * time, vocab]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D, temperature),
+          [batch, time],
+        );
       const c = (l: tf.Tensor) => logProbsAtComposed(l as tf.Tensor3D, targets, temperature);
       await expectSame(valueAndGrads(f, [logits]), valueAndGrads(c, [logits]), ['logp', 'dlogits']);
       tf.dispose([logits, targets]);
@@ -110,7 +129,10 @@ describe.skipIf(skipReason !== null)('fused AdamW on webgpu matches the composed
     const opt = new AdamW([w1, b1], { maxGradNorm: 0.5 });
     const x = normal([3, 5], 23);
     for (let i = 0; i < 2; i++) {
-      const r = opt.step(() => ({ loss: tf.mul(lossScale, tf.sum(tf.square(tf.add(tf.matMul(x as tf.Tensor2D, w1), b1)))) as tf.Scalar }), 0.01);
+      const r = opt.step(
+        () => ({ loss: tf.mul(lossScale, tf.sum(tf.square(tf.add(tf.matMul(x as tf.Tensor2D, w1), b1)))) as tf.Scalar }),
+        0.01,
+      );
       tf.dispose([r.loss, r.gradNorm]);
     }
     const out = [tf.clone(w1), tf.clone(b1)];

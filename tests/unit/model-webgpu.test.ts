@@ -16,11 +16,22 @@ const skipReason = await useWebGpuBackend();
 if (skipReason) console.warn(`\n*** WebGPU model tests SKIPPED: ${skipReason} ***\n`);
 
 const cfg: ModelConfig = { vocabSize: 23, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
-const seq = [[2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5], [1, 4, 1, 4, 2, 1, 3, 5, 6, 2, 3, 7, 3, 0, 9, 5]];
+const seq = [
+  [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5, 9, 0, 4, 5],
+  [1, 4, 1, 4, 2, 1, 3, 5, 6, 2, 3, 7, 3, 0, 9, 5],
+];
 
 function lossAndGrads(model: GPT): tf.Tensor[] {
-  const x = tf.tensor2d(seq.map((r) => r.slice(0, 15)), undefined, 'int32');
-  const y = tf.tensor2d(seq.map((r) => r.slice(1)), undefined, 'int32');
+  const x = tf.tensor2d(
+    seq.map((r) => r.slice(0, 15)),
+    undefined,
+    'int32',
+  );
+  const y = tf.tensor2d(
+    seq.map((r) => r.slice(1)),
+    undefined,
+    'int32',
+  );
   const { value, grads } = tf.variableGrads(() => lmLoss(model, x, y), model.variables());
   tf.dispose([x, y]);
   return [value, ...model.variables().map((v) => grads[v.name])];
@@ -85,7 +96,10 @@ describe.skipIf(skipReason !== null)('token sampling kernel', () => {
   const row = [0, 1, 2, -1];
 
   function draw(temperature: number, seed: number, forced = false): Promise<Int32Array> {
-    const logits = tf.tensor2d(Array.from({ length: rows }, () => row), [rows, vocab]);
+    const logits = tf.tensor2d(
+      Array.from({ length: rows }, () => row),
+      [rows, vocab],
+    );
     const ids = tf.fill([rows, 2], 3, 'int32') as tf.Tensor2D;
     const mask = tf.fill([rows, 2], forced ? 1 : 0, 'int32') as tf.Tensor2D;
     const tokens = sampleTokenFused(logits, ids, mask, 1, seed, temperature);

@@ -6,7 +6,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelConfig, parameterShapes } from './config';
-import { attend, causalMask, causalSelfAttention, embed, layerNorm, linear, linearGelu, matMulTransposed, mergeHeads, oneHotFloat, splitHeads } from './layers';
+import {
+  attend,
+  causalMask,
+  causalSelfAttention,
+  embed,
+  layerNorm,
+  linear,
+  linearGelu,
+  matMulTransposed,
+  mergeHeads,
+  oneHotFloat,
+  splitHeads,
+} from './layers';
 import { Rng } from '../data/rng';
 import { onWebGpu } from './kernels/program';
 import { MAX_TIME } from './kernels/attention';
@@ -177,7 +189,10 @@ export class GPT {
   /** decodeStep on webgpu: the position is a uniform of the KV-write and attention kernels, so nothing is uploaded. */
   private decodeStepFused(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
     const next: KvCache = { keys: [], values: [] };
-    let x = tf.add(embed(this.p('wte') as tf.Tensor2D, tokens), tf.slice(this.p('wpe'), [position, 0], [1, this.config.nEmbd])) as tf.Tensor2D;
+    let x = tf.add(
+      embed(this.p('wte') as tf.Tensor2D, tokens),
+      tf.slice(this.p('wpe'), [position, 0], [1, this.config.nEmbd]),
+    ) as tf.Tensor2D;
     for (let layer = 0; layer < this.config.nLayer; layer++) {
       x = this.block(layer, x, (qkv) => {
         const [keys, values] = writeKv(cache.keys[layer], cache.values[layer], qkv, position);

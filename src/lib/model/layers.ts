@@ -34,7 +34,10 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     save([x, w]);
     return {
       value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(ws) as tf.Tensor2D), tf.matMul(tf.transpose(xs) as tf.Tensor2D, dy as tf.Tensor2D)],
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(ws) as tf.Tensor2D),
+        tf.matMul(tf.transpose(xs) as tf.Tensor2D, dy as tf.Tensor2D),
+      ],
     };
   });
   return product(a, b) as tf.Tensor2D;

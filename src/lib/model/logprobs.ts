@@ -26,7 +26,11 @@ export function logProbsAtComposed(logits: tf.Tensor3D, targets: tf.Tensor2D, te
 function logProbsAtFused(logits: tf.Tensor3D, targets: tf.Tensor2D, temperature: number): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, time, vocabSize] = logits.shape;
-    const rows = tokenLogProbsFused(tf.reshape(logits, [batch * time, vocabSize]), tf.reshape(tf.cast(targets, 'int32'), [batch * time]), temperature);
+    const rows = tokenLogProbsFused(
+      tf.reshape(logits, [batch * time, vocabSize]),
+      tf.reshape(tf.cast(targets, 'int32'), [batch * time]),
+      temperature,
+    );
     return tf.reshape(rows, [batch, time]) as tf.Tensor2D;
   });
 }

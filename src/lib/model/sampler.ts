@@ -127,12 +127,14 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
     for (let t = start; t < end; t++) {
       // On webgpu (no top-k) one kernel draws, with its own noise (a hash of the seed): no upload of random numbers.
       const onGpu = onWebGpu() && !(opts.topK > 0 && opts.topK < model.config.vocabSize);
-      const tokens = onGpu ? sampleTokenFused(logits, ids, promptMask, t, stepSeed(opts.seed, t), opts.temperature) : tf.tidy(() => {
-        const drawn = sampleToken(logits, opts.temperature, opts.topK, stepSeed(opts.seed, t));
-        const forced = tf.reshape(tf.slice(ids, [0, t], [batch, 1]), [batch]);
-        const isPrompt = tf.cast(tf.reshape(tf.slice(promptMask, [0, t], [batch, 1]), [batch]), 'bool');
-        return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
-      });
+      const tokens = onGpu
+        ? sampleTokenFused(logits, ids, promptMask, t, stepSeed(opts.seed, t), opts.temperature)
+        : tf.tidy(() => {
+            const drawn = sampleToken(logits, opts.temperature, opts.topK, stepSeed(opts.seed, t));
+            const forced = tf.reshape(tf.slice(ids, [0, t], [batch, 1]), [batch]);
+            const isPrompt = tf.cast(tf.reshape(tf.slice(promptMask, [0, t], [batch, 1]), [batch]), 'bool');
+            return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
+          });
       fed.push(tokens);
       logits.dispose();
       if (t === end - 1) break;
@@ -155,7 +157,13 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
 }
 
 /** Reads back the tokens so far (one sync every 8 steps) to stop once every row has ended or run out of budget. */
-async function allFinished(fed: tf.Tensor1D[], start: number, lengths: number[], opts: SampleOptions, finished: boolean[]): Promise<boolean> {
+async function allFinished(
+  fed: tf.Tensor1D[],
+  start: number,
+  lengths: number[],
+  opts: SampleOptions,
+  finished: boolean[],
+): Promise<boolean> {
   const recent = fed.slice(-8);
   const matrix = tf.stack(recent, 1);
   const values = await matrix.data();

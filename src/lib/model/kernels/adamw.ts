@@ -18,8 +18,10 @@ const GUARD = `
 `;
 
 /** moment' = beta moment + (1 - beta) (clip g)^p, p = 1 (first moment) or 2 (second). */
-registerWgsl('RlhfAdamMoment', ([moment], { beta, power, maxGradNorm }) => {
-  const code = `${GUARD}
+registerWgsl(
+  'RlhfAdamMoment',
+  ([moment], { beta, power, maxGradNorm }) => {
+    const code = `${GUARD}
     fn main(index : i32) {
       if (index < uniforms.size) {
         let g = grad[index] * clipFactor();
@@ -27,15 +29,30 @@ registerWgsl('RlhfAdamMoment', ([moment], { beta, power, maxGradNorm }) => {
         result[index] = select(moment[index], uniforms.beta * moment[index] + (1.0 - uniforms.beta) * gp, stepIsFinite());
       }
     }`;
-  return {
-    program: program('rlhf_adam_moment', ['moment', 'grad', 'loss', 'gradNorm'], moment.shape, 'beta : f32, power : i32, maxGradNorm : f32,', code, perElement(moment.shape)),
-    uniforms: [{ type: 'float32', data: [beta] }, { type: 'int32', data: [power] }, { type: 'float32', data: [maxGradNorm] }],
-  };
-}, ['moment', 'grad', 'loss', 'gradNorm']);
+    return {
+      program: program(
+        'rlhf_adam_moment',
+        ['moment', 'grad', 'loss', 'gradNorm'],
+        moment.shape,
+        'beta : f32, power : i32, maxGradNorm : f32,',
+        code,
+        perElement(moment.shape),
+      ),
+      uniforms: [
+        { type: 'float32', data: [beta] },
+        { type: 'int32', data: [power] },
+        { type: 'float32', data: [maxGradNorm] },
+      ],
+    };
+  },
+  ['moment', 'grad', 'loss', 'gradNorm'],
+);
 
 /** w' = w - lr (m_hat / (sqrt(v_hat) + eps) + decay w) for one parameter at `offset` in the flat moments. */
-registerWgsl('RlhfAdamWeight', ([w], { offset, lr, bias1, bias2, eps, decay }) => {
-  const code = `
+registerWgsl(
+  'RlhfAdamWeight',
+  ([w], { offset, lr, bias1, bias2, eps, decay }) => {
+    const code = `
     fn isFiniteBits(x : f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
     fn main(index : i32) {
       if (index < uniforms.size) {
@@ -45,11 +62,23 @@ registerWgsl('RlhfAdamWeight', ([w], { offset, lr, bias1, bias2, eps, decay }) =
         result[index] = select(w[index], updated, isFiniteBits(loss[0]) && isFiniteBits(gradNorm[0]));
       }
     }`;
-  return {
-    program: program('rlhf_adam_weight', ['w', 'm', 'v', 'loss', 'gradNorm'], w.shape, 'offset : i32, lr : f32, bias1 : f32, bias2 : f32, eps : f32, decay : f32,', code, perElement(w.shape)),
-    uniforms: [{ type: 'int32', data: [offset] }, ...[lr, bias1, bias2, eps, decay].map((x) => ({ type: 'float32' as const, data: [x] }))],
-  };
-}, ['w', 'm', 'v', 'loss', 'gradNorm']);
+    return {
+      program: program(
+        'rlhf_adam_weight',
+        ['w', 'm', 'v', 'loss', 'gradNorm'],
+        w.shape,
+        'offset : i32, lr : f32, bias1 : f32, bias2 : f32, eps : f32, decay : f32,',
+        code,
+        perElement(w.shape),
+      ),
+      uniforms: [
+        { type: 'int32', data: [offset] },
+        ...[lr, bias1, bias2, eps, decay].map((x) => ({ type: 'float32' as const, data: [x] })),
+      ],
+    };
+  },
+  ['w', 'm', 'v', 'loss', 'gradNorm'],
+);
 
 export interface AdamWStepArgs {
   lr: number;
@@ -62,7 +91,14 @@ export interface AdamWStepArgs {
 }
 
 /** New first and second moments [total] from the flat gradient. */
-export function adamMoments(m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor1D, loss: tf.Scalar, gradNorm: tf.Scalar, a: AdamWStepArgs): [tf.Tensor1D, tf.Tensor1D] {
+export function adamMoments(
+  m: tf.Tensor,
+  v: tf.Tensor,
+  grad: tf.Tensor1D,
+  loss: tf.Scalar,
+  gradNorm: tf.Scalar,
+  a: AdamWStepArgs,
+): [tf.Tensor1D, tf.Tensor1D] {
   const inputs = (moment: tf.Tensor) => ({ moment, grad, loss, gradNorm });
   return [
     runWgsl<tf.Tensor1D>('RlhfAdamMoment', inputs(m), { beta: a.beta1, power: 1, maxGradNorm: a.maxGradNorm }),
@@ -71,6 +107,15 @@ export function adamMoments(m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor1D, loss:
 }
 
 /** One parameter's new value, reading its moments at `offset` of the flat vectors. */
-export function adamWeight(w: tf.Tensor, m: tf.Tensor1D, v: tf.Tensor1D, loss: tf.Scalar, gradNorm: tf.Scalar, offset: number, decay: number, a: AdamWStepArgs): tf.Tensor {
+export function adamWeight(
+  w: tf.Tensor,
+  m: tf.Tensor1D,
+  v: tf.Tensor1D,
+  loss: tf.Scalar,
+  gradNorm: tf.Scalar,
+  offset: number,
+  decay: number,
+  a: AdamWStepArgs,
+): tf.Tensor {
   return runWgsl('RlhfAdamWeight', { w, m, v, loss, gradNorm }, { offset, lr: a.lr, bias1: a.bias1, bias2: a.bias2, eps: a.eps, decay });
 }

@@ -24,7 +24,12 @@ const SHAPE = `
 `;
 
 function uniforms(time: number, heads: number, headDim: number) {
-  return [{ type: 'int32' as const, data: [time] }, { type: 'int32' as const, data: [heads] }, { type: 'int32' as const, data: [headDim] }, { type: 'float32' as const, data: [1 / Math.sqrt(headDim)] }];
+  return [
+    { type: 'int32' as const, data: [time] },
+    { type: 'int32' as const, data: [heads] },
+    { type: 'int32' as const, data: [headDim] },
+    { type: 'float32' as const, data: [1 / Math.sqrt(headDim)] },
+  ];
 }
 
 function dims(qkv: tf.TensorInfo, attrs: Record<string, number>) {
@@ -34,9 +39,11 @@ function dims(qkv: tf.TensorInfo, attrs: Record<string, number>) {
 }
 
 /** P [B, H, T, T]: a workgroup per query row; zero above the diagonal. */
-registerWgsl('RlhfAttentionScores', ([qkv], attrs) => {
-  const { batch, heads, time, headDim } = dims(qkv, attrs);
-  const code = `${SHAPE}
+registerWgsl(
+  'RlhfAttentionScores',
+  ([qkv], attrs) => {
+    const { batch, heads, time, headDim } = dims(qkv, attrs);
+    const code = `${SHAPE}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -57,13 +64,20 @@ registerWgsl('RlhfAttentionScores', ([qkv], attrs) => {
       z = workgroupSum(z, tid);
       for (var j = tid; j < T; j += ${WORKGROUP}) { result[row * T + j] = select(0.0, scoreRow[j] / z, j <= i); }
     }`;
-  return { program: program('rlhf_attn_scores', ['qkv'], [batch, heads, time, time], SHAPE_UNIFORMS, code, batch * heads * time), uniforms: uniforms(time, heads, headDim) };
-}, ['qkv']);
+    return {
+      program: program('rlhf_attn_scores', ['qkv'], [batch, heads, time, time], SHAPE_UNIFORMS, code, batch * heads * time),
+      uniforms: uniforms(time, heads, headDim),
+    };
+  },
+  ['qkv'],
+);
 
 /** y [B*T, C] = P v, heads merged: a thread per output element. */
-registerWgsl('RlhfAttentionApply', ([qkv], attrs) => {
-  const { batch, heads, time, headDim } = dims(qkv, attrs);
-  const code = `${SHAPE}
+registerWgsl(
+  'RlhfAttentionApply',
+  ([qkv], attrs) => {
+    const { batch, heads, time, headDim } = dims(qkv, attrs);
+    const code = `${SHAPE}
     fn main(index : i32) {
       if (index < uniforms.size) {
         let n = index / width();
@@ -76,14 +90,21 @@ registerWgsl('RlhfAttentionApply', ([qkv], attrs) => {
         result[index] = y;
       }
     }`;
-  const shape = [batch * time, heads * headDim];
-  return { program: program('rlhf_attn_apply', ['qkv', 'p'], shape, SHAPE_UNIFORMS, code, perElement(shape)), uniforms: uniforms(time, heads, headDim) };
-}, ['qkv', 'p']);
+    const shape = [batch * time, heads * headDim];
+    return {
+      program: program('rlhf_attn_apply', ['qkv', 'p'], shape, SHAPE_UNIFORMS, code, perElement(shape)),
+      uniforms: uniforms(time, heads, headDim),
+    };
+  },
+  ['qkv', 'p'],
+);
 
 /** dS = P * (dP - rowsum(P * dP)) * scale with dP = dy v^T: the gradient at the scaled scores. */
-registerWgsl('RlhfAttentionGradScores', ([qkv], attrs) => {
-  const { batch, heads, time, headDim } = dims(qkv, attrs);
-  const code = `${SHAPE}
+registerWgsl(
+  'RlhfAttentionGradScores',
+  ([qkv], attrs) => {
+    const { batch, heads, time, headDim } = dims(qkv, attrs);
+    const code = `${SHAPE}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -103,13 +124,20 @@ registerWgsl('RlhfAttentionGradScores', ([qkv], attrs) => {
         result[row * T + j] = select(0.0, p[row * T + j] * (scoreRow[j] - r) * uniforms.scale, j <= i);
       }
     }`;
-  return { program: program('rlhf_attn_dscores', ['qkv', 'p', 'dy'], [batch, heads, time, time], SHAPE_UNIFORMS, code, batch * heads * time), uniforms: uniforms(time, heads, headDim) };
-}, ['qkv', 'p', 'dy']);
+    return {
+      program: program('rlhf_attn_dscores', ['qkv', 'p', 'dy'], [batch, heads, time, time], SHAPE_UNIFORMS, code, batch * heads * time),
+      uniforms: uniforms(time, heads, headDim),
+    };
+  },
+  ['qkv', 'p', 'dy'],
+);
 
 /** d q|k|v [B*T, 3C]: dq = dS k, dk = dS^T q, dv = P^T dy, a thread per element. */
-registerWgsl('RlhfAttentionGradQkv', ([qkv], attrs) => {
-  const { batch, heads, time, headDim } = dims(qkv, attrs);
-  const code = `${SHAPE}
+registerWgsl(
+  'RlhfAttentionGradQkv',
+  ([qkv], attrs) => {
+    const { batch, heads, time, headDim } = dims(qkv, attrs);
+    const code = `${SHAPE}
     fn main(index : i32) {
       if (index < uniforms.size) {
         let n = index / (3 * width());
@@ -130,8 +158,13 @@ registerWgsl('RlhfAttentionGradQkv', ([qkv], attrs) => {
         result[index] = g;
       }
     }`;
-  return { program: program('rlhf_attn_dqkv', ['qkv', 'p', 'ds', 'dy'], qkv.shape, SHAPE_UNIFORMS, code, perElement(qkv.shape)), uniforms: uniforms(time, heads, headDim) };
-}, ['qkv', 'p', 'ds', 'dy']);
+    return {
+      program: program('rlhf_attn_dqkv', ['qkv', 'p', 'ds', 'dy'], qkv.shape, SHAPE_UNIFORMS, code, perElement(qkv.shape)),
+      uniforms: uniforms(time, heads, headDim),
+    };
+  },
+  ['qkv', 'p', 'ds', 'dy'],
+);
 
 /** Causal self-attention of qkv [B*T, 3C] (q, k, v side by side, heads inside each) -> [B*T, C]. */
 export function causalAttentionFused(qkv: tf.Tensor2D, batch: number, heads: number): tf.Tensor2D {

@@ -13,20 +13,29 @@ const GELU = `
   fn preActivation(i : i32) -> f32 { return x[i] + bias[i % uniforms.cols]; }
 `;
 
-registerWgsl('RlhfBiasGelu', ([x]) => {
-  const code = `${GELU}
+registerWgsl(
+  'RlhfBiasGelu',
+  ([x]) => {
+    const code = `${GELU}
     fn main(index : i32) {
       if (index < uniforms.size) {
         let u = preActivation(index);
         result[index] = u * sigmoidOf(2.0 * K * (u + 0.044715 * u * u * u));
       }
     }`;
-  return { program: program('rlhf_bias_gelu', ['x', 'bias'], x.shape, 'cols : i32,', code, perElement(x.shape)), uniforms: [{ type: 'int32', data: [x.shape[1]] }] };
-}, ['x', 'bias']);
+    return {
+      program: program('rlhf_bias_gelu', ['x', 'bias'], x.shape, 'cols : i32,', code, perElement(x.shape)),
+      uniforms: [{ type: 'int32', data: [x.shape[1]] }],
+    };
+  },
+  ['x', 'bias'],
+);
 
 /** d/du [u s(2z)] = s + u s (1 - s) 2 dz/du, dz/du = K (1 + 3 * 0.044715 u^2). */
-registerWgsl('RlhfBiasGeluGrad', ([x]) => {
-  const code = `${GELU}
+registerWgsl(
+  'RlhfBiasGeluGrad',
+  ([x]) => {
+    const code = `${GELU}
     fn main(index : i32) {
       if (index < uniforms.size) {
         let u = preActivation(index);
@@ -35,8 +44,13 @@ registerWgsl('RlhfBiasGeluGrad', ([x]) => {
         result[index] = dy[index] * (s + u * s * (1.0 - s) * 2.0 * dz);
       }
     }`;
-  return { program: program('rlhf_bias_gelu_grad', ['x', 'bias', 'dy'], x.shape, 'cols : i32,', code, perElement(x.shape)), uniforms: [{ type: 'int32', data: [x.shape[1]] }] };
-}, ['x', 'bias', 'dy']);
+    return {
+      program: program('rlhf_bias_gelu_grad', ['x', 'bias', 'dy'], x.shape, 'cols : i32,', code, perElement(x.shape)),
+      uniforms: [{ type: 'int32', data: [x.shape[1]] }],
+    };
+  },
+  ['x', 'bias', 'dy'],
+);
 
 export function biasGeluFused(x: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   const f = tf.customGrad((...args) => {

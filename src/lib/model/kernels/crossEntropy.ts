@@ -21,25 +21,37 @@ const ROW_LSE = `
 `;
 
 function uniforms(vocab: number, temperature: number) {
-  return [{ type: 'int32' as const, data: [vocab] }, { type: 'float32' as const, data: [1 / temperature] }];
+  return [
+    { type: 'int32' as const, data: [vocab] },
+    { type: 'float32' as const, data: [1 / temperature] },
+  ];
 }
 
-registerWgsl('RlhfTokenLogProb', ([logits], { temperature }) => {
-  const [rows, vocab] = logits.shape;
-  const code = `${ROW_LSE}
+registerWgsl(
+  'RlhfTokenLogProb',
+  ([logits], { temperature }) => {
+    const [rows, vocab] = logits.shape;
+    const code = `${ROW_LSE}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
       let lse = rowLogSumExp(row, tid);
       if (tid == 0) { result[row] = logits[row * uniforms.vocab + targets[row]] * uniforms.invTemp - lse.x - lse.y; }
     }`;
-  return { program: program('rlhf_token_logprob', ['logits', 'targets'], [rows], 'vocab : i32, invTemp : f32,', code, rows), uniforms: uniforms(vocab, temperature) };
-}, ['logits', 'targets']);
+    return {
+      program: program('rlhf_token_logprob', ['logits', 'targets'], [rows], 'vocab : i32, invTemp : f32,', code, rows),
+      uniforms: uniforms(vocab, temperature),
+    };
+  },
+  ['logits', 'targets'],
+);
 
 /** d logits = dy * (oneHot(target) - softmax(logits / T)) / T. */
-registerWgsl('RlhfTokenLogProbGrad', ([logits], { temperature }) => {
-  const [rows, vocab] = logits.shape;
-  const code = `${ROW_LSE}
+registerWgsl(
+  'RlhfTokenLogProbGrad',
+  ([logits], { temperature }) => {
+    const [rows, vocab] = logits.shape;
+    const code = `${ROW_LSE}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -51,8 +63,13 @@ registerWgsl('RlhfTokenLogProbGrad', ([logits], { temperature }) => {
         result[row * V + v] = g * (select(0.0, 1.0, v == targets[row]) - p);
       }
     }`;
-  return { program: program('rlhf_token_logprob_grad', ['logits', 'targets', 'dy'], [rows, vocab], 'vocab : i32, invTemp : f32,', code, rows), uniforms: uniforms(vocab, temperature) };
-}, ['logits', 'targets', 'dy']);
+    return {
+      program: program('rlhf_token_logprob_grad', ['logits', 'targets', 'dy'], [rows, vocab], 'vocab : i32, invTemp : f32,', code, rows),
+      uniforms: uniforms(vocab, temperature),
+    };
+  },
+  ['logits', 'targets', 'dy'],
+);
 
 /** log pi(targets[n] | logits[n] / temperature) for logits [N, V] and int32 targets [N] -> [N]. */
 export function tokenLogProbsFused(logits: tf.Tensor2D, targets: tf.Tensor1D, temperature = 1): tf.Tensor1D {
@@ -62,7 +79,10 @@ export function tokenLogProbsFused(logits: tf.Tensor2D, targets: tf.Tensor1D, te
     save([l, t]);
     return {
       value: runWgsl<tf.Tensor1D>('RlhfTokenLogProb', { logits: l, targets: t }, attrs),
-      gradFunc: (dy: tf.Tensor, [lSaved, tSaved]: tf.Tensor[]) => [runWgsl('RlhfTokenLogProbGrad', { logits: lSaved, targets: tSaved, dy }, attrs), tf.zerosLike(tSaved)],
+      gradFunc: (dy: tf.Tensor, [lSaved, tSaved]: tf.Tensor[]) => [
+        runWgsl('RlhfTokenLogProbGrad', { logits: lSaved, targets: tSaved, dy }, attrs),
+        tf.zerosLike(tSaved),
+      ],
     };
   });
   return f(logits, targets) as tf.Tensor1D;

@@ -16,8 +16,10 @@ function cacheUniforms(position: number, part: number, cache: tf.TensorInfo) {
 }
 
 /** cache [B, H, T, D] with row `position` replaced by part `part` (1 = k, 2 = v) of qkv [B, 3C]. */
-registerWgsl('RlhfKvWrite', ([cache], { position, part }) => {
-  const code = `
+registerWgsl(
+  'RlhfKvWrite',
+  ([cache], { position, part }) => {
+    const code = `
     fn main(index : i32) {
       if (index < uniforms.size) {
         let D = uniforms.headDim;
@@ -28,13 +30,20 @@ registerWgsl('RlhfKvWrite', ([cache], { position, part }) => {
         result[index] = select(cache[index], qkv[b * 3 * C + uniforms.part * C + h * D + index % D], t == uniforms.position);
       }
     }`;
-  return { program: program('rlhf_kv_write', ['cache', 'qkv'], cache.shape, CACHE_UNIFORMS, code, perElement(cache.shape)), uniforms: cacheUniforms(position, part, cache) };
-}, ['cache', 'qkv']);
+    return {
+      program: program('rlhf_kv_write', ['cache', 'qkv'], cache.shape, CACHE_UNIFORMS, code, perElement(cache.shape)),
+      uniforms: cacheUniforms(position, part, cache),
+    };
+  },
+  ['cache', 'qkv'],
+);
 
 /** y [B, C]: the query row of qkv [B, 3C] attending to cached positions 0..position; a workgroup per (b, h). */
-registerWgsl('RlhfDecodeAttention', ([qkv, keys], { position }) => {
-  const [batch, heads, , headDim] = keys.shape;
-  const code = `
+registerWgsl(
+  'RlhfDecodeAttention',
+  ([qkv, keys], { position }) => {
+    const [batch, heads, , headDim] = keys.shape;
+    const code = `
     ${WORKGROUP_SUM}
     var<workgroup> weights : array<f32, ${MAX_TIME}>;
     fn main(index : i32) {
@@ -65,17 +74,24 @@ registerWgsl('RlhfDecodeAttention', ([qkv, keys], { position }) => {
         result[(b * uniforms.heads + h) * D + d] = y / z;
       }
     }`;
-  return { program: program('rlhf_decode_attention', ['qkv', 'keys', 'values'], [batch, heads * headDim], CACHE_UNIFORMS, code, batch * heads), uniforms: cacheUniforms(position, 0, keys) };
-}, ['qkv', 'keys', 'values']);
+    return {
+      program: program('rlhf_decode_attention', ['qkv', 'keys', 'values'], [batch, heads * headDim], CACHE_UNIFORMS, code, batch * heads),
+      uniforms: cacheUniforms(position, 0, keys),
+    };
+  },
+  ['qkv', 'keys', 'values'],
+);
 
 /**
  * Next token of each row [B] (int32): the prompt's token where the row is still inside its prompt,
  * else Gumbel-max over logits / temperature (argmax when temperature is 0), with a hash of
  * (seed, row, token) for the noise. A workgroup per row.
  */
-registerWgsl('RlhfSampleToken', ([logits, ids], { position, seed, temperature }) => {
-  const [batch, vocab] = logits.shape;
-  const code = `
+registerWgsl(
+  'RlhfSampleToken',
+  ([logits, ids], { position, seed, temperature }) => {
+    const [batch, vocab] = logits.shape;
+    const code = `
     var<workgroup> bestKey : array<f32, ${WORKGROUP}>;
     var<workgroup> bestIndex : array<i32, ${WORKGROUP}>;
     fn pcg(v : u32) -> u32 {
@@ -117,16 +133,35 @@ registerWgsl('RlhfSampleToken', ([logits, ids], { position, seed, temperature })
         result[row] = select(bestIndex[0], ids[at], promptMask[at] == 1);
       }
     }`;
-  const uniforms = [
-    { type: 'int32' as const, data: [vocab] }, { type: 'int32' as const, data: [ids.shape[1]] }, { type: 'int32' as const, data: [position] },
-    { type: 'int32' as const, data: [seed | 0] }, { type: 'float32' as const, data: [temperature] },
-  ];
-  return { program: program('rlhf_sample_token', ['logits', 'ids', 'promptMask'], [batch], 'vocab : i32, time : i32, position : i32, seed : i32, temperature : f32,', code, batch), uniforms, dtype: 'int32' };
-}, ['logits', 'ids', 'promptMask']);
+    const uniforms = [
+      { type: 'int32' as const, data: [vocab] },
+      { type: 'int32' as const, data: [ids.shape[1]] },
+      { type: 'int32' as const, data: [position] },
+      { type: 'int32' as const, data: [seed | 0] },
+      { type: 'float32' as const, data: [temperature] },
+    ];
+    return {
+      program: program(
+        'rlhf_sample_token',
+        ['logits', 'ids', 'promptMask'],
+        [batch],
+        'vocab : i32, time : i32, position : i32, seed : i32, temperature : f32,',
+        code,
+        batch,
+      ),
+      uniforms,
+      dtype: 'int32',
+    };
+  },
+  ['logits', 'ids', 'promptMask'],
+);
 
 /** Caches with row `position` written from qkv [B, 3C]. */
 export function writeKv(keys: tf.Tensor4D, values: tf.Tensor4D, qkv: tf.Tensor2D, position: number): [tf.Tensor4D, tf.Tensor4D] {
-  return [runWgsl<tf.Tensor4D>('RlhfKvWrite', { cache: keys, qkv }, { position, part: 1 }), runWgsl<tf.Tensor4D>('RlhfKvWrite', { cache: values, qkv }, { position, part: 2 })];
+  return [
+    runWgsl<tf.Tensor4D>('RlhfKvWrite', { cache: keys, qkv }, { position, part: 1 }),
+    runWgsl<tf.Tensor4D>('RlhfKvWrite', { cache: values, qkv }, { position, part: 2 }),
+  ];
 }
 
 export function decodeAttention(qkv: tf.Tensor2D, keys: tf.Tensor4D, values: tf.Tensor4D, position: number): tf.Tensor2D {
@@ -134,6 +169,13 @@ export function decodeAttention(qkv: tf.Tensor2D, keys: tf.Tensor4D, values: tf.
 }
 
 /** Tokens [B] for step `position`: forced from ids/promptMask [B, T] inside a prompt, else drawn from logits [B, V]. */
-export function sampleTokenFused(logits: tf.Tensor2D, ids: tf.Tensor2D, promptMask: tf.Tensor2D, position: number, seed: number, temperature: number): tf.Tensor1D {
+export function sampleTokenFused(
+  logits: tf.Tensor2D,
+  ids: tf.Tensor2D,
+  promptMask: tf.Tensor2D,
+  position: number,
+  seed: number,
+  temperature: number,
+): tf.Tensor1D {
   return runWgsl<tf.Tensor1D>('RlhfSampleToken', { logits, ids, promptMask }, { position, seed, temperature });
 }

@@ -19,9 +19,11 @@ const ROW_STATS = `
   }
 `;
 
-registerWgsl('RlhfLayerNorm', ([x], { eps }) => {
-  const [rows, cols] = x.shape;
-  const code = `${ROW_STATS}
+registerWgsl(
+  'RlhfLayerNorm',
+  ([x], { eps }) => {
+    const [rows, cols] = x.shape;
+    const code = `${ROW_STATS}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -32,26 +34,46 @@ registerWgsl('RlhfLayerNorm', ([x], { eps }) => {
         result[i] = (x[i] - stats.x) * stats.y * gain[c] + bias[c];
       }
     }`;
-  return { program: program('rlhf_ln_fwd', ['x', 'gain', 'bias'], [rows, cols], 'cols : i32, eps : f32,', code, rows), uniforms: [{ type: 'int32', data: [cols] }, { type: 'float32', data: [eps] }] };
-}, ['x', 'gain', 'bias']);
+    return {
+      program: program('rlhf_ln_fwd', ['x', 'gain', 'bias'], [rows, cols], 'cols : i32, eps : f32,', code, rows),
+      uniforms: [
+        { type: 'int32', data: [cols] },
+        { type: 'float32', data: [eps] },
+      ],
+    };
+  },
+  ['x', 'gain', 'bias'],
+);
 
 /** [N, 2]: mean and 1/sqrt(var + eps) of each row. */
-registerWgsl('RlhfLayerNormStats', ([x], { eps }) => {
-  const [rows, cols] = x.shape;
-  const code = `${ROW_STATS}
+registerWgsl(
+  'RlhfLayerNormStats',
+  ([x], { eps }) => {
+    const [rows, cols] = x.shape;
+    const code = `${ROW_STATS}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
       let stats = rowStats(row * uniforms.cols, uniforms.cols, tid, uniforms.eps);
       if (tid == 0) { result[2 * row] = stats.x; result[2 * row + 1] = stats.y; }
     }`;
-  return { program: program('rlhf_ln_stats', ['x'], [rows, 2], 'cols : i32, eps : f32,', code, rows), uniforms: [{ type: 'int32', data: [cols] }, { type: 'float32', data: [eps] }] };
-}, ['x']);
+    return {
+      program: program('rlhf_ln_stats', ['x'], [rows, 2], 'cols : i32, eps : f32,', code, rows),
+      uniforms: [
+        { type: 'int32', data: [cols] },
+        { type: 'float32', data: [eps] },
+      ],
+    };
+  },
+  ['x'],
+);
 
 /** dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gain. */
-registerWgsl('RlhfLayerNormGradX', ([x]) => {
-  const [rows, cols] = x.shape;
-  const code = `${WORKGROUP_SUM}
+registerWgsl(
+  'RlhfLayerNormGradX',
+  ([x]) => {
+    const [rows, cols] = x.shape;
+    const code = `${WORKGROUP_SUM}
     fn main(index : i32) {
       let row = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -74,13 +96,20 @@ registerWgsl('RlhfLayerNormGradX', ([x]) => {
         result[i] = rstd * (dy[i] * gain[c] - meanG - xhat * meanGX);
       }
     }`;
-  return { program: program('rlhf_ln_dx', ['x', 'gain', 'dy', 'stats'], [rows, cols], 'cols : i32,', code, rows), uniforms: [{ type: 'int32', data: [cols] }] };
-}, ['x', 'gain', 'dy', 'stats']);
+    return {
+      program: program('rlhf_ln_dx', ['x', 'gain', 'dy', 'stats'], [rows, cols], 'cols : i32,', code, rows),
+      uniforms: [{ type: 'int32', data: [cols] }],
+    };
+  },
+  ['x', 'gain', 'dy', 'stats'],
+);
 
 /** d gain [C] = sum over rows of dy * xhat: a workgroup per column. */
-registerWgsl('RlhfLayerNormGradGain', ([x]) => {
-  const [rows, cols] = x.shape;
-  const code = `${WORKGROUP_SUM}
+registerWgsl(
+  'RlhfLayerNormGradGain',
+  ([x]) => {
+    const [rows, cols] = x.shape;
+    const code = `${WORKGROUP_SUM}
     fn main(index : i32) {
       let col = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -93,9 +122,16 @@ registerWgsl('RlhfLayerNormGradGain', ([x]) => {
       let total = workgroupSum(s, tid);
       if (tid == 0) { result[col] = total; }
     }`;
-  return { program: program('rlhf_ln_dgain', ['x', 'dy', 'stats'], [cols], 'rows : i32, cols : i32,', code, cols), uniforms: [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }] };
-}, ['x', 'dy', 'stats']);
-
+    return {
+      program: program('rlhf_ln_dgain', ['x', 'dy', 'stats'], [cols], 'rows : i32, cols : i32,', code, cols),
+      uniforms: [
+        { type: 'int32', data: [rows] },
+        { type: 'int32', data: [cols] },
+      ],
+    };
+  },
+  ['x', 'dy', 'stats'],
+);
 
 export function layerNormFused(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const f = tf.customGrad((...args) => {

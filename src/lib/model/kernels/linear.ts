@@ -6,9 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { program, registerWgsl, runWgsl, WORKGROUP, WORKGROUP_SUM } from './program';
 
-registerWgsl('RlhfColumnSum', ([x]) => {
-  const [rows, cols] = x.shape;
-  const code = `${WORKGROUP_SUM}
+registerWgsl(
+  'RlhfColumnSum',
+  ([x]) => {
+    const [rows, cols] = x.shape;
+    const code = `${WORKGROUP_SUM}
     fn main(index : i32) {
       let col = index / ${WORKGROUP};
       let tid = i32(localId.x);
@@ -17,8 +19,16 @@ registerWgsl('RlhfColumnSum', ([x]) => {
       let total = workgroupSum(s, tid);
       if (tid == 0) { result[col] = total; }
     }`;
-  return { program: program('rlhf_column_sum', ['x'], [cols], 'rows : i32, cols : i32,', code, cols), uniforms: [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }] };
-}, ['x']);
+    return {
+      program: program('rlhf_column_sum', ['x'], [cols], 'rows : i32, cols : i32,', code, cols),
+      uniforms: [
+        { type: 'int32', data: [rows] },
+        { type: 'int32', data: [cols] },
+      ],
+    };
+  },
+  ['x'],
+);
 
 /** Sum of rows x [N, C] -> [C]. */
 export function columnSum(x: tf.Tensor): tf.Tensor1D {

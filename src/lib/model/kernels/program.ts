@@ -40,7 +40,14 @@ export function onWebGpu(): boolean {
 }
 
 /** A program of `threads` independent threads, or `groups` workgroups of WORKGROUP threads that cooperate. */
-export function program(key: string, variableNames: string[], outputShape: number[], uniforms: string, code: string, groups: number): WgslProgram {
+export function program(
+  key: string,
+  variableNames: string[],
+  outputShape: number[],
+  uniforms: string,
+  code: string,
+  groups: number,
+): WgslProgram {
   return {
     variableNames,
     outputShape,
