@@ -1,5 +1,10 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
+import { vulkanEnv } from './scripts/gpu/dawn.ts';
+
+// The WebGPU kernel tests run tfjs on Dawn: test processes inherit a Vulkan loader and driver
+// (chromium's, with SwiftShader, where the system has none). LD_LIBRARY_PATH counts only at start.
+Object.assign(process.env, vulkanEnv(true));
 
 // Vitest 5's reporter calls Map.groupBy (Node 21+) when it prints failures; Node 20 lacks it.
 if (!('groupBy' in Map)) {

@@ -77,7 +77,7 @@ const columns: [string, string, (v: unknown) => string][] = [
   ['sample_tokens_per_s_cached', 'sample tok/s (cached)', (v) => Number(v).toFixed(1)],
   ['sample_tokens_per_s_full', 'sample tok/s (full)', (v) => Number(v).toFixed(1)],
   ['cached_over_full', 'cached/full', (v) => Number(v).toFixed(2) + 'x'],
-  ['memory_50_over_10', 'mem 50/10 steps', (v) => Number(v).toFixed(3)],
+  ['memory_n_over_10', 'mem N/10 steps', (v) => Number(v).toFixed(3)],
   ['kernels_per_train_step', 'kernels/step', String],
   ['ppo_sample_s', 'PPO sample s', (v) => Number(v).toFixed(2)],
   ['ppo_score_s', 'PPO score s', (v) => Number(v).toFixed(2)],

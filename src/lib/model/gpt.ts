@@ -6,8 +6,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelConfig, parameterShapes } from './config';
-import { attend, causalMask, embed, gelu, layerNorm, linear, matMul2d, mergeHeads, oneHotFloat, splitHeads } from './layers';
+import {
+  attend,
+  causalMask,
+  causalSelfAttention,
+  embed,
+  layerNorm,
+  linear,
+  linearGelu,
+  matMulTransposed,
+  mergeHeads,
+  oneHotFloat,
+  splitHeads,
+} from './layers';
 import { Rng } from '../data/rng';
+import { onWebGpu } from './kernels/program';
+import { MAX_TIME } from './kernels/attention';
+import { decodeAttention, writeKv } from './kernels/decode';
 
 /** Keys and values of every layer, each [B, H, blockSize, D], for cached decoding. */
 export interface KvCache {
@@ -90,19 +105,14 @@ export class GPT {
     return m;
   }
 
-  /** One transformer block on rows x [N, C]; `attention` turns q, k, v rows into the attended rows. */
-  private block(layer: number, x: tf.Tensor2D, attention: (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
+  /** One transformer block on rows x [N, C]; `attention` turns the q | k | v rows [N, 3C] into the attended rows [N, C]. */
+  private block(layer: number, x: tf.Tensor2D, attention: (qkv: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
     const p = `h${layer}.`;
     const h = layerNorm(x, this.p(p + 'ln1.g') as tf.Tensor1D, this.p(p + 'ln1.b') as tf.Tensor1D);
-    const [q, k, v] = tf.split(
-      linear(h, this.p(p + 'attn.wqkv') as tf.Tensor2D, this.p(p + 'attn.bqkv') as tf.Tensor1D),
-      3,
-      1,
-    ) as tf.Tensor2D[];
-    const y = attention(q, k, v);
+    const y = attention(linear(h, this.p(p + 'attn.wqkv') as tf.Tensor2D, this.p(p + 'attn.bqkv') as tf.Tensor1D));
     x = tf.add(x, linear(y, this.p(p + 'attn.wo') as tf.Tensor2D, this.p(p + 'attn.bo') as tf.Tensor1D));
     const h2 = layerNorm(x, this.p(p + 'ln2.g') as tf.Tensor1D, this.p(p + 'ln2.b') as tf.Tensor1D);
-    const m = gelu(linear(h2, this.p(p + 'mlp.wfc') as tf.Tensor2D, this.p(p + 'mlp.bfc') as tf.Tensor1D)) as tf.Tensor2D;
+    const m = linearGelu(h2, this.p(p + 'mlp.wfc') as tf.Tensor2D, this.p(p + 'mlp.bfc') as tf.Tensor1D);
     return tf.add(x, linear(m, this.p(p + 'mlp.wproj') as tf.Tensor2D, this.p(p + 'mlp.bproj') as tf.Tensor1D));
   }
 
@@ -112,7 +122,7 @@ export class GPT {
 
   /** Logits of rows of final hidden states [N, C] -> [N, V], through the tied head. */
   head(hidden: tf.Tensor2D): tf.Tensor2D {
-    return matMul2d(hidden, tf.transpose(this.p('wte')) as tf.Tensor2D);
+    return matMulTransposed(hidden, this.p('wte') as tf.Tensor2D);
   }
 
   /**
@@ -129,12 +139,11 @@ export class GPT {
     let x = tf.reshape(tf.add(tf.reshape(tokens, [batch, time, nEmbd]), positions), [batch * time, nEmbd]) as tf.Tensor2D;
     const mask = this.mask(time);
     for (let layer = 0; layer < this.config.nLayer; layer++) {
-      x = this.block(layer, x, (q, k, v) => {
-        const [qh, kh, vh] = [q, k, v].map((t) => splitHeads(t, batch, time, nHead));
-        if (cache) {
-          cache.keys.push(kh);
-          cache.values.push(vh);
-        }
+      x = this.block(layer, x, (qkv) => {
+        if (!cache) return causalSelfAttention(qkv, batch, nHead, mask);
+        const [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, batch, time, nHead));
+        cache.keys.push(kh);
+        cache.values.push(vh);
         return mergeHeads(attend(qh, kh, vh, mask));
       });
     }
@@ -156,6 +165,7 @@ export class GPT {
    * the position is written by a one-hot blend, so every step reuses the same shaders).
    */
   decodeStep(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+    if (onWebGpu() && this.config.blockSize <= MAX_TIME) return this.decodeStepFused(tokens, position, cache);
     const { nHead, nEmbd, blockSize } = this.config;
     const batch = tokens.shape[0];
     const at = tf.reshape(oneHotFloat([position], blockSize), [1, 1, blockSize, 1]);
@@ -164,13 +174,31 @@ export class GPT {
     const next: KvCache = { keys: [], values: [] };
     let x = tf.add(embed(this.p('wte') as tf.Tensor2D, tokens), tf.slice(this.p('wpe'), [position, 0], [1, nEmbd])) as tf.Tensor2D;
     for (let layer = 0; layer < this.config.nLayer; layer++) {
-      x = this.block(layer, x, (q, k, v) => {
-        const [qh, kh, vh] = [q, k, v].map((t) => splitHeads(t, batch, 1, nHead));
+      x = this.block(layer, x, (qkv) => {
+        const [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, batch, 1, nHead));
         const keys = tf.add(tf.mul(cache.keys[layer], keep), tf.mul(kh, at)) as tf.Tensor4D;
         const values = tf.add(tf.mul(cache.values[layer], keep), tf.mul(vh, at)) as tf.Tensor4D;
         next.keys.push(keys);
         next.values.push(values);
         return mergeHeads(attend(qh, keys, values, visible));
+      });
+    }
+    return { logits: this.head(this.finalNorm(x)), cache: next };
+  }
+
+  /** decodeStep on webgpu: the position is a uniform of the KV-write and attention kernels, so nothing is uploaded. */
+  private decodeStepFused(tokens: tf.Tensor1D, position: number, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+    const next: KvCache = { keys: [], values: [] };
+    let x = tf.add(
+      embed(this.p('wte') as tf.Tensor2D, tokens),
+      tf.slice(this.p('wpe'), [position, 0], [1, this.config.nEmbd]),
+    ) as tf.Tensor2D;
+    for (let layer = 0; layer < this.config.nLayer; layer++) {
+      x = this.block(layer, x, (qkv) => {
+        const [keys, values] = writeKv(cache.keys[layer], cache.values[layer], qkv, position);
+        next.keys.push(keys);
+        next.values.push(values);
+        return decodeAttention(qkv, keys, values, position);
       });
     }
     return { logits: this.head(this.finalNorm(x)), cache: next };

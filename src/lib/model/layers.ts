@@ -1,5 +1,14 @@
-/** The small building blocks of the GPT, as plain functions of tensors. Activations are 2-D [N, C] rows. */
+/**
+ * The small building blocks of the GPT, as plain functions of tensors. Activations are 2-D [N, C] rows.
+ * On the webgpu backend some blocks run as fused kernels (./kernels/), each tested against the
+ * composed ops kept here for every other backend.
+ */
 import * as tf from '@tensorflow/tfjs';
+import { onWebGpu } from './kernels/program';
+import { layerNormFused } from './kernels/layerNorm';
+import { biasGeluFused } from './kernels/biasGelu';
+import { causalAttentionFused, MAX_TIME } from './kernels/attention';
+import { linearFused } from './kernels/linear';
 
 /** Finite, not -Infinity: WGSL may assume there are no infinities (webgpu-notes.md). */
 export const MASKED = -1e9;
@@ -14,9 +23,11 @@ export function oneHotFloat(indices: tf.Tensor | number[], depth: number): tf.Te
 
 /**
  * a . b for 2-D a [N, K] and b [K, M]. The gradient uses explicit transposes: on the wasm backend a
- * matMul with a transpose flag runs about 9x slower than transpose + plain matMul.
+ * matMul with a transpose flag runs about 9x slower than transpose + plain matMul. On webgpu the
+ * flags cost nothing and the transposes are extra dispatches, so there tfjs's own gradient runs.
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (onWebGpu()) return tf.matMul(a, b);
   // customGrad keeps only what goes through `save`: the forward's tensors are gone by backprop time.
   const product = tf.customGrad((...args) => {
     const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -32,11 +43,29 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return product(a, b) as tf.Tensor2D;
 }
 
+/** x . w + b; on webgpu the bias add rides in the matMul's dispatch. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (onWebGpu()) return linearFused(x, w, b);
   return tf.add(matMul2d(x, w), b);
 }
 
+/** gelu(x . w + b), the MLP's first half. */
+export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (onWebGpu()) return biasGeluFused(tf.matMul(x, w), b);
+  return gelu(linear(x, w, b)) as tf.Tensor2D;
+}
+
+/** x . w^T without materialising the transpose where the backend allows it (the tied output head). */
+export function matMulTransposed(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (onWebGpu()) return tf.matMul(x, w, false, true);
+  return matMul2d(x, tf.transpose(w) as tf.Tensor2D);
+}
+
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
+  return onWebGpu() ? layerNormFused(x, gain, bias, eps) : layerNormComposed(x, gain, bias, eps);
+}
+
+export function layerNormComposed(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const mean = tf.mean(x, -1, true);
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), -1, true);
@@ -91,6 +120,22 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.
   const scale = 1 / Math.sqrt(q.shape[3]);
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), mask);
   return tf.matMul(tf.softmax(scores), v);
+}
+
+/**
+ * Causal self-attention of fused rows qkv [B*T, 3C] (q | k | v, heads inside each) -> [B*T, C].
+ * On webgpu (context <= MAX_TIME) four fused kernels; elsewhere split, heads, attend, merge.
+ */
+export function causalSelfAttention(qkv: tf.Tensor2D, batch: number, nHead: number, mask: tf.Tensor): tf.Tensor2D {
+  const time = qkv.shape[0] / batch;
+  if (onWebGpu() && time <= MAX_TIME) return causalAttentionFused(qkv, batch, nHead);
+  return causalSelfAttentionComposed(qkv, batch, nHead, mask);
+}
+
+export function causalSelfAttentionComposed(qkv: tf.Tensor2D, batch: number, nHead: number, mask: tf.Tensor): tf.Tensor2D {
+  const time = qkv.shape[0] / batch;
+  const [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, batch, time, nHead));
+  return mergeHeads(attend(qh, kh, vh, mask));
 }
 
 /** [T, T]: 0 where key position <= query position, MASKED above the diagonal. */

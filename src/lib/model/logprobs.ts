@@ -2,16 +2,36 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from './gpt';
 import { oneHotFloat } from './layers';
+import { onWebGpu } from './kernels/program';
+import { tokenLogProbsFused } from './kernels/crossEntropy';
 
 /**
  * log pi(targets[b, t] | context) for logits [B, T, V] and targets [B, T], at a sampling temperature:
  * sum(oneHot(targets) * logSoftmax(logits / T), -1) -> [B, T]. (No gather with batchDims: its gradient loops over the batch.)
  */
 export function logProbsAt(logits: tf.Tensor3D, targets: tf.Tensor2D, temperature = 1): tf.Tensor2D {
+  if (onWebGpu()) return logProbsAtFused(logits, targets, temperature);
+  return logProbsAtComposed(logits, targets, temperature);
+}
+
+export function logProbsAtComposed(logits: tf.Tensor3D, targets: tf.Tensor2D, temperature = 1): tf.Tensor2D {
   return tf.tidy(() => {
     const vocabSize = logits.shape[2];
     const scaled = temperature === 1 ? logits : tf.div(logits, temperature);
     return tf.sum(tf.mul(oneHotFloat(targets, vocabSize), tf.logSoftmax(scaled)), -1) as tf.Tensor2D;
+  });
+}
+
+/** The same on webgpu: one fused kernel over rows of the vocabulary (kernels/crossEntropy.ts). */
+function logProbsAtFused(logits: tf.Tensor3D, targets: tf.Tensor2D, temperature: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [batch, time, vocabSize] = logits.shape;
+    const rows = tokenLogProbsFused(
+      tf.reshape(logits, [batch * time, vocabSize]),
+      tf.reshape(tf.cast(targets, 'int32'), [batch * time]),
+      temperature,
+    );
+    return tf.reshape(rows, [batch, time]) as tf.Tensor2D;
   });
 }
 

@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GPT, KvCache } from './gpt';
 import { MASKED } from './layers';
+import { onWebGpu } from './kernels/program';
+import { sampleTokenFused } from './kernels/decode';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -123,12 +125,16 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
   try {
     let logits = decoder.first();
     for (let t = start; t < end; t++) {
-      const tokens = tf.tidy(() => {
-        const drawn = sampleToken(logits, opts.temperature, opts.topK, stepSeed(opts.seed, t));
-        const forced = tf.reshape(tf.slice(ids, [0, t], [batch, 1]), [batch]);
-        const isPrompt = tf.cast(tf.reshape(tf.slice(promptMask, [0, t], [batch, 1]), [batch]), 'bool');
-        return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
-      });
+      // On webgpu (no top-k) one kernel draws, with its own noise (a hash of the seed): no upload of random numbers.
+      const onGpu = onWebGpu() && !(opts.topK > 0 && opts.topK < model.config.vocabSize);
+      const tokens = onGpu
+        ? sampleTokenFused(logits, ids, promptMask, t, stepSeed(opts.seed, t), opts.temperature)
+        : tf.tidy(() => {
+            const drawn = sampleToken(logits, opts.temperature, opts.topK, stepSeed(opts.seed, t));
+            const forced = tf.reshape(tf.slice(ids, [0, t], [batch, 1]), [batch]);
+            const isPrompt = tf.cast(tf.reshape(tf.slice(promptMask, [0, t], [batch, 1]), [batch]), 'bool');
+            return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
+          });
       fed.push(tokens);
       logits.dispose();
       if (t === end - 1) break;

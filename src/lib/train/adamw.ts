@@ -4,6 +4,8 @@
  * device, so no read-back is needed and the last good weights survive a NaN.
  */
 import * as tf from '@tensorflow/tfjs';
+import { onWebGpu } from '../model/kernels/program';
+import { adamMoments, adamWeight } from '../model/kernels/adamw';
 
 export interface AdamWOptions {
   beta1: number;
@@ -82,6 +84,10 @@ export class AdamW {
       // A variable that the loss does not reach gets a zero gradient.
       const g = this.flat(this.vars.map((w) => grads[w.name] ?? tf.zerosLike(w)));
       const gradNorm = tf.sqrt(tf.sum(tf.square(g))) as tf.Scalar;
+      if (onWebGpu()) {
+        this.fusedUpdate(g, loss, gradNorm, { lr, beta1, beta2, bias1, bias2, eps, maxGradNorm });
+        return { loss, gradNorm, metrics: kept };
+      }
       const finite = tf.logicalAnd(tf.isFinite(loss), tf.isFinite(gradNorm));
       const clip = maxGradNorm > 0 ? tf.minimum(1, tf.div(maxGradNorm, tf.add(gradNorm, 1e-6))) : tf.scalar(1);
       const clipped = tf.where(finite, tf.mul(g, clip), tf.zerosLike(g));
@@ -98,6 +104,19 @@ export class AdamW {
       this.v.assign(tf.where(finite, v, this.v));
       return { loss, gradNorm, metrics: kept };
     });
+  }
+
+  /** The same update with the fused kernels of model/kernels/adamw.ts (webgpu): moments, then each parameter from them. */
+  private fusedUpdate(g: tf.Tensor1D, loss: tf.Scalar, gradNorm: tf.Scalar, args: Parameters<typeof adamMoments>[5]): void {
+    const [m, v] = adamMoments(this.m, this.v, g, loss, gradNorm, args);
+    let offset = 0;
+    this.vars.forEach((w, i) => {
+      const decay = w.rank >= 2 ? this.opts.weightDecay : 0;
+      w.assign(adamWeight(w, m, v, loss, gradNorm, offset, decay, args));
+      offset += this.sizes[i];
+    });
+    this.m.assign(m);
+    this.v.assign(v);
   }
 
   dispose(): void {
