@@ -12,6 +12,7 @@ import { generateDemonstrations } from '../data/world';
 import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
+import { followingPrompts, measureInstructionFollowing } from './instructionEval';
 import { encodePair, fixedBatch, packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
 
 export interface Demonstration {
@@ -19,7 +20,7 @@ export interface Demonstration {
   response: string;
 }
 
-/** Keys as in SFT_SETTINGS (src/lib/settings.ts); the last four are not in the UI yet. */
+/** Keys as in SFT_SETTINGS (src/lib/settings.ts); the last six are not in the UI yet. */
 export interface SftSettings {
   epochs: number;
   batch_size: number;
@@ -30,6 +31,10 @@ export interface SftSettings {
   warmup_steps: number;
   weight_decay: number;
   max_grad_norm: number;
+  /** Held-out instruction prompts sampled at each evaluation to measure instruction following (0: off). */
+  instruction_prompts: number;
+  /** Longest sampled response for that measure (0: as much as the context leaves). */
+  instruction_tokens: number;
 }
 
 export const SFT_DEFAULTS: SftSettings = {
@@ -42,6 +47,8 @@ export const SFT_DEFAULTS: SftSettings = {
   warmup_steps: 0,
   weight_decay: 0.1,
   max_grad_norm: 1,
+  instruction_prompts: 32,
+  instruction_tokens: 0,
 };
 
 /** Built-in demonstrations, split into train and held-out; one stream, so the two never share an item. */
@@ -61,6 +68,9 @@ export class SftStage implements Stage {
   private readonly eosId: number;
   private readonly train: TokenPair[];
   private readonly val: TokenPair[];
+  /** Prompts of held-out demonstrations that name at least one constraint: the instruction-following set. */
+  readonly followingPrompts: string[];
+  private readonly tokenizer: Tokenizer;
   private readonly optimizer: AdamW;
   private readonly rng: Rng;
   private order: number[] = [];
@@ -73,6 +83,8 @@ export class SftStage implements Stage {
     const encode = (d: Demonstration) => encodePair(tokenizer, d.prompt, d.response, true);
     this.train = [...builtIn.train, ...userDemonstrations].map(encode);
     this.val = builtIn.val.map(encode);
+    this.tokenizer = tokenizer;
+    this.followingPrompts = followingPrompts(builtIn.val.map((d) => d.prompt), this.settings.instruction_prompts);
     this.eosId = tokenizer.eosId;
     const longest = Math.max(...[...this.train, ...this.val].map((p) => p.prompt.length + p.response.length));
     this.time = Math.min(model.config.blockSize, longest);
@@ -106,9 +118,20 @@ export class SftStage implements Stage {
     return { loss: metrics.loss, lr, grad_norm: metrics.grad_norm };
   }
 
-  /** Mean per-token loss on the held-out demonstrations (the same ones every time). */
+  /**
+   * Mean per-token loss on the held-out demonstrations (the same ones every time) and, unless
+   * instruction_prompts is 0, instruction_following: the share of the named constraints (characters,
+   * animals, objects, place, mood, ending, length) of held-out instructions that sampled responses
+   * honour (temperature 1, a fixed seed, so the same draws before and after training).
+   */
   async evaluate(): Promise<Metrics> {
-    return { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
+    const metrics: Metrics = { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
+    if (this.followingPrompts.length > 0) {
+      const { instruction_tokens: tokens, seed } = this.settings;
+      const report = await measureInstructionFollowing(this.model, this.tokenizer, this.followingPrompts, { maxNewTokens: tokens > 0 ? tokens : undefined, seed });
+      metrics.instruction_following = report.share;
+    }
+    return metrics;
   }
 
   dispose(): void {
