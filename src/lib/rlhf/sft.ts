@@ -31,7 +31,10 @@ export interface SftSettings {
   warmup_steps: number;
   weight_decay: number;
   max_grad_norm: number;
-  /** Held-out instruction prompts sampled at each evaluation to measure instruction following (0: off). */
+  /**
+   * Held-out instruction prompts sampled at each evaluation to measure instruction following (0: off, the
+   * default, because sampling costs: an untrained model writes to the end of the context). 16-32 in the app.
+   */
   instruction_prompts: number;
   /** Longest sampled response for that measure (0: as much as the context leaves). */
   instruction_tokens: number;
@@ -47,7 +50,7 @@ export const SFT_DEFAULTS: SftSettings = {
   warmup_steps: 0,
   weight_decay: 0.1,
   max_grad_norm: 1,
-  instruction_prompts: 32,
+  instruction_prompts: 0,
   instruction_tokens: 0,
 };
 
