@@ -80,13 +80,23 @@ for (let start = 0; !cached && start < count + extra; start += 8) {
   const chunk = prompts.slice(start, start + 8);
   const rows = chunk.flatMap((p) => new Array<number[]>(K).fill(tokenizer.encode(p)));
   const maxNewTokens = Math.min(Number(args['max-new']), policy.config.blockSize - Math.max(...rows.map((r) => r.length)));
-  const { completions: out } = await sample(policy, rows, { maxNewTokens, temperature: Number(args.temperature), topK: 0, seed: 7919 * (start + 1), eosId: tokenizer.eosId });
+  const { completions: out } = await sample(policy, rows, {
+    maxNewTokens,
+    temperature: Number(args.temperature),
+    topK: 0,
+    seed: 7919 * (start + 1),
+    eosId: tokenizer.eosId,
+  });
   if (process.env.VERBOSE) console.log(`sampled ${start + chunk.length} prompts, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  chunk.forEach((_, i) => completions.push(out.slice(i * K, (i + 1) * K).map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId)))));
+  chunk.forEach((_, i) =>
+    completions.push(out.slice(i * K, (i + 1) * K).map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId)))),
+  );
 }
 if (args.cache && !cached) writeFileSync(args.cache, JSON.stringify(completions));
 const sampleSeconds = (performance.now() - t0) / 1000;
-console.log(`${backend}, ${args.checkpoint} (${ckpt.config.nLayer}x${ckpt.config.nEmbd}), ${count} prompts x K=${K} sampled in ${sampleSeconds.toFixed(0)} s; settings ${JSON.stringify(settings)}`);
+console.log(
+  `${backend}, ${args.checkpoint} (${ckpt.config.nLayer}x${ckpt.config.nEmbd}), ${count} prompts x K=${K} sampled in ${sampleSeconds.toFixed(0)} s; settings ${JSON.stringify(settings)}`,
+);
 console.log(`example: ${JSON.stringify(prompts[0] + completions[0][0])}`);
 
 for (const id of args.labelers!.split(',')) {
@@ -99,8 +109,17 @@ for (const id of args.labelers!.split(',')) {
     return `h${next++}`;
   };
   const all: Ranking[] = prompts.map((prompt, i) => ({
-    id: i < count ? `r${i}` : heldOutId(), prompt, completions: completions[i], order: rankCompletions(labeler, completions[i].map((c) => prompt + c), { noise: 0, rng }),
-    createdAt: 0, source: 'labeler', labelerId: id,
+    id: i < count ? `r${i}` : heldOutId(),
+    prompt,
+    completions: completions[i],
+    order: rankCompletions(
+      labeler,
+      completions[i].map((c) => prompt + c),
+      { noise: 0, rng },
+    ),
+    createdAt: 0,
+    source: 'labeler',
+    labelerId: id,
   }));
   const rankings = all.slice(0, count);
   // How much the labeler's gold varies within a ranking, and how many pairs it cannot tell apart.
@@ -114,11 +133,16 @@ for (const id of args.labelers!.split(',')) {
     void r;
   }
   const ended = completions.flat().filter((c) => /[.!?]"?\s*$/.test(c)).length / completions.flat().length;
-  console.log(`${id}: tied pairs ${ties}/${pairsAll}, mean gold range within a ranking ${spread.toFixed(3)}, completions ending a sentence ${(100 * ended).toFixed(0)} %`);
+  console.log(
+    `${id}: tied pairs ${ties}/${pairsAll}, mean gold range within a ranking ${spread.toFixed(3)}, completions ending a sentence ${(100 * ended).toFixed(0)} %`,
+  );
   if (args['diagnose-only']) continue;
   const t1 = performance.now();
   const rm = RewardModel.fromPolicy(policy, Number(args.seed));
-  const options = { maxCompletions: args['max-completions'] ? Number(args['max-completions']) : undefined, time: args.time ? Number(args.time) : undefined };
+  const options = {
+    maxCompletions: args['max-completions'] ? Number(args['max-completions']) : undefined,
+    time: args.time ? Number(args.time) : undefined,
+  };
   let stage: RewardStage;
   if (args.incremental) {
     // As in the app with a reward model already trained on the first two rankings: each new ranking runs update().
@@ -135,7 +159,9 @@ for (const id of args.labelers!.split(',')) {
       const m = await stage.step();
       if (every > 0 && stage.stepsDone % every === 0 && stage.stepsDone < stage.totalSteps) {
         const e = await stage.evaluateHeldOut();
-        console.log(`  step ${stage.stepsDone}: loss ${m.loss.toFixed(3)} held-out ${(100 * e.pair_accuracy).toFixed(1)} % margin ${e.margin.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
+        console.log(
+          `  step ${stage.stepsDone}: loss ${m.loss.toFixed(3)} held-out ${(100 * e.pair_accuracy).toFixed(1)} % margin ${e.margin.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(0)} s)`,
+        );
       }
     }
   }

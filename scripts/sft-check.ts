@@ -42,10 +42,14 @@ if (args.batch) settings.batch_size = Number(args.batch);
 const prompts = followingPrompts(generatePrompts(4242, 4 * Number(args.prompts)), Number(args.prompts));
 const opts = { maxNewTokens: Number(args.tokens) || undefined, temperature: Number(args.temperature), seed: 5 };
 const show = (label: string, r: FollowingReport, seconds: number) => {
-  const kinds = Object.entries(r.byKind).map(([k, v]) => `${k} ${v.honoured}/${v.total}`).join(', ');
+  const kinds = Object.entries(r.byKind)
+    .map(([k, v]) => `${k} ${v.honoured}/${v.total}`)
+    .join(', ');
   const ca = r.byKind.character.honoured + r.byKind.animal.honoured;
   const caTotal = r.byKind.character.total + r.byKind.animal.total;
-  console.log(`${label}: instruction following ${(100 * r.share).toFixed(1)} % (${r.honoured}/${r.total} constraints of ${r.prompts} prompts; characters+animals ${ca}/${caTotal} = ${((100 * ca) / caTotal).toFixed(1)} %) [${kinds}] ${seconds.toFixed(0)} s`);
+  console.log(
+    `${label}: instruction following ${(100 * r.share).toFixed(1)} % (${r.honoured}/${r.total} constraints of ${r.prompts} prompts; characters+animals ${ca}/${caTotal} = ${((100 * ca) / caTotal).toFixed(1)} %) [${kinds}] ${seconds.toFixed(0)} s`,
+  );
 };
 console.log(`${backend}, ${args.checkpoint} (${ckpt.config.nLayer}x${ckpt.config.nEmbd}), settings ${JSON.stringify(settings)}`);
 let t = performance.now();
@@ -68,7 +72,11 @@ const trainSeconds = (performance.now() - t) / 1000;
 const { val_loss } = await stage.evaluate();
 t = performance.now();
 const after = await measureInstructionFollowing(model, tokenizer, prompts, opts);
-show(`after SFT (${stage.totalSteps} steps, ${trainSeconds.toFixed(0)} s, val_loss ${val_loss.toFixed(3)})`, after, (performance.now() - t) / 1000);
+show(
+  `after SFT (${stage.totalSteps} steps, ${trainSeconds.toFixed(0)} s, val_loss ${val_loss.toFixed(3)})`,
+  after,
+  (performance.now() - t) / 1000,
+);
 console.log(`  e.g. ${JSON.stringify(prompts[0] + after.responses[0])}`);
 stage.dispose();
 model.dispose();

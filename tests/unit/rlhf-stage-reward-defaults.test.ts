@@ -28,49 +28,78 @@ const RANKINGS = 80;
 const EXTRA_HELD_OUT = 120;
 
 /** The proposed REWARD_SETTINGS defaults (src/lib/settings.ts), written out. */
-const PROPOSED: Partial<RewardSettings> = { epochs: 4, rankings_per_batch: 4, learning_rate: 1e-3, held_out_share: 0.2, update_steps: 4, seed: 1 };
+const PROPOSED: Partial<RewardSettings> = {
+  epochs: 4,
+  rankings_per_batch: 4,
+  learning_rate: 1e-3,
+  held_out_share: 0.2,
+  update_steps: 4,
+  seed: 1,
+};
 
 beforeAll(useCpuBackend);
 
 describe('reward model defaults', () => {
-  it.skipIf(!fixtureExists || !process.env.RLHF_SLOW)('reach >= 70 % held-out pair accuracy for short-answers and beat chance for no-repetition', async () => {
-    const { model, tokenizer } = loadPretrained();
-    const prompts = generatePrompts(7, RANKINGS + EXTRA_HELD_OUT);
-    const completions: string[][] = [];
-    for (let start = 0; start < prompts.length; start += 8) {
-      const rows = prompts.slice(start, start + 8).flatMap((p) => new Array<number[]>(K).fill(tokenizer.encode(p)));
-      const room = model.config.blockSize - Math.max(...rows.map((r) => r.length));
-      const { completions: out } = await sample(model, rows, { maxNewTokens: Math.min(48, room), temperature: 1, topK: 0, seed: 7919 * (start + 1), eosId: tokenizer.eosId });
-      for (let i = 0; i < rows.length; i += K) completions.push(out.slice(i, i + K).map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId))));
-    }
-    let next = 0;
-    const heldOutId = () => {
-      while (idFraction(`h${next}`) >= 0.01) next++;
-      return `h${next++}`;
-    };
-    const extraIds = prompts.slice(RANKINGS).map(heldOutId);
-    const results: Record<string, number> = {};
-    for (const id of ['short-answers', 'no-repetition']) {
-      const labeler = labelerById(id);
-      const rng = new Rng(1);
-      const rankings: Ranking[] = prompts.map((prompt, i) => ({
-        id: i < RANKINGS ? `r${i}` : extraIds[i - RANKINGS], prompt, completions: completions[i],
-        order: rankCompletions(labeler, completions[i].map((c) => prompt + c), { noise: 0, rng }), createdAt: 0, source: 'labeler', labelerId: id,
-      }));
-      const rm = RewardModel.fromPolicy(model, 1);
-      const stage = new RewardStage(rm, tokenizer, rankings.slice(0, RANKINGS), PROPOSED, { maxCompletions: K });
-      while (stage.stepsDone < stage.totalSteps) await stage.step();
-      stage.addRankings(rankings.slice(RANKINGS)); // held out by their ids: scored, never trained on
-      const m = await stage.evaluateHeldOut();
-      results[id] = m.pair_accuracy;
-      console.log(`${id}: held-out pair accuracy ${(100 * m.pair_accuracy).toFixed(1)} % [${(100 * m.pair_accuracy_low).toFixed(1)}, ${(100 * m.pair_accuracy_high).toFixed(1)}] of ${m.pairs} pairs, ${m.rankings} rankings, ${stage.counts.train} trained on, ${stage.totalSteps} steps`);
-      expect(m.rankings).toBeGreaterThanOrEqual(EXTRA_HELD_OUT);
-      expect(m.pairs).toBe(m.rankings * 6);
-      expect(isIndistinguishableFromChance({ low: m.pair_accuracy_low, high: m.pair_accuracy_high }), id).toBe(false);
-      stage.dispose();
-      rm.dispose();
-    }
-    expect(results['short-answers']).toBeGreaterThanOrEqual(0.7);
-    model.dispose();
-  }, 900_000);
+  it.skipIf(!fixtureExists || !process.env.RLHF_SLOW)(
+    'reach >= 70 % held-out pair accuracy for short-answers and beat chance for no-repetition',
+    async () => {
+      const { model, tokenizer } = loadPretrained();
+      const prompts = generatePrompts(7, RANKINGS + EXTRA_HELD_OUT);
+      const completions: string[][] = [];
+      for (let start = 0; start < prompts.length; start += 8) {
+        const rows = prompts.slice(start, start + 8).flatMap((p) => new Array<number[]>(K).fill(tokenizer.encode(p)));
+        const room = model.config.blockSize - Math.max(...rows.map((r) => r.length));
+        const { completions: out } = await sample(model, rows, {
+          maxNewTokens: Math.min(48, room),
+          temperature: 1,
+          topK: 0,
+          seed: 7919 * (start + 1),
+          eosId: tokenizer.eosId,
+        });
+        for (let i = 0; i < rows.length; i += K)
+          completions.push(out.slice(i, i + K).map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId))));
+      }
+      let next = 0;
+      const heldOutId = () => {
+        while (idFraction(`h${next}`) >= 0.01) next++;
+        return `h${next++}`;
+      };
+      const extraIds = prompts.slice(RANKINGS).map(heldOutId);
+      const results: Record<string, number> = {};
+      for (const id of ['short-answers', 'no-repetition']) {
+        const labeler = labelerById(id);
+        const rng = new Rng(1);
+        const rankings: Ranking[] = prompts.map((prompt, i) => ({
+          id: i < RANKINGS ? `r${i}` : extraIds[i - RANKINGS],
+          prompt,
+          completions: completions[i],
+          order: rankCompletions(
+            labeler,
+            completions[i].map((c) => prompt + c),
+            { noise: 0, rng },
+          ),
+          createdAt: 0,
+          source: 'labeler',
+          labelerId: id,
+        }));
+        const rm = RewardModel.fromPolicy(model, 1);
+        const stage = new RewardStage(rm, tokenizer, rankings.slice(0, RANKINGS), PROPOSED, { maxCompletions: K });
+        while (stage.stepsDone < stage.totalSteps) await stage.step();
+        stage.addRankings(rankings.slice(RANKINGS)); // held out by their ids: scored, never trained on
+        const m = await stage.evaluateHeldOut();
+        results[id] = m.pair_accuracy;
+        console.log(
+          `${id}: held-out pair accuracy ${(100 * m.pair_accuracy).toFixed(1)} % [${(100 * m.pair_accuracy_low).toFixed(1)}, ${(100 * m.pair_accuracy_high).toFixed(1)}] of ${m.pairs} pairs, ${m.rankings} rankings, ${stage.counts.train} trained on, ${stage.totalSteps} steps`,
+        );
+        expect(m.rankings).toBeGreaterThanOrEqual(EXTRA_HELD_OUT);
+        expect(m.pairs).toBe(m.rankings * 6);
+        expect(isIndistinguishableFromChance({ low: m.pair_accuracy_low, high: m.pair_accuracy_high }), id).toBe(false);
+        stage.dispose();
+        rm.dispose();
+      }
+      expect(results['short-answers']).toBeGreaterThanOrEqual(0.7);
+      model.dispose();
+    },
+    900_000,
+  );
 });

@@ -32,22 +32,42 @@ function demonstrations(): Demonstration[] {
 }
 
 describe('SFT and instruction following', () => {
-  it.skipIf(!fixtureExists || !process.env.RLHF_SLOW)('raises the share of named characters that responses honour', async () => {
-    const { model, tokenizer } = loadPretrained();
-    const heldOut = CHARACTER_NAMES.map((name) => formatPrompt(`Can you write a story about ${name}?`));
-    const opts = { maxNewTokens: 12, temperature: 1, seed: 3 };
-    const before = await measureInstructionFollowing(model, tokenizer, heldOut, opts);
-    const stage = new SftStage(model, tokenizer, { epochs: 8, batch_size: 8, learning_rate: 3e-3, demonstrations: 8, val_demonstrations: 8, instruction_prompts: 8, instruction_tokens: 12, seed: 2 }, demonstrations());
-    while (stage.stepsDone < stage.totalSteps) await stage.step();
-    const after = await measureInstructionFollowing(model, tokenizer, heldOut, opts);
-    const evaluation = await stage.evaluate();
-    console.log(`instruction following on held-out phrasings: ${(100 * before.share).toFixed(0)} % -> ${(100 * after.share).toFixed(0)} % (${stage.totalSteps} steps); e.g. ${JSON.stringify(heldOut[0] + after.responses[0])}`);
-    expect(before.total).toBe(CHARACTER_NAMES.length);
-    expect(evaluation.instruction_following).toBeGreaterThanOrEqual(0);
-    expect(evaluation.instruction_following).toBeLessThanOrEqual(1);
-    expect(after.share).toBeGreaterThanOrEqual(0.8);
-    expect(after.share - before.share).toBeGreaterThanOrEqual(0.5);
-    stage.dispose();
-    model.dispose();
-  }, 600_000);
+  it.skipIf(!fixtureExists || !process.env.RLHF_SLOW)(
+    'raises the share of named characters that responses honour',
+    async () => {
+      const { model, tokenizer } = loadPretrained();
+      const heldOut = CHARACTER_NAMES.map((name) => formatPrompt(`Can you write a story about ${name}?`));
+      const opts = { maxNewTokens: 12, temperature: 1, seed: 3 };
+      const before = await measureInstructionFollowing(model, tokenizer, heldOut, opts);
+      const stage = new SftStage(
+        model,
+        tokenizer,
+        {
+          epochs: 8,
+          batch_size: 8,
+          learning_rate: 3e-3,
+          demonstrations: 8,
+          val_demonstrations: 8,
+          instruction_prompts: 8,
+          instruction_tokens: 12,
+          seed: 2,
+        },
+        demonstrations(),
+      );
+      while (stage.stepsDone < stage.totalSteps) await stage.step();
+      const after = await measureInstructionFollowing(model, tokenizer, heldOut, opts);
+      const evaluation = await stage.evaluate();
+      console.log(
+        `instruction following on held-out phrasings: ${(100 * before.share).toFixed(0)} % -> ${(100 * after.share).toFixed(0)} % (${stage.totalSteps} steps); e.g. ${JSON.stringify(heldOut[0] + after.responses[0])}`,
+      );
+      expect(before.total).toBe(CHARACTER_NAMES.length);
+      expect(evaluation.instruction_following).toBeGreaterThanOrEqual(0);
+      expect(evaluation.instruction_following).toBeLessThanOrEqual(1);
+      expect(after.share).toBeGreaterThanOrEqual(0.8);
+      expect(after.share - before.share).toBeGreaterThanOrEqual(0.5);
+      stage.dispose();
+      model.dispose();
+    },
+    600_000,
+  );
 });

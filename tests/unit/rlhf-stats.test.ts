@@ -46,7 +46,12 @@ describe('clusteredWilson', () => {
 
   it('widens the interval when whole rankings are right or wrong together', () => {
     // p = 0.5, binomial variance 0.25 / 24; robust = 4/3 * 4 * 3^2 / 24^2 = 1/12; deff = 8, n_eff = 3
-    const clusters = [{ correct: 6, pairs: 6 }, { correct: 0, pairs: 6 }, { correct: 6, pairs: 6 }, { correct: 0, pairs: 6 }];
+    const clusters = [
+      { correct: 6, pairs: 6 },
+      { correct: 0, pairs: 6 },
+      { correct: 6, pairs: 6 },
+      { correct: 0, pairs: 6 },
+    ];
     const r = clusteredWilson(clusters);
     expect(r.designEffect).toBeCloseTo(8, 10);
     expect(r.effectiveN).toBeCloseTo(3, 10);

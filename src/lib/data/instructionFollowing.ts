@@ -11,8 +11,17 @@
  */
 import { analyzeText } from './analyze';
 import {
-  ANIMAL_NAMES, CHARACTER_NAMES, ENDINGS, MOOD_ADJECTIVE, MOODS, OBJECT_NAMES, PLACE_NAMES, PLACES, SENTENCE_RANGE,
-  type Ending, type Mood,
+  ANIMAL_NAMES,
+  CHARACTER_NAMES,
+  ENDINGS,
+  MOOD_ADJECTIVE,
+  MOODS,
+  OBJECT_NAMES,
+  PLACE_NAMES,
+  PLACES,
+  SENTENCE_RANGE,
+  type Ending,
+  type Mood,
 } from './lexicon';
 import { responseOf } from './world';
 

@@ -64,7 +64,8 @@ export const LABELERS: Labeler[] = [
   {
     id: 'follows-instruction',
     name: 'Follows the instruction',
-    description: 'Prefers the response that honours more of what the instruction asked for: the characters, animals, objects, place, mood, ending and length it names.',
+    description:
+      'Prefers the response that honours more of what the instruction asked for: the characters, animals, objects, place, mood, ending and length it names.',
     gold: (text) => {
       const f = analyzeText(text);
       const following = instructionFollowingOfText(text);
@@ -87,7 +88,9 @@ export function labelerById(id: string): Labeler {
 export function rankCompletions(labeler: Labeler, completions: string[], opts: { noise: number; rng: Rng }): number[] {
   if (!(opts.noise >= 0 && Number.isFinite(opts.noise))) throw new Error(`noise must be a finite number >= 0, got ${opts.noise}.`);
   const golds = completions.map((c) => labeler.gold(c));
-  const scores = golds.map((g, i) => standardise(labeler, g, completions[i].startsWith('Instruction:')) + (opts.noise > 0 ? opts.noise * opts.rng.normal() : 0));
+  const scores = golds.map(
+    (g, i) => standardise(labeler, g, completions[i].startsWith('Instruction:')) + (opts.noise > 0 ? opts.noise * opts.rng.normal() : 0),
+  );
   return golds.map((_, i) => i).sort((i, j) => scores[j] - scores[i] || golds[j] - golds[i] || i - j);
 }
 
@@ -110,7 +113,11 @@ export function pairAgreement(labeler: Labeler, completionsList: string[][], ran
   let pairs = 0;
   completionsList.forEach((completions, list) => {
     const ranking = rankings[list];
-    if (ranking.length !== completions.length || new Set(ranking).size !== ranking.length || ranking.some((i) => !(i >= 0 && i < completions.length))) {
+    if (
+      ranking.length !== completions.length ||
+      new Set(ranking).size !== ranking.length ||
+      ranking.some((i) => !(i >= 0 && i < completions.length))
+    ) {
       throw new Error(`Ranking ${list} is not a permutation of its ${completions.length} completions.`);
     }
     const golds = completions.map((c) => labeler.gold(c));
@@ -179,7 +186,7 @@ function calibrate(golds: number[]): Calibration {
   const n = sorted.length;
   const values: number[] = [];
   const z: number[] = [];
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end < n && sorted[end] === sorted[start]) end++;
     values.push(sorted[start]);

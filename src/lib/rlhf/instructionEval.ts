@@ -28,7 +28,12 @@ export function followingPrompts(prompts: string[], n: number): string[] {
 }
 
 /** Samples one response per prompt (fixed seed) and pools the share of named constraints honoured. */
-export async function measureInstructionFollowing(model: GPT, tokenizer: Tokenizer, prompts: string[], opts: FollowingOptions = {}): Promise<FollowingReport> {
+export async function measureInstructionFollowing(
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  opts: FollowingOptions = {},
+): Promise<FollowingReport> {
   const { blockSize } = model.config;
   const batch = opts.batch ?? 16;
   const responses: string[] = [];
@@ -36,7 +41,11 @@ export async function measureInstructionFollowing(model: GPT, tokenizer: Tokeniz
     const encoded = prompts.slice(start, start + batch).map((p) => tokenizer.encode(p).slice(-(blockSize - 8)));
     const room = blockSize - Math.max(...encoded.map((e) => e.length));
     const { completions } = await sample(model, encoded, {
-      maxNewTokens: Math.min(opts.maxNewTokens ?? room, room), temperature: opts.temperature ?? 1, topK: 0, seed: (opts.seed ?? 1) + start, eosId: tokenizer.eosId,
+      maxNewTokens: Math.min(opts.maxNewTokens ?? room, room),
+      temperature: opts.temperature ?? 1,
+      topK: 0,
+      seed: (opts.seed ?? 1) + start,
+      eosId: tokenizer.eosId,
     });
     responses.push(...completions.map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId))));
   }

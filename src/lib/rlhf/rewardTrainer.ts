@@ -140,7 +140,13 @@ export class RewardStage implements Stage {
   private readonly rng: Rng;
   private order: number[] = [];
 
-  constructor(rm: RewardModel, tokenizer: Tokenizer, rankings: Ranking[], settings: Partial<RewardSettings> = {}, options: RewardStageOptions = {}) {
+  constructor(
+    rm: RewardModel,
+    tokenizer: Tokenizer,
+    rankings: Ranking[],
+    settings: Partial<RewardSettings> = {},
+    options: RewardStageOptions = {},
+  ) {
     this.rm = rm;
     this.tokenizer = tokenizer;
     this.settings = { ...REWARD_DEFAULTS, ...settings };
@@ -201,7 +207,13 @@ export class RewardStage implements Stage {
   }
 
   private async trainOn(rankings: EncodedRanking[], lr: number): Promise<Metrics> {
-    const { sequences, pairMatrix, pairWeights } = rankingBatch(rankings, this.settings.rankings_per_batch, this.maxCompletions, this.time, this.tokenizer.eosId);
+    const { sequences, pairMatrix, pairWeights } = rankingBatch(
+      rankings,
+      this.settings.rankings_per_batch,
+      this.maxCompletions,
+      this.time,
+      this.tokenizer.eosId,
+    );
     const batch = sequenceTensors(sequences);
     const pairs = tf.tensor2d(pairMatrix, [pairWeights.length, sequences.rows]);
     const weights = tf.tensor1d(pairWeights);
@@ -278,7 +290,13 @@ export class RewardStage implements Stage {
    */
   async evaluateHeldOut(): Promise<Metrics> {
     if (this.heldOut.length === 0) return {};
-    const scores = await scorePairs(this.rm, this.heldOut.flatMap((r) => r.pairs), this.time, this.tokenizer.eosId, this.rowsPerBatch());
+    const scores = await scorePairs(
+      this.rm,
+      this.heldOut.flatMap((r) => r.pairs),
+      this.time,
+      this.tokenizer.eosId,
+      this.rowsPerBatch(),
+    );
     let marginSum = 0;
     let offset = 0;
     const clusters: { correct: number; pairs: number }[] = [];

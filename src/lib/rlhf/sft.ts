@@ -87,7 +87,10 @@ export class SftStage implements Stage {
     this.train = [...builtIn.train, ...userDemonstrations].map(encode);
     this.val = builtIn.val.map(encode);
     this.tokenizer = tokenizer;
-    this.followingPrompts = followingPrompts(builtIn.val.map((d) => d.prompt), this.settings.instruction_prompts);
+    this.followingPrompts = followingPrompts(
+      builtIn.val.map((d) => d.prompt),
+      this.settings.instruction_prompts,
+    );
     this.eosId = tokenizer.eosId;
     const longest = Math.max(...[...this.train, ...this.val].map((p) => p.prompt.length + p.response.length));
     this.time = Math.min(model.config.blockSize, longest);
@@ -131,7 +134,10 @@ export class SftStage implements Stage {
     const metrics: Metrics = { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
     if (this.followingPrompts.length > 0) {
       const { instruction_tokens: tokens, seed } = this.settings;
-      const report = await measureInstructionFollowing(this.model, this.tokenizer, this.followingPrompts, { maxNewTokens: tokens > 0 ? tokens : undefined, seed });
+      const report = await measureInstructionFollowing(this.model, this.tokenizer, this.followingPrompts, {
+        maxNewTokens: tokens > 0 ? tokens : undefined,
+        seed,
+      });
       metrics.instruction_following = report.share;
     }
     return metrics;

@@ -15,7 +15,8 @@ export interface Interval {
  * n may be fractional (an effective sample size). n = 0 gives the uninformative [0, 1].
  */
 export function wilsonInterval(successes: number, n: number, z = 1.96): Interval {
-  if (!(n >= 0) || !(successes >= 0) || successes > n + 1e-9) throw new Error(`wilsonInterval needs 0 <= successes <= n, got ${successes} of ${n}`);
+  if (!(n >= 0) || !(successes >= 0) || successes > n + 1e-9)
+    throw new Error(`wilsonInterval needs 0 <= successes <= n, got ${successes} of ${n}`);
   if (n === 0) return { low: 0, high: 1 };
   const p = Math.min(1, successes / n);
   const z2 = z * z;
@@ -58,7 +59,7 @@ export function clusteredWilson(clusters: ClusterCount[], z = 1.96): ClusteredSh
   const binomial = (p * (1 - p)) / n;
   let designEffect = 1;
   if (C >= 2 && binomial > 0) {
-    const robust = (C / (C - 1)) * used.reduce((s, c) => s + (c.correct - p * c.pairs) ** 2, 0) / (n * n);
+    const robust = ((C / (C - 1)) * used.reduce((s, c) => s + (c.correct - p * c.pairs) ** 2, 0)) / (n * n);
     designEffect = Math.max(1, robust / binomial);
   }
   const effectiveN = n / designEffect;
