@@ -4,6 +4,7 @@
  * score); ranking adds Gaussian noise to the standardised score, as in Thurstone's model.
  */
 import { analyzeText, type TextFeatures } from './analyze';
+import { instructionFollowingOfText } from './instructionFollowing';
 import type { Ending, Mood } from './lexicon';
 import { normalQuantile } from './normal';
 import type { Rng } from './rng';
@@ -13,7 +14,10 @@ export interface Labeler {
   id: string;
   name: string;
   description: string;
-  /** Higher = preferred; reads the response (a formatted prompt in front is ignored). */
+  /**
+   * Higher = preferred; reads the response (a formatted prompt in front is ignored, except by labelers
+   * that judge the response against its instruction, such as 'follows-instruction').
+   */
   gold(text: string): number;
 }
 
@@ -57,6 +61,18 @@ export const LABELERS: Labeler[] = [
     description: 'Prefers responses that do not repeat phrases or sentences and use varied words.',
     gold: scoredBy((f) => -5 * f.repetition + 0.5 * f.distinctWordShare + 0.3 * (f.wellFormed ? 1 : 0) + 0.2 * f.knownWordShare),
   },
+  {
+    id: 'follows-instruction',
+    name: 'Follows the instruction',
+    description:
+      'Prefers the response that honours more of what the instruction asked for: the characters, animals, objects, place, mood, ending and length it names.',
+    gold: (text) => {
+      const f = analyzeText(text);
+      const following = instructionFollowingOfText(text);
+      // An instruction that names nothing (or no instruction at all) is followed by any response: craft decides.
+      return 3 * (following.total > 0 ? following.share : 1) + craft(f);
+    },
+  },
 ];
 
 export function labelerById(id: string): Labeler {
@@ -72,7 +88,9 @@ export function labelerById(id: string): Labeler {
 export function rankCompletions(labeler: Labeler, completions: string[], opts: { noise: number; rng: Rng }): number[] {
   if (!(opts.noise >= 0 && Number.isFinite(opts.noise))) throw new Error(`noise must be a finite number >= 0, got ${opts.noise}.`);
   const golds = completions.map((c) => labeler.gold(c));
-  const scores = golds.map((g) => standardise(labeler, g) + (opts.noise > 0 ? opts.noise * opts.rng.normal() : 0));
+  const scores = golds.map(
+    (g, i) => standardise(labeler, g, completions[i].startsWith('Instruction:')) + (opts.noise > 0 ? opts.noise * opts.rng.normal() : 0),
+  );
   return golds.map((_, i) => i).sort((i, j) => scores[j] - scores[i] || golds[j] - golds[i] || i - j);
 }
 
@@ -130,10 +148,10 @@ interface Calibration {
 
 const REFERENCE_SEED = 20220304;
 const REFERENCE_SIZE = 2000;
-const calibrations = new Map<Labeler, Calibration>();
+const calibrations = new Map<Labeler, Map<boolean, Calibration>>();
 
-function standardise(labeler: Labeler, gold: number): number {
-  const { values, z, std } = calibrationOf(labeler);
+function standardise(labeler: Labeler, gold: number, prompted: boolean): number {
+  const { values, z, std } = calibrationOf(labeler, prompted);
   const last = values.length - 1;
   if (gold <= values[0]) return z[0] - (values[0] - gold) / std;
   if (gold >= values[last]) return z[last] + (gold - values[last]) / std;
@@ -143,12 +161,22 @@ function standardise(labeler: Labeler, gold: number): number {
   return z[hi - 1] + t * (z[hi] - z[hi - 1]);
 }
 
-function calibrationOf(labeler: Labeler): Calibration {
-  let calibration = calibrations.get(labeler);
+/**
+ * Reference texts: the world's demonstration responses; for texts that carry their instruction (prompted),
+ * each demonstration's prompt in front of a response, where in every block of four the last two swap
+ * responses: half of them follow their instruction, half answer another one. For labelers that read the
+ * response only, both references hold the same responses, so both calibrations are the same.
+ */
+function calibrationOf(labeler: Labeler, prompted: boolean): Calibration {
+  let byKind = calibrations.get(labeler);
+  if (!byKind) calibrations.set(labeler, (byKind = new Map()));
+  let calibration = byKind.get(prompted);
   if (!calibration) {
-    const golds = generateDemonstrations(REFERENCE_SEED, REFERENCE_SIZE).map((d) => labeler.gold(d.response));
-    calibration = calibrate(golds);
-    calibrations.set(labeler, calibration);
+    const demos = generateDemonstrations(REFERENCE_SEED, REFERENCE_SIZE);
+    const partner = (i: number) => (i % 4 === 2 && i + 1 < demos.length ? i + 1 : i % 4 === 3 ? i - 1 : i);
+    const texts = prompted ? demos.map((d, i) => d.prompt + demos[partner(i)].response) : demos.map((d) => d.response);
+    calibration = calibrate(texts.map((t) => labeler.gold(t)));
+    byKind.set(prompted, calibration);
   }
   return calibration;
 }

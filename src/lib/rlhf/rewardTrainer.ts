@@ -15,6 +15,7 @@ import { hashFraction } from '../data/hash';
 import { pairDiffs, rankingLoss } from './losses';
 import { MAX_COMPLETIONS, pairMatrix, pairMetrics, type Ranking } from './rankings';
 import { scorePairs, type RewardModel } from './rewardModel';
+import { clusteredWilson, wilsonInterval } from './stats';
 import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
@@ -249,8 +250,23 @@ export class RewardStage implements Stage {
     return mean;
   }
 
-  /** Held-out pair accuracy, margin (mean r_w - r_l) and the mean and spread of the rewards. */
+  /** Held-out pair accuracy, margin (mean r_w - r_l) and the mean and spread of the rewards (the keys the charts read). */
   async evaluate(): Promise<Metrics> {
+    const all = await this.evaluateHeldOut();
+    if (!('pair_accuracy' in all)) return {};
+    const { pair_accuracy, margin, reward_mean, reward_std } = all;
+    return { pair_accuracy, margin, reward_mean, reward_std };
+  }
+
+  /**
+   * evaluate()'s figures plus how many pairs and rankings they rest on and a 95 % interval for the accuracy.
+   * The pairs of one ranking are correlated (they share its K completions), so pair_accuracy_low/high is a
+   * Wilson interval at the effective number of pairs, pairs / design effect, the design effect estimated
+   * from how much the per-ranking accuracies spread (clusteredWilson in stats.ts; it is never below 1).
+   * pair_accuracy_naive_low/high treat every pair as an independent trial: narrower, and too optimistic
+   * when rankings are right or wrong as a whole. Verdict: isIndistinguishableFromChance({ low, high }).
+   */
+  async evaluateHeldOut(): Promise<Metrics> {
     if (this.heldOut.length === 0) return {};
     const scores = await scorePairs(
       this.rm,
@@ -259,20 +275,32 @@ export class RewardStage implements Stage {
       this.tokenizer.eosId,
       this.rowsPerBatch(),
     );
-    let correct = 0;
-    let pairs = 0;
     let marginSum = 0;
     let offset = 0;
+    const clusters: { correct: number; pairs: number }[] = [];
     for (const r of this.heldOut) {
       const m = pairMetrics(scores.slice(offset, offset + r.pairs.length), r.order);
-      correct += m.correct;
-      pairs += m.pairs;
+      clusters.push({ correct: m.correct, pairs: m.pairs });
       marginSum += m.marginSum;
       offset += r.pairs.length;
     }
+    const acc = clusteredWilson(clusters);
+    const naive = wilsonInterval(acc.share * acc.n, acc.n);
     const mean = scores.reduce((s, x) => s + x, 0) / scores.length;
     const std = Math.sqrt(scores.reduce((s, x) => s + (x - mean) ** 2, 0) / scores.length);
-    return { pair_accuracy: correct / pairs, margin: marginSum / pairs, reward_mean: mean, reward_std: std };
+    return {
+      pair_accuracy: acc.share,
+      margin: marginSum / acc.n,
+      reward_mean: mean,
+      reward_std: std,
+      pairs: acc.n,
+      rankings: acc.clusters,
+      pairs_effective: acc.effectiveN,
+      pair_accuracy_low: acc.low,
+      pair_accuracy_high: acc.high,
+      pair_accuracy_naive_low: naive.low,
+      pair_accuracy_naive_high: naive.high,
+    };
   }
 
   /** The reward model's scores for completions of one prompt (for showing its predicted order). */

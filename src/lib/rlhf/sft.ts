@@ -13,6 +13,7 @@ import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
+import { followingPrompts, measureInstructionFollowing } from './instructionEval';
 import { encodePair, fixedBatch, packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
 
 export interface Demonstration {
@@ -52,6 +53,10 @@ export const SFT_SETTINGS = [
   hidden(int('warmup_steps', 'Warm-up steps', 0, 0, 100_000, 'Steps of linear learning-rate warm-up.')),
   hidden(float('weight_decay', 'Weight decay', 0.1, 0, 1, 'Decoupled AdamW weight decay.')),
   hidden(float('max_grad_norm', 'Gradient clip', 1, 0, 100, 'Clip the global gradient norm (0 = off).')),
+  // instruction following (src/lib/data/instructionFollowing.ts) on held-out prompts at each evaluation; 0 = off, because
+  // sampling costs (an untrained model writes to the end of the context)
+  hidden(int('instruction_prompts', 'Instruction prompts', 0, 0, 256, 'Held-out instruction prompts sampled to measure instruction following.')),
+  hidden(int('instruction_tokens', 'Instruction tokens', 0, 0, 512, 'Longest sampled response for that measure (0: as much as the context leaves).')),
 ] as const;
 
 export type SftSettings = SettingsOf<typeof SFT_SETTINGS>;
@@ -74,6 +79,9 @@ export class SftStage implements Stage {
   private readonly eosId: number;
   private readonly train: TokenPair[];
   private readonly val: TokenPair[];
+  /** Prompts of held-out demonstrations that name at least one constraint: the instruction-following set. */
+  readonly followingPrompts: string[];
+  private readonly tokenizer: Tokenizer;
   private readonly optimizer: AdamW;
   private readonly rng: Rng;
   private order: number[] = [];
@@ -86,6 +94,11 @@ export class SftStage implements Stage {
     const encode = (d: Demonstration) => encodePair(tokenizer, d.prompt, d.response, true);
     this.train = [...builtIn.train, ...userDemonstrations].map(encode);
     this.val = builtIn.val.map(encode);
+    this.tokenizer = tokenizer;
+    this.followingPrompts = followingPrompts(
+      builtIn.val.map((d) => d.prompt),
+      this.settings.instruction_prompts,
+    );
     this.eosId = tokenizer.eosId;
     const longest = Math.max(...[...this.train, ...this.val].map((p) => p.prompt.length + p.response.length));
     this.time = Math.min(model.config.blockSize, longest);
@@ -119,9 +132,23 @@ export class SftStage implements Stage {
     return { loss: metrics.loss, lr, grad_norm: metrics.grad_norm };
   }
 
-  /** Mean per-token loss on the held-out demonstrations (the same ones every time). */
+  /**
+   * Mean per-token loss on the held-out demonstrations (the same ones every time) and, unless
+   * instruction_prompts is 0, instruction_following: the share of the named constraints (characters,
+   * animals, objects, place, mood, ending, length) of held-out instructions that sampled responses
+   * honour (temperature 1, a fixed seed, so the same draws before and after training).
+   */
   async evaluate(): Promise<Metrics> {
-    return { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
+    const metrics: Metrics = { val_loss: await responseLoss(this.model, this.val, this.time, this.eosId, this.settings.batch_size) };
+    if (this.followingPrompts.length > 0) {
+      const { instruction_tokens: tokens, seed } = this.settings;
+      const report = await measureInstructionFollowing(this.model, this.tokenizer, this.followingPrompts, {
+        maxNewTokens: tokens > 0 ? tokens : undefined,
+        seed,
+      });
+      metrics.instruction_following = report.share;
+    }
+    return metrics;
   }
 
   dispose(): void {
