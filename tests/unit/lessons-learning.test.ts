@@ -1,0 +1,83 @@
+/**
+ * Learning tests of the lessons (issue #11): each finding's direction on the tiny fixture, fixed seeds.
+ * Setup and sizes: lessons-setup.ts. Measured values are in each test's comment.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goldPeak, LessonRunner, seriesOf, type LessonContext } from '../../src/lib/lessons';
+import { fixtureExists } from './rlhf-stage-fixture';
+import { tinyContext, tinyLesson, TINY_SIZES, useWasmBackend } from './lessons-setup';
+
+let backend = '';
+const contexts: LessonContext[] = [];
+const context = (labeler?: string) => {
+  const ctx = tinyContext(labeler);
+  contexts.push(ctx);
+  return ctx;
+};
+
+beforeAll(async () => {
+  backend = await useWasmBackend();
+});
+afterAll(() => contexts.forEach((c) => c.policy.dispose()));
+
+async function run(lessonId: string, ctx: LessonContext, sizes = TINY_SIZES, runIds?: string[]) {
+  const runner = new LessonRunner(tinyLesson(lessonId, sizes, runIds), ctx);
+  const started = performance.now();
+  try {
+    const records = await runner.runAll();
+    console.log(`[${backend}] ${lessonId}: ${runner.summary()} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    return records;
+  } finally {
+    runner.dispose();
+  }
+}
+
+describe.skipIf(!fixtureExists)('lessons: learning', () => {
+  it('1. reward-model accuracy rises with the number of rankings', async () => {
+    const sizes = { ...TINY_SIZES, rankingCounts: [4, 40], rewardSettings: { ...TINY_SIZES.rewardSettings, epochs: 2 } };
+    const [r] = await run('rankings', context('short-answers'), sizes, ['agreement-100']);
+    const acc = seriesOf(r, 'accuracy/gold').values;
+    expect(acc[1]).toBeGreaterThan(acc[0] + 0.05);
+    expect(acc[1]).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('3. with beta = 0 gold peaks and falls while the proxy ends at its maximum', async () => {
+    const [, r] = await run('over-optimisation', context(), TINY_SIZES, ['reward-model', 'beta-0']);
+    const p = goldPeak(r);
+    console.log(JSON.stringify(p));
+    expect(p.peakGold - p.startGold).toBeGreaterThan(0.1); // gold rose first ...
+    expect(p.fallShare).toBeGreaterThan(0.5); // ... then lost more than half of its gain
+    expect(p.peakStep).toBeLessThan(r.totalSteps - 4);
+    expect(p.proxyEnd).toBeGreaterThanOrEqual(p.proxyMax - 0.1 * (p.proxyMax - p.proxyStart));
+    expect(p.proxyEnd - p.proxyStart).toBeGreaterThan(1);
+    expect(r.samples.map((s) => s.label.split(' (')[0])).toEqual(['highest gold', 'latest']);
+  });
+
+  it('4. a larger beta ends with a smaller KL', async () => {
+    const records = await run('kl-frontier', context(), TINY_SIZES, ['reward-model', 'beta-0', 'beta-0.2']);
+    const kl = (id: string) => {
+      const v = seriesOf(records.find((r) => r.id === id), 'kl').values;
+      return v.slice(-3).reduce((s, x) => s + x, 0) / 3;
+    };
+    console.log(`final KL (mean of the last 3): beta 0 ${kl('beta-0').toFixed(2)}, beta 0.2 ${kl('beta-0.2').toFixed(2)}`);
+    expect(kl('beta-0.2')).toBeLessThan(0.5 * kl('beta-0'));
+  });
+
+  it('5. PPO-ptx ends with a lower held-out pretraining loss than PPO', async () => {
+    const sizes = { ...TINY_SIZES, ppo: { ...TINY_SIZES.ppo, learning_rate: 1e-3 } };
+    const records = await run('alignment-tax', context(), sizes);
+    const loss = (id: string) => seriesOf(records.find((r) => r.id === id), 'pretrain_loss/held_out').values;
+    console.log(`held-out pretraining loss: PPO ${loss('ppo').map((x) => x.toFixed(3)).join(' ')}; PPO-ptx ${loss('ppo-ptx').map((x) => x.toFixed(3)).join(' ')}`);
+    expect(loss('ppo')[0]).toBeCloseTo(loss('ppo-ptx')[0], 5); // the same SFT model at step 0
+    expect(loss('ppo-ptx').at(-1)!).toBeLessThan(loss('ppo').at(-1)! - 0.03);
+  });
+
+  it('6. the win rate against the SFT model ends above 50 %', async () => {
+    const [, r] = await run('win-rate', context(), TINY_SIZES);
+    const rate = seriesOf(r, 'win_rate');
+    console.log(`win rate by iteration: ${rate.steps.map((s, i) => `${s}: ${rate.values[i].toFixed(2)}`).join(', ')}`);
+    expect(rate.values[0]).toBe(0.5); // the SFT model against itself
+    expect(rate.values.at(-1)!).toBeGreaterThan(0.5);
+    expect(seriesOf(r, 'win_rate/low').values.at(-1)!).toBeLessThan(rate.values.at(-1)!);
+  });
+});
