@@ -30,8 +30,10 @@ export const TINY_SIZES: LessonSizes = {
   heldOutRankings: 16,
   proxyRankings: 16,
   rewardRankings: 16,
-  iterations: { overOptimisation: 24, frontier: 12, alignmentTax: 4, winRate: 10 },
+  iterations: { overOptimisation: 24, frontier: 8, alignmentTax: 4, winRate: 10 },
   evalEvery: 5,
+  overOptimisationEvalEvery: 4,
+  heldOutGoldPrompts: 32,
   heldOutLossBatches: 4,
   winRatePrompts: 48,
 };

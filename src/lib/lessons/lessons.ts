@@ -26,6 +26,9 @@ export interface LessonSizes {
   overOptimisationLr: number;
   ptxCoef: number;
   evalEvery: number;
+  /** Lesson 3 evaluates more often: gold on held-out prompts every this many iterations. */
+  overOptimisationEvalEvery: number;
+  heldOutGoldPrompts: number;
   heldOutLossBatches: number;
   winRatePrompts: number;
 }
@@ -44,6 +47,8 @@ export const MINI_SIZES: LessonSizes = {
   overOptimisationLr: 1e-3,
   ptxCoef: 1,
   evalEvery: 4,
+  overOptimisationEvalEvery: 2,
+  heldOutGoldPrompts: 48,
   heldOutLossBatches: 4,
   winRatePrompts: 48,
 };
@@ -78,23 +83,33 @@ const started = (r: RunRecord | undefined): r is RunRecord => !!r && r.series.le
 /** Window of the moving average that the over-optimisation lesson reads the gold and proxy curves through. */
 export const SMOOTHING = 5;
 
-/** Where the smoothed gold of a PPO run peaked, and how the run ended. */
+/**
+ * Where the gold score of a PPO run peaked, and how the run ended. Gold is read from the held-out
+ * evaluations ('gold/held_out': fixed prompts and sampling seed, the SFT model at step 0) when the run has
+ * at least three, else from the rollouts through a moving average; proxy and sqrt(KL) from the rollouts
+ * through a moving average of SMOOTHING iterations.
+ */
 export function goldPeak(record: RunRecord): {
   peakStep: number; peakGold: number; peakSqrtKl: number; startGold: number; endGold: number; endSqrtKl: number;
-  proxyStart: number; proxyEnd: number; proxyMax: number; fallShare: number;
+  proxyStart: number; proxyEnd: number; proxyMax: number; fallShare: number; source: 'held-out' | 'rollouts';
 } {
-  const gold = seriesOf(record, 'gold');
+  const heldOut = seriesOf(record, 'gold/held_out');
+  const rollouts = seriesOf(record, 'gold');
+  const useHeldOut = heldOut.values.length >= 3;
+  const gold = useHeldOut ? heldOut : { steps: rollouts.steps, values: movingAverage(rollouts.values, SMOOTHING) };
   const proxy = movingAverage(seriesOf(record, 'proxy').values, SMOOTHING);
-  const kl = movingAverage(seriesOf(record, 'sqrt_kl').values, SMOOTHING);
-  const smooth = movingAverage(gold.values, SMOOTHING);
-  const i = argmax(smooth);
-  const n = smooth.length - 1;
-  const startGold = gold.values.slice(0, SMOOTHING).reduce((s, x) => s + x, 0) / Math.min(SMOOTHING, gold.values.length);
-  const gain = smooth[i] - startGold;
+  const kl = seriesOf(record, 'sqrt_kl');
+  const klSmooth = movingAverage(kl.values, SMOOTHING);
+  const klAt = (step: number) => (step <= 0 ? 0 : klSmooth[Math.max(0, kl.steps.findIndex((s) => s >= step))]);
+  const i = argmax(gold.values);
+  const n = gold.values.length - 1;
+  const startGold = useHeldOut ? gold.values[0] : rollouts.values.slice(0, SMOOTHING).reduce((s, x) => s + x, 0) / Math.min(SMOOTHING, rollouts.values.length);
+  const gain = gold.values[i] - startGold;
   return {
-    peakStep: gold.steps[i], peakGold: smooth[i], peakSqrtKl: kl[i], startGold, endGold: smooth[n], endSqrtKl: kl[n],
-    proxyStart: proxy[0], proxyEnd: proxy[n], proxyMax: Math.max(...proxy),
-    fallShare: gain > 0 ? (smooth[i] - smooth[n]) / gain : 0,
+    peakStep: gold.steps[i], peakGold: gold.values[i], peakSqrtKl: klAt(gold.steps[i]), startGold, endGold: gold.values[n], endSqrtKl: klAt(gold.steps[n]),
+    proxyStart: proxy[0], proxyEnd: proxy[proxy.length - 1], proxyMax: Math.max(...proxy),
+    fallShare: gain > 0 ? (gold.values[i] - gold.values[n]) / gain : 0,
+    source: useHeldOut ? 'held-out' : 'rollouts',
   };
 }
 
@@ -185,11 +200,12 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     runs: [
       proxyRun(sizes.proxyRankings, 31),
       ...betas.map((beta) => ppoRun(`beta-${beta}`, `PPO, beta = ${beta}`, sizes.iterations.overOptimisation,
-        { kl_coef: beta, learning_rate: sizes.overOptimisationLr }, { keepSamples: true })),
+        { kl_coef: beta, learning_rate: sizes.overOptimisationLr },
+        { keepSamples: true, heldOutGoldPrompts: sizes.heldOutGoldPrompts, evalEvery: sizes.overOptimisationEvalEvery })),
     ],
     charts: [
       { id: 'gold-vs-kl', title: 'Proxy and gold score vs sqrt(KL)', x: 'sqrt_kl', xLabel: 'sqrt(KL) from SFT', y: ['proxy', 'gold'], yLabel: 'score' },
-      { id: 'gold-vs-step', title: 'Proxy and gold score over iterations', x: 'step', xLabel: 'PPO iteration', y: ['proxy', 'gold'], yLabel: 'score' },
+      { id: 'gold-vs-step', title: 'Proxy and gold score over iterations', x: 'step', xLabel: 'PPO iteration', y: ['proxy', 'gold', 'gold/held_out'], yLabel: 'score' },
     ],
     summarise(runs) {
       const parts = runs.filter((r) => r.kind === 'ppo' && started(r)).map((r) => {
@@ -198,7 +214,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
           (p.fallShare > 0 ? `fell ${pct(p.fallShare)} of its gain to ${f2(p.endGold)}` : `stayed at ${f2(p.endGold)}`) +
           ` by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`;
       });
-      return parts.length ? parts.join('; ') + ' (moving averages over 5 iterations).' : 'Not run yet.';
+      return parts.length ? parts.join('; ') + ' (gold on held-out prompts; proxy and KL as moving averages over 5 iterations).' : 'Not run yet.';
     },
   };
 
