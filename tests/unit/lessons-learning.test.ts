@@ -74,11 +74,13 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   });
 
   it('6. the win rate against the SFT model ends above 50 %', async () => {
-    const [, r] = await run('win-rate', context(), TINY_SIZES);
+    const [r] = await run('win-rate', context(), TINY_SIZES);
     const rate = seriesOf(r, 'win_rate');
     console.log(`win rate by iteration: ${rate.steps.map((s, i) => `${s}: ${rate.values[i].toFixed(2)}`).join(', ')}`);
     expect(rate.values[0]).toBe(0.5); // the SFT model against itself
-    expect(rate.values.at(-1)!).toBeGreaterThan(0.5);
-    expect(seriesOf(r, 'win_rate/low').values.at(-1)!).toBeLessThan(rate.values.at(-1)!);
+    expect(rate.values.at(-1)!).toBeGreaterThan(0.65);
+    const low = seriesOf(r, 'win_rate/low').values.at(-1)!;
+    expect(low).toBeGreaterThan(0.5); // the 95 % interval excludes a coin flip
+    expect(low).toBeLessThan(rate.values.at(-1)!);
   });
 });
