@@ -177,14 +177,11 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     summarise(runs) {
       const done = runs.filter(started);
       if (!done.length) return 'Not run yet.';
-      const budget = Math.min(...done.map((r) => last(r, 'completions_read')));
-      const at = done.map((r) => {
-        const s = seriesOf(r, 'completions_read');
-        const i = s.values.lastIndexOf(budget);
-        const acc = seriesOf(r, 'accuracy/gold').values[i];
-        return `${r.label} ${f2(acc)} (${seriesOf(r, 'pairs').values[i]} comparisons)`;
-      });
-      return `Held-out pair accuracy after reading ${budget} completions: ${at.join(', ')}.`;
+      // the last budget that every run has reached (budgets are the same for every K)
+      const i = Math.min(...done.map((r) => seriesOf(r, 'completions_read').values.length)) - 1;
+      const budget = seriesOf(done[0], 'completions_read').values[i];
+      const at = done.map((r) => `${r.label} ${f2(seriesOf(r, 'accuracy/gold').values[i])} (${seriesOf(r, 'pairs').values[i]} comparisons)`);
+      return `Held-out pair accuracy after reading about ${budget} completions: ${at.join(', ')}.`;
     },
   };
 

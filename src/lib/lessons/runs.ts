@@ -281,7 +281,14 @@ export class PpoRun implements LessonRunStage {
     const prompts = goldPrompts.length >= winPrompts.length ? goldPrompts : winPrompts;
     if (prompts.length > 0) {
       const texts = await sampleTexts(policy, ctx.tokenizer, prompts, s.response_length, s.temperature, this.evalSeed);
-      if (goldPrompts.length > 0) values['gold/held_out'] = mean(texts.slice(0, goldPrompts.length).map((t) => ctx.labeler.gold(t)));
+      if (goldPrompts.length > 0) {
+        const golds = texts.slice(0, goldPrompts.length).map((t) => ctx.labeler.gold(t));
+        values['gold/held_out'] = mean(golds);
+        if (spec.keepSamples) {
+          const items = goldPrompts.map((prompt, i) => ({ prompt, response: texts[i], gold: golds[i] }));
+          this.keepSamples(this.stepsDone, values['gold/held_out'], items);
+        }
+      }
       if (winPrompts.length > 0) {
         this.sftTexts ??= await sampleTexts(ctx.policy, ctx.tokenizer, winPrompts, s.response_length, s.temperature, this.evalSeed);
         const { wins, n } = judgePairs(ctx.labeler, texts.slice(0, winPrompts.length), this.sftTexts, this.winAgreement(), this.judgeRng);
@@ -313,7 +320,7 @@ export class PpoRun implements LessonRunStage {
       const due = step === this.totalSteps || (this.spec.evalEvery > 0 && step % this.spec.evalEvery === 0);
       if (due) Object.assign(values, await this.heldOutMetrics());
       this.record.series.push({ step, values });
-      if (this.spec.keepSamples) this.keepSamples(step, values.gold, this.ppo.lastSamples);
+      if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts) this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
       return values;
     } finally {
       this.record.stepsDone = this.stepsDone;
@@ -321,17 +328,21 @@ export class PpoRun implements LessonRunStage {
     }
   }
 
-  private keepSamples(step: number, gold: number, samples: RolloutSample[]): void {
-    const items = samples.map((x) => ({ prompt: x.prompt, response: x.response, gold: this.ctx.labeler.gold(x.prompt + x.response), proxy: x.score }));
-    const sets = this.record.samples.filter((x) => !x.label.startsWith('latest'));
+  private rolloutItems(samples: RolloutSample[]): SampleSet['items'] {
+    return samples.map((x) => ({ prompt: x.prompt, response: x.response, gold: this.ctx.labeler.gold(x.prompt + x.response), proxy: x.score }));
+  }
+
+  /**
+   * Keeps two sample sets: those of the evaluation (or iteration) with the highest gold so far and the latest.
+   * With held-out gold on, both are the policy's responses to the same held-out prompts, side by side.
+   */
+  private keepSamples(step: number, gold: number, items: SampleSet['items']): void {
+    let best = this.record.samples.find((x) => x.label.startsWith('highest gold'));
     if (gold > this.bestGold) {
       this.bestGold = gold;
-      const others = sets.filter((x) => !x.label.startsWith('highest gold'));
-      sets.length = 0;
-      sets.push({ label: `highest gold (iteration ${step})`, step, items }, ...others);
+      best = { label: `highest gold (iteration ${step})`, step, items };
     }
-    const latest: SampleSet = { label: `latest (iteration ${step})`, step, items };
-    this.record.samples = [...sets, latest];
+    this.record.samples = [...(best ? [best] : []), { label: `latest (iteration ${step})`, step, items }];
   }
 
   dispose(): void {
