@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldPeak, LessonRunner, seriesOf, type LessonContext } from '../../src/lib/lessons';
 import { fixtureExists } from './rlhf-stage-fixture';
-import { tinyContext, tinyLesson, TINY_SIZES, useWasmBackend } from './lessons-setup';
+import { tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
 
 let backend = '';
 const contexts: LessonContext[] = [];
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => contexts.forEach((c) => c.policy.dispose()));
 
-async function run(lessonId: string, ctx: LessonContext, sizes = TINY_SIZES, runIds?: string[]) {
+async function run(lessonId: string, ctx: LessonContext, sizes = TEST_SIZES, runIds?: string[]) {
   const runner = new LessonRunner(tinyLesson(lessonId, sizes, runIds), ctx);
   const started = performance.now();
   try {
@@ -34,7 +34,7 @@ async function run(lessonId: string, ctx: LessonContext, sizes = TINY_SIZES, run
 
 describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('1. reward-model accuracy rises with the number of rankings', async () => {
-    const sizes = { ...TINY_SIZES, rankingCounts: [4, 40], rewardSettings: { ...TINY_SIZES.rewardSettings, epochs: 2 } };
+    const sizes = { ...TEST_SIZES, rankingCounts: [4, 40], rewardSettings: { ...TEST_SIZES.rewardSettings, epochs: 2 } };
     const [r] = await run('rankings', context('short-answers'), sizes, ['agreement-100']);
     const acc = seriesOf(r, 'accuracy/gold').values;
     expect(acc[1]).toBeGreaterThan(acc[0] + 0.05);
@@ -42,7 +42,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   });
 
   it('3. with beta = 0 gold peaks and falls while the proxy ends at its maximum', async () => {
-    const [, r] = await run('over-optimisation', context(), TINY_SIZES, ['reward-model', 'beta-0']);
+    const [, r] = await run('over-optimisation', context(), TEST_SIZES, ['reward-model', 'beta-0']);
     const p = goldPeak(r);
     const g = seriesOf(r, 'gold/held_out');
     console.log(JSON.stringify(p), 'held-out gold', g.steps.map((s, i) => `${s}: ${g.values[i].toFixed(2)}`).join(', '), 'proxy', seriesOf(r, 'proxy').values.map((x) => x.toFixed(2)).join(' '));
@@ -55,7 +55,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   });
 
   it('4. a larger beta ends with a smaller KL', async () => {
-    const records = await run('kl-frontier', context(), TINY_SIZES, ['reward-model', 'beta-0', 'beta-0.2']);
+    const records = await run('kl-frontier', context(), TEST_SIZES, ['reward-model', 'beta-0', 'beta-0.2']);
     const kl = (id: string) => {
       const v = seriesOf(records.find((r) => r.id === id), 'kl').values;
       return v.slice(-3).reduce((s, x) => s + x, 0) / 3;
@@ -65,7 +65,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   });
 
   it('5. PPO-ptx ends with a lower held-out pretraining loss than PPO', async () => {
-    const sizes = { ...TINY_SIZES, ppo: { ...TINY_SIZES.ppo, learning_rate: 1e-3 } };
+    const sizes = { ...TEST_SIZES, ppo: { ...TEST_SIZES.ppo, learning_rate: 1e-3 } };
     const records = await run('alignment-tax', context(), sizes);
     const loss = (id: string) => seriesOf(records.find((r) => r.id === id), 'pretrain_loss/held_out').values;
     console.log(`held-out pretraining loss: PPO ${loss('ppo').map((x) => x.toFixed(3)).join(' ')}; PPO-ptx ${loss('ppo-ptx').map((x) => x.toFixed(3)).join(' ')}`);
@@ -74,7 +74,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   });
 
   it('6. the win rate against the SFT model ends above 50 %', async () => {
-    const [r] = await run('win-rate', context(), TINY_SIZES);
+    const [r] = await run('win-rate', context(), TEST_SIZES);
     const rate = seriesOf(r, 'win_rate');
     console.log(`win rate by iteration: ${rate.steps.map((s, i) => `${s}: ${rate.values[i].toFixed(2)}`).join(', ')}`);
     expect(rate.values[0]).toBe(0.5); // the SFT model against itself

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { buildLessons, MINI_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
+import { buildLessons, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
 import { loadPretrained } from './rlhf-stage-fixture';
 
 export async function useWasmBackend(): Promise<string> {
@@ -23,19 +23,16 @@ export async function useWasmBackend(): Promise<string> {
   return tf.getBackend();
 }
 
-/** Sizes for the tiny fixture (0.1M parameters, 64-token context). */
-export const TINY_SIZES: LessonSizes = {
-  ...MINI_SIZES,
-  responseLength: 24,
+/** Test sizes for the tiny fixture (0.1M parameters, 64-token context): the app's TINY_SIZES, shortened. */
+export const TEST_SIZES: LessonSizes = {
+  ...TINY_SIZES,
+  rewardSettings: { epochs: 3, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
   heldOutRankings: 16,
   proxyRankings: 16,
   rewardRankings: 16,
   iterations: { overOptimisation: 24, frontier: 8, alignmentTax: 4, winRate: 12 },
   evalEvery: 4,
   overOptimisationEvalEvery: 4,
-  heldOutGoldPrompts: 32,
-  heldOutLossBatches: 4,
-  winRatePrompts: 48,
 };
 
 export function tinyContext(labeler = 'dog-lover'): LessonContext {
@@ -44,7 +41,7 @@ export function tinyContext(labeler = 'dog-lover'): LessonContext {
 }
 
 /** Lesson `id` at `sizes`, keeping only the runs whose ids are listed (all when none are). */
-export function tinyLesson(id: string, sizes: LessonSizes = TINY_SIZES, runIds?: string[]): Lesson {
+export function tinyLesson(id: string, sizes: LessonSizes = TEST_SIZES, runIds?: string[]): Lesson {
   const lesson = buildLessons(sizes).find((l) => l.id === id);
   if (!lesson) throw new Error(`no lesson ${id}`);
   return runIds ? { ...lesson, runs: lesson.runs.filter((r) => runIds.includes(r.id)) } : lesson;
