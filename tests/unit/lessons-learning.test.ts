@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldPeak, LessonRunner, seriesOf, type LessonContext } from '../../src/lib/lessons';
+import { TrainingLoop, type LoopState } from '../../src/lib/train/loop';
 import { fixtureExists } from './rlhf-stage-fixture';
 import { tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
 
@@ -33,6 +34,30 @@ async function run(lessonId: string, ctx: LessonContext, sizes = TEST_SIZES, run
 }
 
 describe.skipIf(!fixtureExists)('lessons: learning', () => {
+  it('runs a lesson through the TrainingLoop: one step, run, pause, resume to the end', async () => {
+    const sizes = { ...TEST_SIZES, proxyRankings: 4, heldOutRankings: 4, heldOutGoldPrompts: 8, iterations: { ...TEST_SIZES.iterations, overOptimisation: 2 } };
+    const runner = new LessonRunner(tinyLesson('over-optimisation', sizes), context());
+    const states: LoopState[] = [];
+    let steps = 0;
+    const loop = new TrainingLoop(runner, { onState: (s) => states.push(s), afterStep: () => void (steps += 1) });
+    try {
+      expect((await loop.stepOnce())?.['lesson/run']).toBe(0);
+      expect(loop.state).toBe('paused');
+      const running = loop.run();
+      await loop.pause();
+      await running;
+      expect(loop.state).toBe('paused');
+      await loop.run();
+      expect(loop.state).toBe('done');
+      expect(steps).toBe(runner.totalSteps);
+      expect(runner.records.map((r) => r.stepsDone)).toEqual(runner.records.map((r) => r.totalSteps));
+      expect(seriesOf(runner.records[2], 'gold/held_out').steps).toEqual([0, 2]);
+      expect(runner.summary()).toMatch(/PPO, beta = 0: gold peaked .*; PPO, beta = 0.05: gold peaked/);
+    } finally {
+      runner.dispose();
+    }
+  });
+
   it('1. reward-model accuracy rises with the number of rankings', async () => {
     const sizes = { ...TEST_SIZES, rankingCounts: [4, 40], rewardSettings: { ...TEST_SIZES.rewardSettings, epochs: 2 } };
     const [r] = await run('rankings', context('short-answers'), sizes, ['agreement-100']);

@@ -43,7 +43,7 @@ export interface LessonSizes {
  */
 export const TINY_SIZES: LessonSizes = {
   responseLength: 24,
-  rankingCounts: [10, 20, 40, 80],
+  rankingCounts: [4, 10, 20, 40, 80],
   completionBudgets: [36, 72, 144],
   heldOutRankings: 24,
   rewardSettings: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
@@ -159,7 +159,8 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     id: 'rankings',
     title: 'A reward model learns from rankings',
     explanation:
-      'Each run trains fresh reward models on more and more of a simulated labeler\'s rankings (4 completions each) and ' +
+      'Each run trains fresh reward models on more and more rankings (4 completions each) by the simulated labeler who likes ' +
+      'short answers, and ' +
       'measures how often they order held-out pairs as the labeler does. Compare a labeler who always agrees with its own ' +
       'taste (100 %) with one as consistent as the paper\'s labelers (73 %): watch accuracy climb with rankings, and the ' +
       'noisy labeler\'s curve flatten below its own agreement.',
@@ -169,15 +170,17 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     runs: [1, 0.73].map((agreement) => ({
       kind: 'reward-sweep' as const, id: `agreement-${Math.round(agreement * 100)}`, label: `labeler agreement ${pct(agreement)}`,
       rankings: rankings(sizes, 4, agreement, 11, 'demonstrations'), rankingCounts: sizes.rankingCounts, heldOutRankings: sizes.heldOutRankings, heldOutK: 4, reward: rs,
+      labeler: 'short-answers',
     })),
-    charts: [{ id: 'accuracy', title: 'Held-out pair accuracy vs rankings', x: 'rankings', xLabel: 'rankings', y: ['accuracy/labeler', 'accuracy/gold'], yLabel: 'pair accuracy' }],
+    charts: [{ id: 'accuracy', title: 'Held-out pair accuracy vs rankings', x: 'rankings', xLabel: 'rankings', y: ['accuracy/labeler', 'accuracy/gold', 'labeler/agreement'], yLabel: 'pair accuracy' }],
     summarise(runs) {
       const parts = runs.filter(started).map((r) => {
         const lab = seriesOf(r, 'accuracy/labeler');
         const gold = seriesOf(r, 'accuracy/gold');
         const n = seriesOf(r, 'rankings').values;
         return `${r.label}: held-out accuracy ${lab.values.map(f2).join(' → ')} against the labeler's rankings ` +
-          `(${gold.values.map(f2).join(' → ')} against its true taste) for ${n.join(', ')} rankings`;
+          `(${gold.values.map(f2).join(' → ')} against its true taste) for ${n.join(', ')} rankings; ` +
+          `the labeler itself agrees with its taste on ${pct(last(r, 'labeler/agreement'))} of those pairs`;
       });
       return parts.length ? parts.join('; ') + '.' : 'Not run yet.';
     },
@@ -195,7 +198,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       'training on all comparisons of a prompt in one batch avoids the overfitting of shuffled pairs.',
     runs: [2, 4, 9].map((k) => ({
       kind: 'reward-sweep' as const, id: `k-${k}`, label: `K = ${k}`,
-      rankings: rankings(sizes, k, 1, 21, 'demonstrations'), rankingCounts: sizes.completionBudgets.map((b) => Math.max(1, Math.round(b / k))),
+      labeler: 'short-answers', rankings: rankings(sizes, k, 1, 21, 'demonstrations'), rankingCounts: sizes.completionBudgets.map((b) => Math.max(1, Math.round(b / k))),
       heldOutRankings: sizes.heldOutRankings, heldOutK: 4,
       reward: { ...rs, rankings_per_batch: Math.max(1, Math.round(16 / k)) },
     })),

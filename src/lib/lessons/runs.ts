@@ -3,6 +3,7 @@
  * them. Each run records a metric series; models a run makes are disposed when it is disposed, except
  * the reward models it hands over as artefacts (the runner owns those).
  */
+import { labelerById, pairAgreement } from '../data/labelers';
 import { Rng } from '../data/rng';
 import type { GPT } from '../model/gpt';
 import { PpoStage, type RolloutSample } from '../rlhf/ppo';
@@ -97,7 +98,11 @@ export class RewardSweepRun implements LessonRunStage {
   private heldOut: Ranking[] = [];
   private ready = false;
 
-  constructor(private readonly spec: RewardSweepRunSpec, private readonly ctx: LessonContext) {
+  private readonly ctx: LessonContext;
+  private agreement = NaN;
+
+  constructor(private readonly spec: RewardSweepRunSpec, ctx: LessonContext) {
+    this.ctx = spec.labeler ? { ...ctx, labeler: labelerById(spec.labeler) } : ctx;
     this.name = spec.id;
     this.totalSteps = spec.rankingCounts.length;
     this.record = newRecord(spec, this.totalSteps);
@@ -109,6 +114,8 @@ export class RewardSweepRun implements LessonRunStage {
     this.train = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.prompts, most, spec.rankings, `${spec.id}-train`);
     const heldOutSpec = { ...spec.rankings, k: spec.heldOutK, seed: spec.rankings.seed + 1000 };
     this.heldOut = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.heldOutPrompts, spec.heldOutRankings, heldOutSpec, `${spec.id}-held-out`);
+    // the labeler's measured agreement with its own gold order on the held-out rankings: the ceiling of accuracy/labeler
+    this.agreement = pairAgreement(ctx.labeler, this.heldOut.map((r) => r.completions), this.heldOut.map((r) => r.order));
     this.ready = true;
   }
 
@@ -132,6 +139,7 @@ export class RewardSweepRun implements LessonRunStage {
         pairs: n * choose2(spec.rankings.k),
         'accuracy/labeler': accuracy.labeler,
         'accuracy/gold': accuracy.gold,
+        'labeler/agreement': this.agreement,
         'rm/steps': stage.totalSteps,
         'rm/loss': loss,
       };

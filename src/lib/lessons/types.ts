@@ -70,6 +70,8 @@ export interface RewardSweepRunSpec {
   heldOutRankings: number;
   heldOutK: number;
   reward: Partial<RewardSettings>;
+  /** A labeler id that replaces the context's for this run (a taste that shows in short completions). */
+  labeler?: string;
 }
 
 /** Trains one reward model on labeler rankings and keeps it under `produces` for later PPO runs; a step = a training step. */
