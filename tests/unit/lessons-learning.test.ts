@@ -2,11 +2,14 @@
  * Learning tests of the lessons (issue #11): each finding's direction on the tiny fixture, fixed seeds.
  * Setup and sizes: lessons-setup.ts. Measured values are in each test's comment.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { goldPeak, LessonRunner, seriesOf, type LessonContext } from '../../src/lib/lessons';
 import { TrainingLoop, type LoopState } from '../../src/lib/train/loop';
 import { fixtureExists } from './rlhf-stage-fixture';
 import { tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
+
+// about 1.5 s per PPO iteration on a quiet 2-core machine, 3-6 s when it is shared: each test gets 5 minutes
+vi.setConfig({ testTimeout: 300_000 });
 
 let backend = '';
 const contexts: LessonContext[] = [];
@@ -35,7 +38,7 @@ async function run(lessonId: string, ctx: LessonContext, sizes = TEST_SIZES, run
 
 describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('runs a lesson through the TrainingLoop: one step, run, pause, resume to the end', async () => {
-    const sizes = { ...TEST_SIZES, proxyRankings: 4, heldOutRankings: 4, heldOutGoldPrompts: 8, iterations: { ...TEST_SIZES.iterations, overOptimisation: 2 } };
+    const sizes = { ...TEST_SIZES, proxyRankings: 4, heldOutRankings: 4, heldOutGoldPrompts: 8, iterations: { ...TEST_SIZES.iterations, overOptimisation: 1 } };
     const runner = new LessonRunner(tinyLesson('over-optimisation', sizes), context());
     const states: LoopState[] = [];
     let steps = 0;
@@ -51,8 +54,8 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
       expect(loop.state).toBe('done');
       expect(steps).toBe(runner.totalSteps);
       expect(runner.records.map((r) => r.stepsDone)).toEqual(runner.records.map((r) => r.totalSteps));
-      expect(seriesOf(runner.records[2], 'gold/held_out').steps).toEqual([0, 2]);
-      expect(runner.summary()).toMatch(/PPO, beta = 0: gold peaked .*; PPO, beta = 0.05: gold peaked/);
+      expect(seriesOf(runner.records[2], 'gold/held_out').steps).toEqual([0, 1]);
+      expect(runner.summary()).toMatch(/^PPO, beta = 0: gold .*; PPO, beta = 0.05: gold /);
     } finally {
       runner.dispose();
     }
