@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const LESSONS = buildLessons(sizesFor(preset));
   const chosen = args.lesson?.length ? LESSONS.filter((l) => args.lesson!.includes(l.id)) : LESSONS;
   if (chosen.length === 0) throw new Error(`no such lesson; known: ${LESSONS.map((l) => l.id).join(', ')}`);
-  console.log(`${args.checkpoint} (${ckpt.config.nLayer} layers, d ${ckpt.config.nEmbd}, context ${ckpt.config.blockSize}) on ${backend}, labeler ${ctx.labeler.id}, ${preset} sizes`);
+  console.log(
+    `${args.checkpoint} (${ckpt.config.nLayer} layers, d ${ckpt.config.nEmbd}, context ${ckpt.config.blockSize}) on ${backend}, labeler ${ctx.labeler.id}, ${preset} sizes`,
+  );
   for (const lesson of chosen) {
     const runner = new LessonRunner(lesson, ctx);
     const started = performance.now();

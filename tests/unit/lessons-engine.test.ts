@@ -35,7 +35,14 @@ describe('series helpers', () => {
   it('goldPeak reads held-out gold: a peak and a fall, with the proxy still rising', () => {
     const gold = [0.4, 0.6, 0.9, 0.5, 0.3];
     const record: RunRecord = {
-      id: 'beta-0', label: 'PPO, beta = 0', kind: 'ppo', spec: LESSONS[2].runs[1], totalSteps: 8, stepsDone: 8, samples: [], seconds: 0,
+      id: 'beta-0',
+      label: 'PPO, beta = 0',
+      kind: 'ppo',
+      spec: LESSONS[2].runs[1],
+      totalSteps: 8,
+      stepsDone: 8,
+      samples: [],
+      seconds: 0,
       series: [
         { step: 0, values: { 'gold/held_out': gold[0] } },
         ...Array.from({ length: 8 }, (_, i) => ({

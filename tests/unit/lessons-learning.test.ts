@@ -38,7 +38,13 @@ async function run(lessonId: string, ctx: LessonContext, sizes = TEST_SIZES, run
 
 describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('runs a lesson through the TrainingLoop: one step, run, pause, resume to the end', async () => {
-    const sizes = { ...TEST_SIZES, proxyRankings: 4, heldOutRankings: 4, heldOutGoldPrompts: 8, iterations: { ...TEST_SIZES.iterations, overOptimisation: 1 } };
+    const sizes = {
+      ...TEST_SIZES,
+      proxyRankings: 4,
+      heldOutRankings: 4,
+      heldOutGoldPrompts: 8,
+      iterations: { ...TEST_SIZES.iterations, overOptimisation: 1 },
+    };
     const runner = new LessonRunner(tinyLesson('over-optimisation', sizes), context());
     const states: LoopState[] = [];
     let steps = 0;
@@ -73,7 +79,15 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
     const [, r] = await run('over-optimisation', context(), TEST_SIZES, ['reward-model', 'beta-0']);
     const p = goldPeak(r);
     const g = seriesOf(r, 'gold/held_out');
-    console.log(JSON.stringify(p), 'held-out gold', g.steps.map((s, i) => `${s}: ${g.values[i].toFixed(2)}`).join(', '), 'proxy', seriesOf(r, 'proxy').values.map((x) => x.toFixed(2)).join(' '));
+    console.log(
+      JSON.stringify(p),
+      'held-out gold',
+      g.steps.map((s, i) => `${s}: ${g.values[i].toFixed(2)}`).join(', '),
+      'proxy',
+      seriesOf(r, 'proxy')
+        .values.map((x) => x.toFixed(2))
+        .join(' '),
+    );
     expect(p.peakGold - p.startGold).toBeGreaterThan(0.1); // gold rose first ...
     expect(p.fallShare).toBeGreaterThan(0.5); // ... then lost more than half of its gain
     expect(p.peakStep).toBeLessThan(r.totalSteps);
@@ -85,7 +99,10 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('4. a larger beta ends with a smaller KL', async () => {
     const records = await run('kl-frontier', context(), TEST_SIZES, ['reward-model', 'beta-0', 'beta-0.2']);
     const kl = (id: string) => {
-      const v = seriesOf(records.find((r) => r.id === id), 'kl').values;
+      const v = seriesOf(
+        records.find((r) => r.id === id),
+        'kl',
+      ).values;
       return v.slice(-3).reduce((s, x) => s + x, 0) / 3;
     };
     console.log(`final KL (mean of the last 3): beta 0 ${kl('beta-0').toFixed(2)}, beta 0.2 ${kl('beta-0.2').toFixed(2)}`);
@@ -95,8 +112,18 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('5. PPO-ptx ends with a lower held-out pretraining loss than PPO', async () => {
     const sizes = { ...TEST_SIZES, ppo: { ...TEST_SIZES.ppo, learning_rate: 1e-3 } };
     const records = await run('alignment-tax', context(), sizes);
-    const loss = (id: string) => seriesOf(records.find((r) => r.id === id), 'pretrain_loss/held_out').values;
-    console.log(`held-out pretraining loss: PPO ${loss('ppo').map((x) => x.toFixed(3)).join(' ')}; PPO-ptx ${loss('ppo-ptx').map((x) => x.toFixed(3)).join(' ')}`);
+    const loss = (id: string) =>
+      seriesOf(
+        records.find((r) => r.id === id),
+        'pretrain_loss/held_out',
+      ).values;
+    console.log(
+      `held-out pretraining loss: PPO ${loss('ppo')
+        .map((x) => x.toFixed(3))
+        .join(' ')}; PPO-ptx ${loss('ppo-ptx')
+        .map((x) => x.toFixed(3))
+        .join(' ')}`,
+    );
     expect(loss('ppo')[0]).toBeCloseTo(loss('ppo-ptx')[0], 5); // the same SFT model at step 0
     expect(loss('ppo-ptx').at(-1)!).toBeLessThan(loss('ppo').at(-1)! - 0.03);
   });

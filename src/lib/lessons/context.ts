@@ -24,7 +24,11 @@ export function shortWorldPrompts(tokenizer: Tokenizer, seed: number, count: num
   const out: string[] = [];
   for (let round = 1; out.length < count && round <= 8; round++) {
     out.length = 0;
-    out.push(...generatePrompts(seed, 4 * round * count).filter((p) => tokenizer.encode(p).length <= maxTokens).slice(0, count));
+    out.push(
+      ...generatePrompts(seed, 4 * round * count)
+        .filter((p) => tokenizer.encode(p).length <= maxTokens)
+        .slice(0, count),
+    );
   }
   if (out.length === 0) throw new Error(`no world prompt fits in ${maxTokens} tokens`);
   return out;

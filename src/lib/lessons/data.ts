@@ -45,13 +45,30 @@ export async function labelerRankings(
 
 /** `count` responses of the world's demonstrations, each cut to its first 1 to 4 sentences. */
 export function demonstrationTexts(count: number, seed: number, rng: Rng): string[] {
-  return generateDemonstrations(seed, count).map((d) => ' ' + splitSentences(d.response).slice(0, 1 + rng.int(4)).join(' '));
+  return generateDemonstrations(seed, count).map(
+    (d) =>
+      ' ' +
+      splitSentences(d.response)
+        .slice(0, 1 + rng.int(4))
+        .join(' '),
+  );
 }
 
 /** The policy's responses to `prompts` (one each), SAMPLE_ROWS at a time. */
-export async function sampleTexts(policy: GPT, tokenizer: Tokenizer, prompts: string[], responseLength: number, temperature: number, seed: number): Promise<string[]> {
+export async function sampleTexts(
+  policy: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  responseLength: number,
+  temperature: number,
+  seed: number,
+): Promise<string[]> {
   const encoded = prompts.map((p) => tokenizer.encode(p));
-  const shape = rolloutShape(encoded.map((p) => p.length), policy.config.blockSize, responseLength);
+  const shape = rolloutShape(
+    encoded.map((p) => p.length),
+    policy.config.blockSize,
+    responseLength,
+  );
   const texts: string[] = [];
   for (let start = 0; start < encoded.length; start += SAMPLE_ROWS) {
     const chunk = encoded.slice(start, start + SAMPLE_ROWS);

@@ -121,8 +121,17 @@ export const SMOOTHING = 5;
  * through a moving average of SMOOTHING iterations.
  */
 export function goldPeak(record: RunRecord): {
-  peakStep: number; peakGold: number; peakSqrtKl: number; startGold: number; endGold: number; endSqrtKl: number;
-  proxyStart: number; proxyEnd: number; proxyMax: number; fallShare: number; source: 'held-out' | 'rollouts';
+  peakStep: number;
+  peakGold: number;
+  peakSqrtKl: number;
+  startGold: number;
+  endGold: number;
+  endSqrtKl: number;
+  proxyStart: number;
+  proxyEnd: number;
+  proxyMax: number;
+  fallShare: number;
+  source: 'held-out' | 'rollouts';
 } {
   const heldOut = seriesOf(record, 'gold/held_out');
   const rollouts = seriesOf(record, 'gold');
@@ -131,14 +140,31 @@ export function goldPeak(record: RunRecord): {
   const proxy = movingAverage(seriesOf(record, 'proxy').values, SMOOTHING);
   const kl = seriesOf(record, 'sqrt_kl');
   const klSmooth = movingAverage(kl.values, SMOOTHING);
-  const klAt = (step: number) => (step <= 0 ? 0 : klSmooth[Math.max(0, kl.steps.findIndex((s) => s >= step))]);
+  const klAt = (step: number) =>
+    step <= 0
+      ? 0
+      : klSmooth[
+          Math.max(
+            0,
+            kl.steps.findIndex((s) => s >= step),
+          )
+        ];
   const i = argmax(gold.values);
   const n = gold.values.length - 1;
-  const startGold = useHeldOut ? gold.values[0] : rollouts.values.slice(0, SMOOTHING).reduce((s, x) => s + x, 0) / Math.min(SMOOTHING, rollouts.values.length);
+  const startGold = useHeldOut
+    ? gold.values[0]
+    : rollouts.values.slice(0, SMOOTHING).reduce((s, x) => s + x, 0) / Math.min(SMOOTHING, rollouts.values.length);
   const gain = gold.values[i] - startGold;
   return {
-    peakStep: gold.steps[i], peakGold: gold.values[i], peakSqrtKl: klAt(gold.steps[i]), startGold, endGold: gold.values[n], endSqrtKl: klAt(gold.steps[n]),
-    proxyStart: proxy[0], proxyEnd: proxy[proxy.length - 1], proxyMax: Math.max(...proxy),
+    peakStep: gold.steps[i],
+    peakGold: gold.values[i],
+    peakSqrtKl: klAt(gold.steps[i]),
+    startGold,
+    endGold: gold.values[n],
+    endSqrtKl: klAt(gold.steps[n]),
+    proxyStart: proxy[0],
+    proxyEnd: proxy[proxy.length - 1],
+    proxyMax: Math.max(...proxy),
     fallShare: gain > 0 ? (gold.values[i] - gold.values[n]) / gain : 0,
     source: useHeldOut ? 'held-out' : 'rollouts',
   };
@@ -149,12 +175,29 @@ export function goldPeak(record: RunRecord): {
 export function buildLessons(sizes: LessonSizes): Lesson[] {
   const rs = sizes.rewardSettings;
   const proxyRun = (rankingCount: number, seed: number): RewardModelRunSpec => ({
-    kind: 'reward-model', id: 'reward-model', label: `reward model (${rankingCount} rankings of 4)`,
-    rankings: rankings(sizes, 4, 1, seed, 'policy'), count: rankingCount, heldOutRankings: sizes.heldOutRankings, reward: rs, produces: 'rm',
+    kind: 'reward-model',
+    id: 'reward-model',
+    label: `reward model (${rankingCount} rankings of 4)`,
+    rankings: rankings(sizes, 4, 1, seed, 'policy'),
+    count: rankingCount,
+    heldOutRankings: sizes.heldOutRankings,
+    reward: rs,
+    produces: 'rm',
   });
-  const ppoRun = (id: string, label: string, iterations: number, ppo: Partial<PpoSettings>, extra: Partial<PpoRunSpec> = {}): PpoRunSpec => ({
-    kind: 'ppo', id, label, reward: 'rm', evalEvery: sizes.evalEvery,
-    ppo: { ...sizes.ppo, response_length: sizes.responseLength, ptx_coef: 0, iterations, ...ppo }, ...extra,
+  const ppoRun = (
+    id: string,
+    label: string,
+    iterations: number,
+    ppo: Partial<PpoSettings>,
+    extra: Partial<PpoRunSpec> = {},
+  ): PpoRunSpec => ({
+    kind: 'ppo',
+    id,
+    label,
+    reward: 'rm',
+    evalEvery: sizes.evalEvery,
+    ppo: { ...sizes.ppo, response_length: sizes.responseLength, ptx_coef: 0, iterations, ...ppo },
+    ...extra,
   });
 
   const rewardFromRankings: Lesson = {
@@ -164,25 +207,42 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       'Each run trains fresh reward models on more and more rankings (4 completions each) by the simulated labeler who likes ' +
       'short answers, and ' +
       'measures how often they order held-out pairs as the labeler does. Compare a labeler who always agrees with its own ' +
-      'taste (100 %) with one as consistent as the paper\'s labelers (73 %): watch accuracy climb with rankings, and the ' +
-      'noisy labeler\'s curve flatten below its own agreement.',
+      "taste (100 %) with one as consistent as the paper's labelers (73 %): watch accuracy climb with rankings, and the " +
+      "noisy labeler's curve flatten below its own agreement.",
     paperFinding:
-      'InstructGPT\'s reward models reach about 72 % accuracy at predicting held-out labelers\' preferences, about as often as ' +
+      "InstructGPT's reward models reach about 72 % accuracy at predicting held-out labelers' preferences, about as often as " +
       'labelers agree with each other (72.6 ± 1.5 %); more comparisons help, but labeler disagreement caps what can be learnt.',
     runs: [1, 0.73].map((agreement) => ({
-      kind: 'reward-sweep' as const, id: `agreement-${Math.round(agreement * 100)}`, label: `labeler agreement ${pct(agreement)}`,
-      rankings: rankings(sizes, 4, agreement, 11, 'demonstrations'), rankingCounts: sizes.rankingCounts, heldOutRankings: sizes.heldOutRankings, heldOutK: 4, reward: rs,
+      kind: 'reward-sweep' as const,
+      id: `agreement-${Math.round(agreement * 100)}`,
+      label: `labeler agreement ${pct(agreement)}`,
+      rankings: rankings(sizes, 4, agreement, 11, 'demonstrations'),
+      rankingCounts: sizes.rankingCounts,
+      heldOutRankings: sizes.heldOutRankings,
+      heldOutK: 4,
+      reward: rs,
       labeler: 'short-answers',
     })),
-    charts: [{ id: 'accuracy', title: 'Held-out pair accuracy vs rankings', x: 'rankings', xLabel: 'rankings', y: ['accuracy/labeler', 'accuracy/gold', 'labeler/agreement'], yLabel: 'pair accuracy' }],
+    charts: [
+      {
+        id: 'accuracy',
+        title: 'Held-out pair accuracy vs rankings',
+        x: 'rankings',
+        xLabel: 'rankings',
+        y: ['accuracy/labeler', 'accuracy/gold', 'labeler/agreement'],
+        yLabel: 'pair accuracy',
+      },
+    ],
     summarise(runs) {
       const parts = runs.filter(started).map((r) => {
         const lab = seriesOf(r, 'accuracy/labeler');
         const gold = seriesOf(r, 'accuracy/gold');
         const n = seriesOf(r, 'rankings').values;
-        return `${r.label}: held-out accuracy ${lab.values.map(f2).join(' → ')} against the labeler's rankings ` +
+        return (
+          `${r.label}: held-out accuracy ${lab.values.map(f2).join(' → ')} against the labeler's rankings ` +
           `(${gold.values.map(f2).join(' → ')} against its true taste) for ${n.join(', ')} rankings; ` +
-          `the labeler itself agrees with its taste on ${pct(last(r, 'labeler/agreement'))} of those pairs`;
+          `the labeler itself agrees with its taste on ${pct(last(r, 'labeler/agreement'))} of those pairs`
+        );
       });
       return parts.length ? parts.join('; ') + '.' : 'Not run yet.';
     },
@@ -199,19 +259,35 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       'InstructGPT had labelers rank 4 to 9 completions per prompt: K(K-1)/2 comparisons for the cost of reading K, and ' +
       'training on all comparisons of a prompt in one batch avoids the overfitting of shuffled pairs.',
     runs: [2, 4, 9].map((k) => ({
-      kind: 'reward-sweep' as const, id: `k-${k}`, label: `K = ${k}`,
-      labeler: 'short-answers', rankings: rankings(sizes, k, 1, 21, 'demonstrations'), rankingCounts: sizes.completionBudgets.map((b) => Math.max(1, Math.round(b / k))),
-      heldOutRankings: sizes.heldOutRankings, heldOutK: 4,
+      kind: 'reward-sweep' as const,
+      id: `k-${k}`,
+      label: `K = ${k}`,
+      labeler: 'short-answers',
+      rankings: rankings(sizes, k, 1, 21, 'demonstrations'),
+      rankingCounts: sizes.completionBudgets.map((b) => Math.max(1, Math.round(b / k))),
+      heldOutRankings: sizes.heldOutRankings,
+      heldOutK: 4,
       reward: { ...rs, rankings_per_batch: Math.max(1, Math.round(16 / k)) },
     })),
-    charts: [{ id: 'accuracy', title: 'Held-out pair accuracy vs completions read', x: 'completions_read', xLabel: 'completions read', y: ['accuracy/gold'], yLabel: 'pair accuracy' }],
+    charts: [
+      {
+        id: 'accuracy',
+        title: 'Held-out pair accuracy vs completions read',
+        x: 'completions_read',
+        xLabel: 'completions read',
+        y: ['accuracy/gold'],
+        yLabel: 'pair accuracy',
+      },
+    ],
     summarise(runs) {
       const done = runs.filter(started);
       if (!done.length) return 'Not run yet.';
       // the last budget that every run has reached (budgets are the same for every K)
       const i = Math.min(...done.map((r) => seriesOf(r, 'completions_read').values.length)) - 1;
       const budget = seriesOf(done[0], 'completions_read').values[i];
-      const at = done.map((r) => `${r.label} ${f2(seriesOf(r, 'accuracy/gold').values[i])} (${seriesOf(r, 'pairs').values[i]} comparisons)`);
+      const at = done.map(
+        (r) => `${r.label} ${f2(seriesOf(r, 'accuracy/gold').values[i])} (${seriesOf(r, 'pairs').values[i]} comparisons)`,
+      );
       return `Held-out pair accuracy after reading about ${budget} completions: ${at.join(', ')}.`;
     },
   };
@@ -222,7 +298,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     title: 'Over-optimising the reward model',
     explanation:
       `A reward model trained on only ${sizes.proxyRankings} rankings is an imperfect proxy for the labeler. PPO maximises the proxy; ` +
-      'the labeler\'s gold score tells how good the text really is. Plot both against sqrt(KL) from the SFT model: without a KL ' +
+      "the labeler's gold score tells how good the text really is. Plot both against sqrt(KL) from the SFT model: without a KL " +
       'penalty (beta = 0) the proxy keeps rising while gold peaks and falls; beta = 0.05 holds the policy near the SFT model. ' +
       'Compare the samples at the gold peak with those at the end.',
     paperFinding:
@@ -230,26 +306,54 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       'sqrt(KL)), while the proxy reward keeps rising. InstructGPT keeps a per-token KL penalty (beta = 0.02) for this reason.',
     runs: [
       proxyRun(sizes.proxyRankings, 31),
-      ...betas.map((beta) => ppoRun(`beta-${beta}`, `PPO, beta = ${beta}`, sizes.iterations.overOptimisation,
-        { kl_coef: beta, learning_rate: sizes.overOptimisationLr },
-        { keepSamples: true, heldOutGoldPrompts: sizes.heldOutGoldPrompts, evalEvery: sizes.overOptimisationEvalEvery })),
+      ...betas.map((beta) =>
+        ppoRun(
+          `beta-${beta}`,
+          `PPO, beta = ${beta}`,
+          sizes.iterations.overOptimisation,
+          { kl_coef: beta, learning_rate: sizes.overOptimisationLr },
+          { keepSamples: true, heldOutGoldPrompts: sizes.heldOutGoldPrompts, evalEvery: sizes.overOptimisationEvalEvery },
+        ),
+      ),
     ],
     charts: [
-      { id: 'gold-vs-kl', title: 'Proxy and gold score vs sqrt(KL)', x: 'sqrt_kl', xLabel: 'sqrt(KL) from SFT', y: ['proxy', 'gold'], yLabel: 'score' },
-      { id: 'gold-vs-step', title: 'Proxy and gold score over iterations', x: 'step', xLabel: 'PPO iteration', y: ['proxy', 'gold', 'gold/held_out'], yLabel: 'score' },
+      {
+        id: 'gold-vs-kl',
+        title: 'Proxy and gold score vs sqrt(KL)',
+        x: 'sqrt_kl',
+        xLabel: 'sqrt(KL) from SFT',
+        y: ['proxy', 'gold'],
+        yLabel: 'score',
+      },
+      {
+        id: 'gold-vs-step',
+        title: 'Proxy and gold score over iterations',
+        x: 'step',
+        xLabel: 'PPO iteration',
+        y: ['proxy', 'gold', 'gold/held_out'],
+        yLabel: 'score',
+      },
     ],
     summarise(runs) {
-      const parts = runs.filter((r) => r.kind === 'ppo' && started(r)).map((r) => {
-        const p = goldPeak(r);
-        if (p.peakStep === 0 || !(p.peakGold > p.startGold)) {
-          return `${r.label}: gold never rose above the SFT model's ${f2(p.startGold)} (the reward model is a poor proxy here); ` +
-            `it ended at ${f2(p.endGold)} by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`;
-        }
-        return `${r.label}: gold peaked at iteration ${p.peakStep} (sqrt KL ${f2(p.peakSqrtKl)}, gold ${f2(p.peakGold)}), then ` +
-          (p.fallShare > 0 ? `fell ${pct(p.fallShare)} of its gain to ${f2(p.endGold)}` : `stayed at ${f2(p.endGold)}`) +
-          ` by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`;
-      });
-      return parts.length ? parts.join('; ') + ' (gold on held-out prompts; proxy and KL as moving averages over 5 iterations).' : 'Not run yet.';
+      const parts = runs
+        .filter((r) => r.kind === 'ppo' && started(r))
+        .map((r) => {
+          const p = goldPeak(r);
+          if (p.peakStep === 0 || !(p.peakGold > p.startGold)) {
+            return (
+              `${r.label}: gold never rose above the SFT model's ${f2(p.startGold)} (the reward model is a poor proxy here); ` +
+              `it ended at ${f2(p.endGold)} by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`
+            );
+          }
+          return (
+            `${r.label}: gold peaked at iteration ${p.peakStep} (sqrt KL ${f2(p.peakSqrtKl)}, gold ${f2(p.peakGold)}), then ` +
+            (p.fallShare > 0 ? `fell ${pct(p.fallShare)} of its gain to ${f2(p.endGold)}` : `stayed at ${f2(p.endGold)}`) +
+            ` by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`
+          );
+        });
+      return parts.length
+        ? parts.join('; ') + ' (gold on held-out prompts; proxy and KL as moving averages over 5 iterations).'
+        : 'Not run yet.';
     },
   };
 
@@ -267,15 +371,31 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       proxyRun(sizes.proxyRankings, 31),
       ...frontierBetas.map((beta) => ppoRun(`beta-${beta}`, `beta = ${beta}`, sizes.iterations.frontier, { kl_coef: beta })),
     ],
-    charts: [{ id: 'frontier', title: 'Final gold vs final KL, one point per beta', x: 'kl', xLabel: 'KL from SFT (end)', y: ['gold'], yLabel: 'gold score (end)', style: 'points' }],
+    charts: [
+      {
+        id: 'frontier',
+        title: 'Final gold vs final KL, one point per beta',
+        x: 'kl',
+        xLabel: 'KL from SFT (end)',
+        y: ['gold'],
+        yLabel: 'gold score (end)',
+        style: 'points',
+      },
+    ],
     summarise(runs) {
       const ppo = runs.filter((r) => r.kind === 'ppo' && started(r));
       if (!ppo.length) return 'Not run yet.';
-      return 'At the end (moving average over 5 iterations): ' + ppo.map((r) => {
-        const kl = movingAverage(seriesOf(r, 'kl').values, SMOOTHING);
-        const gold = movingAverage(seriesOf(r, 'gold').values, SMOOTHING);
-        return `${r.label}: KL ${f2(kl[kl.length - 1])}, gold ${f2(gold[gold.length - 1])}`;
-      }).join('; ') + '.';
+      return (
+        'At the end (moving average over 5 iterations): ' +
+        ppo
+          .map((r) => {
+            const kl = movingAverage(seriesOf(r, 'kl').values, SMOOTHING);
+            const gold = movingAverage(seriesOf(r, 'gold').values, SMOOTHING);
+            return `${r.label}: KL ${f2(kl[kl.length - 1])}, gold ${f2(gold[gold.length - 1])}`;
+          })
+          .join('; ') +
+        '.'
+      );
     },
   };
 
@@ -290,21 +410,39 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       'largely recovers them while keeping labeler preference (InstructGPT §4.2, Figures 28-29, 33).',
     runs: [
       proxyRun(sizes.rewardRankings, 31),
-      ...[0, sizes.ptxCoef].map((ptx) => ppoRun(ptx ? 'ppo-ptx' : 'ppo', ptx ? `PPO-ptx (ptx_coef ${ptx})` : 'PPO', sizes.iterations.alignmentTax,
-        { kl_coef: 0.02, ptx_coef: ptx }, { heldOutLossBatches: sizes.heldOutLossBatches })),
+      ...[0, sizes.ptxCoef].map((ptx) =>
+        ppoRun(
+          ptx ? 'ppo-ptx' : 'ppo',
+          ptx ? `PPO-ptx (ptx_coef ${ptx})` : 'PPO',
+          sizes.iterations.alignmentTax,
+          { kl_coef: 0.02, ptx_coef: ptx },
+          { heldOutLossBatches: sizes.heldOutLossBatches },
+        ),
+      ),
     ],
     charts: [
-      { id: 'pretrain-loss', title: 'Held-out pretraining loss', x: 'step', xLabel: 'PPO iteration', y: ['pretrain_loss/held_out'], yLabel: 'loss (nats/token)' },
+      {
+        id: 'pretrain-loss',
+        title: 'Held-out pretraining loss',
+        x: 'step',
+        xLabel: 'PPO iteration',
+        y: ['pretrain_loss/held_out'],
+        yLabel: 'loss (nats/token)',
+      },
       { id: 'gold', title: 'Gold score', x: 'step', xLabel: 'PPO iteration', y: ['gold'], yLabel: 'gold score' },
     ],
     summarise(runs) {
       const ppo = runs.filter((r) => r.kind === 'ppo' && started(r));
       if (!ppo.length) return 'Not run yet.';
-      return ppo.map((r) => {
-        const loss = seriesOf(r, 'pretrain_loss/held_out').values;
-        const gold = movingAverage(seriesOf(r, 'gold').values, SMOOTHING);
-        return `${r.label}: held-out pretraining loss ${f2(loss[0])} → ${f2(loss[loss.length - 1])}, gold ${f2(gold[gold.length - 1])} at the end`;
-      }).join('; ') + '.';
+      return (
+        ppo
+          .map((r) => {
+            const loss = seriesOf(r, 'pretrain_loss/held_out').values;
+            const gold = movingAverage(seriesOf(r, 'gold').values, SMOOTHING);
+            return `${r.label}: held-out pretraining loss ${f2(loss[0])} → ${f2(loss[loss.length - 1])}, gold ${f2(gold[gold.length - 1])} at the end`;
+          })
+          .join('; ') + '.'
+      );
     },
   };
 
@@ -312,8 +450,8 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     id: 'win-rate',
     title: 'Win rate against the SFT model',
     explanation:
-      'PPO optimises the labeler\'s own score (a perfect reward model). Every few iterations the labeler compares the policy\'s ' +
-      'and the SFT model\'s responses to the same held-out prompts ' +
+      "PPO optimises the labeler's own score (a perfect reward model). Every few iterations the labeler compares the policy's " +
+      "and the SFT model's responses to the same held-out prompts " +
       '(ties count half). The win rate starts at 50 % and should climb; the band is the 95 % Wilson interval.',
     paperFinding:
       'Labelers prefer 175B InstructGPT to 175B SFT-only models and to GPT-3 (85 ± 3 % against GPT-3); even 1.3B InstructGPT ' +
@@ -323,17 +461,34 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     // (measured on the tiny model: win rate 0.32 / 0.38 / 0.23 after 4 / 8 / 12 iterations); lessons 3 and 4
     // show what an imperfect reward model does.
     runs: [
-      ppoRun('ppo', 'PPO', sizes.iterations.winRate, { kl_coef: 0.02, learning_rate: sizes.winRateLr }, { reward: 'gold', winRatePrompts: sizes.winRatePrompts }),
+      ppoRun(
+        'ppo',
+        'PPO',
+        sizes.iterations.winRate,
+        { kl_coef: 0.02, learning_rate: sizes.winRateLr },
+        { reward: 'gold', winRatePrompts: sizes.winRatePrompts },
+      ),
     ],
-    charts: [{ id: 'win-rate', title: 'Win rate against SFT (95 % interval)', x: 'step', xLabel: 'PPO iteration', y: ['win_rate', 'win_rate/low', 'win_rate/high'], yLabel: 'win rate' }],
+    charts: [
+      {
+        id: 'win-rate',
+        title: 'Win rate against SFT (95 % interval)',
+        x: 'step',
+        xLabel: 'PPO iteration',
+        y: ['win_rate', 'win_rate/low', 'win_rate/high'],
+        yLabel: 'win rate',
+      },
+    ],
     summarise(runs) {
       const r = runs.find((x) => x.kind === 'ppo' && started(x));
       const rate = seriesOf(r, 'win_rate');
       if (!r || rate.values.length < 2) return 'Not run yet.';
       const n = rate.values.length - 1;
-      return `After ${rate.steps[n]} PPO iterations the policy wins ${pct(rate.values[n])} of ${r.spec.kind === 'ppo' ? r.spec.winRatePrompts : ''} held-out ` +
+      return (
+        `After ${rate.steps[n]} PPO iterations the policy wins ${pct(rate.values[n])} of ${r.spec.kind === 'ppo' ? r.spec.winRatePrompts : ''} held-out ` +
         `comparisons against the SFT model (95 % interval ${pct(last(r, 'win_rate/low'))}–${pct(last(r, 'win_rate/high'))}); ` +
-        `best along the way ${pct(Math.max(...rate.values))}.`;
+        `best along the way ${pct(Math.max(...rate.values))}.`
+      );
     },
   };
 

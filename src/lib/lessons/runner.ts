@@ -22,7 +22,10 @@ export class LessonRunner implements Stage {
   private current: LessonRunStage | null = null;
   private index = 0;
 
-  constructor(readonly lesson: Lesson, private readonly ctx: LessonContext) {
+  constructor(
+    readonly lesson: Lesson,
+    private readonly ctx: LessonContext,
+  ) {
     this.name = `lesson:${lesson.id}`;
     this.records = lesson.runs.map((spec) => newRecord(spec, runSteps(spec)));
     this.totalSteps = this.records.reduce((s, r) => s + r.totalSteps, 0);

@@ -65,7 +65,12 @@ function rewardTime(ctx: LessonContext, rankings: Ranking[]): number {
 }
 
 /** Held-out pair accuracy of `rm` against the labeler's own (noisy) rankings and against the gold order. */
-async function rankingAccuracy(rm: RewardModel, ctx: LessonContext, heldOut: Ranking[], time: number): Promise<{ labeler: number; gold: number }> {
+async function rankingAccuracy(
+  rm: RewardModel,
+  ctx: LessonContext,
+  heldOut: Ranking[],
+  time: number,
+): Promise<{ labeler: number; gold: number }> {
   const pairs = heldOut.flatMap((r) => r.completions.map((c) => encodePair(ctx.tokenizer, r.prompt, c, true)));
   const scores = await scorePairs(rm, pairs, time, ctx.tokenizer.eosId, 64);
   let offset = 0;
@@ -101,7 +106,10 @@ export class RewardSweepRun implements LessonRunStage {
   private readonly ctx: LessonContext;
   private agreement = NaN;
 
-  constructor(private readonly spec: RewardSweepRunSpec, ctx: LessonContext) {
+  constructor(
+    private readonly spec: RewardSweepRunSpec,
+    ctx: LessonContext,
+  ) {
     this.ctx = spec.labeler ? { ...ctx, labeler: labelerById(spec.labeler) } : ctx;
     this.name = spec.id;
     this.totalSteps = spec.rankingCounts.length;
@@ -113,9 +121,21 @@ export class RewardSweepRun implements LessonRunStage {
     const most = Math.max(...spec.rankingCounts);
     this.train = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.prompts, most, spec.rankings, `${spec.id}-train`);
     const heldOutSpec = { ...spec.rankings, k: spec.heldOutK, seed: spec.rankings.seed + 1000 };
-    this.heldOut = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.heldOutPrompts, spec.heldOutRankings, heldOutSpec, `${spec.id}-held-out`);
+    this.heldOut = await labelerRankings(
+      ctx.policy,
+      ctx.tokenizer,
+      ctx.labeler,
+      ctx.heldOutPrompts,
+      spec.heldOutRankings,
+      heldOutSpec,
+      `${spec.id}-held-out`,
+    );
     // the labeler's measured agreement with its own gold order on the held-out rankings: the ceiling of accuracy/labeler
-    this.agreement = pairAgreement(ctx.labeler, this.heldOut.map((r) => r.completions), this.heldOut.map((r) => r.order));
+    this.agreement = pairAgreement(
+      ctx.labeler,
+      this.heldOut.map((r) => r.completions),
+      this.heldOut.map((r) => r.order),
+    );
     this.ready = true;
   }
 
@@ -127,7 +147,13 @@ export class RewardSweepRun implements LessonRunStage {
     const rankings = this.train.slice(0, n);
     const time = rewardTime(ctx, [...rankings, ...this.heldOut]);
     const rm = RewardModel.fromPolicy(ctx.policy, spec.reward.seed ?? 1);
-    const stage = new RewardStage(rm, ctx.tokenizer, rankings, { ...spec.reward, held_out_share: 0 }, { maxCompletions: spec.rankings.k, time });
+    const stage = new RewardStage(
+      rm,
+      ctx.tokenizer,
+      rankings,
+      { ...spec.reward, held_out_share: 0 },
+      { maxCompletions: spec.rankings.k, time },
+    );
     let loss = NaN;
     try {
       while (stage.stepsDone < stage.totalSteps) loss = (await stage.step()).loss;
@@ -167,7 +193,11 @@ export class RewardModelRun implements LessonRunStage {
   private heldOut: Ranking[] = [];
   private time = 0;
 
-  constructor(private readonly spec: RewardModelRunSpec, private readonly ctx: LessonContext, private readonly artefacts: Artefacts) {
+  constructor(
+    private readonly spec: RewardModelRunSpec,
+    private readonly ctx: LessonContext,
+    private readonly artefacts: Artefacts,
+  ) {
     this.name = spec.id;
     this.totalSteps = runSteps(spec);
     this.record = newRecord(spec, this.totalSteps);
@@ -177,10 +207,24 @@ export class RewardModelRun implements LessonRunStage {
     const { spec, ctx } = this;
     const train = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.prompts, spec.count, spec.rankings, `${spec.id}-train`);
     const heldOutSpec = { ...spec.rankings, seed: spec.rankings.seed + 1000 };
-    this.heldOut = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.heldOutPrompts, spec.heldOutRankings, heldOutSpec, `${spec.id}-held-out`);
+    this.heldOut = await labelerRankings(
+      ctx.policy,
+      ctx.tokenizer,
+      ctx.labeler,
+      ctx.heldOutPrompts,
+      spec.heldOutRankings,
+      heldOutSpec,
+      `${spec.id}-held-out`,
+    );
     this.time = rewardTime(ctx, [...train, ...this.heldOut]);
     this.rm = RewardModel.fromPolicy(ctx.policy, spec.reward.seed ?? 1);
-    return new RewardStage(this.rm, ctx.tokenizer, train, { ...spec.reward, held_out_share: 0 }, { maxCompletions: spec.rankings.k, time: this.time });
+    return new RewardStage(
+      this.rm,
+      ctx.tokenizer,
+      train,
+      { ...spec.reward, held_out_share: 0 },
+      { maxCompletions: spec.rankings.k, time: this.time },
+    );
   }
 
   async step(): Promise<Metrics> {
@@ -234,7 +278,11 @@ export class PpoRun implements LessonRunStage {
   private bestGold = -Infinity;
   private readonly judgeRng: Rng;
 
-  constructor(private readonly spec: PpoRunSpec, private readonly ctx: LessonContext, private readonly artefacts: Artefacts) {
+  constructor(
+    private readonly spec: PpoRunSpec,
+    private readonly ctx: LessonContext,
+    private readonly artefacts: Artefacts,
+  ) {
     this.name = spec.id;
     this.totalSteps = runSteps(spec);
     this.record = newRecord(spec, this.totalSteps);
@@ -324,11 +372,18 @@ export class PpoRun implements LessonRunStage {
       }
       const m = await this.ppo.step();
       const step = (this.stepsDone = this.ppo.stepsDone);
-      const values: Metrics = { ...m, gold: m['objective/gold'], proxy: m['objective/scores'], kl: m['objective/kl'], sqrt_kl: sqrtKl(m['objective/kl']) };
+      const values: Metrics = {
+        ...m,
+        gold: m['objective/gold'],
+        proxy: m['objective/scores'],
+        kl: m['objective/kl'],
+        sqrt_kl: sqrtKl(m['objective/kl']),
+      };
       const due = step === this.totalSteps || (this.spec.evalEvery > 0 && step % this.spec.evalEvery === 0);
       if (due) Object.assign(values, await this.heldOutMetrics());
       this.record.series.push({ step, values });
-      if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts) this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
+      if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts)
+        this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
       return values;
     } finally {
       this.record.stepsDone = this.stepsDone;
@@ -337,7 +392,12 @@ export class PpoRun implements LessonRunStage {
   }
 
   private rolloutItems(samples: RolloutSample[]): SampleSet['items'] {
-    return samples.map((x) => ({ prompt: x.prompt, response: x.response, gold: this.ctx.labeler.gold(x.prompt + x.response), proxy: x.score }));
+    return samples.map((x) => ({
+      prompt: x.prompt,
+      response: x.response,
+      gold: this.ctx.labeler.gold(x.prompt + x.response),
+      proxy: x.score,
+    }));
   }
 
   /**
