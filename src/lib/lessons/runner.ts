@@ -1,0 +1,90 @@
+/**
+ * Runs a lesson's runs one after another as a single Stage: hand it to a TrainingLoop for run, pause and
+ * single-step (one step = one step of the current run), or call step() yourself. After each step,
+ * `records` holds every run's metric series so far and summary() words the result.
+ *
+ *   const runner = new LessonRunner(LESSONS_BY_ID['over-optimisation'], context);
+ *   const loop = new TrainingLoop(runner, { afterStep: () => draw(runner.records) });
+ *   await loop.run(); // or loop.stepOnce(), loop.pause()
+ *   runner.summary(); runner.dispose();
+ */
+import type { Metrics, Stage } from '../train/loop';
+import { createRunStage, newRecord, runSteps, type Artefacts, type LessonRunStage } from './runs';
+import type { Lesson, LessonContext, RunRecord } from './types';
+
+export class LessonRunner implements Stage {
+  readonly name: string;
+  readonly totalSteps: number;
+  stepsDone = 0;
+  /** One record per run of the lesson, in order; filled in as the runs step. */
+  readonly records: RunRecord[];
+  private readonly artefacts: Artefacts = new Map();
+  private current: LessonRunStage | null = null;
+  private index = 0;
+
+  constructor(
+    readonly lesson: Lesson,
+    private readonly ctx: LessonContext,
+  ) {
+    this.name = `lesson:${lesson.id}`;
+    this.records = lesson.runs.map((spec) => newRecord(spec, runSteps(spec)));
+    this.totalSteps = this.records.reduce((s, r) => s + r.totalSteps, 0);
+    const names = new Set<string>();
+    for (const spec of lesson.runs) {
+      if (spec.kind === 'reward-model') names.add(spec.produces);
+      if (spec.kind === 'ppo' && spec.reward !== 'gold' && !names.has(spec.reward)) {
+        throw new Error(`lesson ${lesson.id}: run ${spec.id} uses reward model "${spec.reward}" before any run makes it`);
+      }
+    }
+  }
+
+  /** The run that the next step advances (null when the lesson is done). */
+  get currentRun(): RunRecord | null {
+    return this.records[this.index] ?? null;
+  }
+
+  get done(): boolean {
+    return this.stepsDone >= this.totalSteps;
+  }
+
+  /** One step of the current run; the run's own metrics plus `lesson/run` (the run's index). */
+  async step(): Promise<Metrics> {
+    if (this.done) throw new Error(`lesson ${this.lesson.id} is finished`);
+    if (!this.current) {
+      this.current = createRunStage(this.lesson.runs[this.index], this.ctx, this.artefacts);
+      // the stage records into the runner's record from here on
+      this.records[this.index] = this.current.record;
+    }
+    const runIndex = this.index;
+    const metrics = await this.current.step();
+    this.stepsDone += 1;
+    if (this.current.stepsDone >= this.current.totalSteps) {
+      this.current.dispose();
+      this.current = null;
+      this.index += 1;
+    }
+    return { ...metrics, 'lesson/run': runIndex };
+  }
+
+  /** Steps to the end (scripts and tests; the UI uses a TrainingLoop). */
+  async runAll(onStep?: (runner: LessonRunner) => void): Promise<RunRecord[]> {
+    while (!this.done) {
+      await this.step();
+      onStep?.(this);
+    }
+    return this.records;
+  }
+
+  /** The lesson's measured-result sentence from the runs so far. */
+  summary(): string {
+    return this.lesson.summarise(this.records);
+  }
+
+  /** Frees the run in progress and the reward models the runs made; the context is left alone. */
+  dispose(): void {
+    this.current?.dispose();
+    this.current = null;
+    for (const rm of this.artefacts.values()) rm.dispose();
+    this.artefacts.clear();
+  }
+}

@@ -1,0 +1,43 @@
+/** Small statistics for the lessons: Wilson intervals, sqrt(KL), smoothing and peaks of metric series. */
+
+/**
+ * Wilson score interval for a binomial share (successes may be fractional, e.g. ties counted as half).
+ * z = 1.96 gives the 95 % interval. n = 0 gives [0, 1].
+ */
+export function wilsonInterval(successes: number, n: number, z = 1.96): { share: number; low: number; high: number } {
+  if (!(n > 0)) return { share: NaN, low: 0, high: 1 };
+  if (!(successes >= 0 && successes <= n)) throw new Error(`successes must be in [0, ${n}], got ${successes}`);
+  const p = successes / n;
+  const z2 = z * z;
+  const denominator = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
+  return { share: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** sqrt(KL) as Gao et al. (2022) plot it; a slightly negative k1 estimate counts as 0. */
+export function sqrtKl(kl: number): number {
+  return Math.sqrt(Math.max(0, kl));
+}
+
+/** Trailing moving average over `window` points (fewer at the start). */
+export function movingAverage(xs: number[], window: number): number[] {
+  const w = Math.max(1, Math.floor(window));
+  return xs.map((_, i) => {
+    const from = Math.max(0, i - w + 1);
+    let s = 0;
+    for (let j = from; j <= i; j++) s += xs[j];
+    return s / (i - from + 1);
+  });
+}
+
+/** Index of the largest finite value (the first one on ties); -1 when there is none. */
+export function argmax(xs: number[]): number {
+  let best = -1;
+  for (let i = 0; i < xs.length; i++) if (Number.isFinite(xs[i]) && (best < 0 || xs[i] > xs[best])) best = i;
+  return best;
+}
+
+export function mean(xs: number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length;
+}

@@ -1,0 +1,91 @@
+/** The lesson engine without training: Wilson intervals, smoothing, the descriptors, summaries and the runner's checks. */
+import { describe, expect, it } from 'vitest';
+import { argmax, goldPeak, LESSONS, LessonRunner, movingAverage, sqrtKl, wilsonInterval, type RunRecord } from '../../src/lib/lessons';
+import type { LessonContext } from '../../src/lib/lessons';
+
+describe('wilsonInterval', () => {
+  it('matches the textbook values', () => {
+    // 8 of 10: Wilson 95 % interval [0.490, 0.943]
+    const w = wilsonInterval(8, 10);
+    expect(w.share).toBeCloseTo(0.8, 10);
+    expect(w.low).toBeCloseTo(0.4902, 3);
+    expect(w.high).toBeCloseTo(0.9433, 3);
+    // 0 of 20: [0, 0.161]
+    expect(wilsonInterval(0, 20).low).toBe(0);
+    expect(wilsonInterval(0, 20).high).toBeCloseTo(0.1611, 3);
+    // symmetric around one half, narrower with more trials, fractional successes (ties) accepted
+    const half = wilsonInterval(24, 48);
+    expect(half.low + half.high).toBeCloseTo(1, 10);
+    expect(wilsonInterval(240, 480).high - wilsonInterval(240, 480).low).toBeLessThan(half.high - half.low);
+    expect(wilsonInterval(10.5, 20).share).toBeCloseTo(0.525, 10);
+    expect(() => wilsonInterval(11, 10)).toThrow();
+    expect(wilsonInterval(0, 0)).toMatchObject({ low: 0, high: 1 });
+  });
+});
+
+describe('series helpers', () => {
+  it('smooths, finds peaks and takes sqrt of KL', () => {
+    expect(movingAverage([1, 3, 5, 7], 2)).toEqual([1, 2, 4, 6]);
+    expect(argmax([1, NaN, 3, 3, 2])).toBe(2);
+    expect(argmax([])).toBe(-1);
+    expect(sqrtKl(9)).toBe(3);
+    expect(sqrtKl(-0.2)).toBe(0);
+  });
+
+  it('goldPeak reads held-out gold: a peak and a fall, with the proxy still rising', () => {
+    const gold = [0.4, 0.6, 0.9, 0.5, 0.3];
+    const record: RunRecord = {
+      id: 'beta-0',
+      label: 'PPO, beta = 0',
+      kind: 'ppo',
+      spec: LESSONS[2].runs[1],
+      totalSteps: 8,
+      stepsDone: 8,
+      samples: [],
+      seconds: 0,
+      series: [
+        { step: 0, values: { 'gold/held_out': gold[0] } },
+        ...Array.from({ length: 8 }, (_, i) => ({
+          step: i + 1,
+          values: { gold: 0, proxy: i, sqrt_kl: i, ...((i + 1) % 2 === 0 ? { 'gold/held_out': gold[(i + 1) / 2] } : {}) },
+        })),
+      ],
+    };
+    const p = goldPeak(record);
+    expect(p.source).toBe('held-out');
+    expect(p.peakStep).toBe(4);
+    expect(p.peakGold).toBe(0.9);
+    expect(p.fallShare).toBeCloseTo(1.2, 10); // (0.9 - 0.3) / (0.9 - 0.4)
+    expect(p.proxyEnd).toBe(p.proxyMax);
+    expect(LESSONS[2].summarise([record])).toMatch(/gold peaked at iteration 4 .* then fell 120 % of its gain/);
+  });
+});
+
+describe('lesson descriptors', () => {
+  it('has the six lessons of issue #11, each with runs, charts and a summary before running', () => {
+    expect(LESSONS.map((l) => l.id)).toEqual(['rankings', 'k-way', 'over-optimisation', 'kl-frontier', 'alignment-tax', 'win-rate']);
+    for (const lesson of LESSONS) {
+      expect(lesson.runs.length).toBeGreaterThan(0);
+      expect(lesson.charts.length).toBeGreaterThan(0);
+      expect(lesson.explanation.length).toBeGreaterThan(50);
+      expect(lesson.paperFinding.length).toBeGreaterThan(50);
+      expect(lesson.summarise([])).toBe('Not run yet.');
+    }
+    const frontier = LESSONS.find((l) => l.id === 'kl-frontier')!;
+    expect(frontier.runs.filter((r) => r.kind === 'ppo').map((r) => r.kind === 'ppo' && r.ppo.kl_coef)).toEqual([0, 0.01, 0.05, 0.2]);
+    const kWay = LESSONS.find((l) => l.id === 'k-way')!;
+    // the same reading effort (completions read) for K = 2, 4, 9
+    const budgets = kWay.runs.map((r) => (r.kind === 'reward-sweep' ? r.rankingCounts.map((n) => n * r.rankings.k) : []));
+    expect(budgets[0]).toEqual(budgets[1]);
+    expect(budgets[0]).toEqual(budgets[2]);
+  });
+
+  it('the runner counts steps over runs and rejects a PPO run whose reward model no run makes', () => {
+    const ctx = {} as LessonContext; // not touched before the first step
+    const lesson = LESSONS.find((l) => l.id === 'over-optimisation')!;
+    const runner = new LessonRunner(lesson, ctx);
+    expect(runner.totalSteps).toBe(runner.records.reduce((s, r) => s + r.totalSteps, 0));
+    expect(runner.currentRun?.id).toBe('reward-model');
+    expect(() => new LessonRunner({ ...lesson, runs: lesson.runs.slice(1) }, ctx)).toThrow(/reward model "rm"/);
+  });
+});

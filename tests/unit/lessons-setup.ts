@@ -1,0 +1,48 @@
+/**
+ * Shared setup of the lesson learning tests: the tiny pretrained fixture, a world context, and sizes small
+ * enough that the whole lessons-learning file stays around 3 minutes. Those tests run on tfjs's wasm
+ * backend (the same numbers as cpu here, 5-10x faster), falling back to cpu if wasm cannot start.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { buildLessons, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
+import { loadPretrained } from './rlhf-stage-fixture';
+
+export async function useWasmBackend(): Promise<string> {
+  tf.env().set('PROD', true);
+  try {
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      return tf.getBackend();
+    }
+  } catch {
+    // fall through to cpu
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return tf.getBackend();
+}
+
+/** Test sizes for the tiny fixture (0.1M parameters, 64-token context): the app's TINY_SIZES, shortened. */
+export const TEST_SIZES: LessonSizes = {
+  ...TINY_SIZES,
+  rewardSettings: { epochs: 3, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
+  heldOutRankings: 16,
+  proxyRankings: 16,
+  rewardRankings: 16,
+  iterations: { overOptimisation: 24, frontier: 8, alignmentTax: 4, winRate: 12 },
+  evalEvery: 4,
+  overOptimisationEvalEvery: 4,
+};
+
+export function tinyContext(labeler = 'dog-lover'): LessonContext {
+  const { model, tokenizer } = loadPretrained();
+  return worldLessonContext(model, tokenizer, { labeler, maxPromptTokens: 16, prompts: 64, heldOutPrompts: 48 });
+}
+
+/** Lesson `id` at `sizes`, keeping only the runs whose ids are listed (all when none are). */
+export function tinyLesson(id: string, sizes: LessonSizes = TEST_SIZES, runIds?: string[]): Lesson {
+  const lesson = buildLessons(sizes).find((l) => l.id === id);
+  if (!lesson) throw new Error(`no lesson ${id}`);
+  return runIds ? { ...lesson, runs: lesson.runs.filter((r) => runIds.includes(r.id)) } : lesson;
+}
