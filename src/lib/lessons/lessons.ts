@@ -108,7 +108,6 @@ function last(record: RunRecord | undefined, metric: string): number {
 
 const pct = (x: number) => `${Math.round(100 * x)} %`;
 const f2 = (x: number) => x.toFixed(2);
-const byId = (runs: RunRecord[], id: string) => runs.find((r) => r.id === id);
 const started = (r: RunRecord | undefined): r is RunRecord => !!r && r.series.length > 0;
 
 /** Window of the moving average that the over-optimisation lesson reads the gold and proxy curves through. */

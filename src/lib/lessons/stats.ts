@@ -1,18 +1,12 @@
 /** Small statistics for the lessons: Wilson intervals, sqrt(KL), smoothing and peaks of metric series. */
+import { wilsonInterval as wilson } from '../rlhf/stats';
 
 /**
  * Wilson score interval for a binomial share (successes may be fractional, e.g. ties counted as half).
  * z = 1.96 gives the 95 % interval. n = 0 gives [0, 1].
  */
 export function wilsonInterval(successes: number, n: number, z = 1.96): { share: number; low: number; high: number } {
-  if (!(n > 0)) return { share: NaN, low: 0, high: 1 };
-  if (!(successes >= 0 && successes <= n)) throw new Error(`successes must be in [0, ${n}], got ${successes}`);
-  const p = successes / n;
-  const z2 = z * z;
-  const denominator = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denominator;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
-  return { share: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  return { share: n > 0 ? successes / n : NaN, ...wilson(successes, n, z) };
 }
 
 /** sqrt(KL) as Gao et al. (2022) plot it; a slightly negative k1 estimate counts as 0. */

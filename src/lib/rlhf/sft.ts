@@ -55,8 +55,19 @@ export const SFT_SETTINGS = [
   hidden(float('max_grad_norm', 'Gradient clip', 1, 0, 100, 'Clip the global gradient norm (0 = off).')),
   // instruction following (src/lib/data/instructionFollowing.ts) on held-out prompts at each evaluation; 0 = off, because
   // sampling costs (an untrained model writes to the end of the context)
-  hidden(int('instruction_prompts', 'Instruction prompts', 0, 0, 256, 'Held-out instruction prompts sampled to measure instruction following.')),
-  hidden(int('instruction_tokens', 'Instruction tokens', 0, 0, 512, 'Longest sampled response for that measure (0: as much as the context leaves).')),
+  hidden(
+    int('instruction_prompts', 'Instruction prompts', 0, 0, 256, 'Held-out instruction prompts sampled to measure instruction following.'),
+  ),
+  hidden(
+    int(
+      'instruction_tokens',
+      'Instruction tokens',
+      0,
+      0,
+      512,
+      'Longest sampled response for that measure (0: as much as the context leaves).',
+    ),
+  ),
 ] as const;
 
 export type SftSettings = SettingsOf<typeof SFT_SETTINGS>;
