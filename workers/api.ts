@@ -9,12 +9,26 @@ import type { BackendName, EngineEvent, EngineStatus } from '../src/lib/types';
 export interface InitOptions {
   preferredBackend?: BackendName;
   checkpointUrl?: string;
+  /** Restore the autosaved session (default true). */
+  restore?: boolean;
 }
 
-/** Picks the backend, loads the shipped checkpoint (or a fresh model when it is missing) and the built-in corpus. */
+/** The status, and the autosave restored (when it was saved; stages that could not be recreated, and why). */
+export type InitResult = EngineStatus & { restored: { savedAt: number; skipped: string[] } | null };
+
+/**
+ * Picks the backend, opens storage (or runs without), loads the shipped checkpoint (or a fresh model when
+ * it is missing), the built-in corpus, the stored rankings and the autosave. `ping` answers the UI's
+ * heartbeat; the debug hooks fake faults for the browser tests.
+ */
 export interface EngineInit {
-  init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<EngineStatus>;
+  init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
   loadShipped(): Promise<unknown>;
+  ping(): number;
+  /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */
+  debugLoseDevice(): boolean;
+  /** Blocks the worker's thread for ms. */
+  debugHang(ms: number): void;
 }
 
 type PublicApi<S> = { [K in keyof S as S[K] extends (...args: never[]) => unknown ? K : never]: S[K] };
