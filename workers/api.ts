@@ -25,6 +25,8 @@ export interface EngineInit {
   init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
   loadShipped(): Promise<unknown>;
   ping(): number;
+  /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is. */
+  startPulse(port: MessagePort): void;
   /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */
   debugLoseDevice(): boolean;
   /** Blocks the worker's thread for ms. */

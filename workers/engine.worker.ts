@@ -1,8 +1,8 @@
 /**
  * The engine worker: owns tfjs, the models and training. It creates the session on `init` and hands
  * every other call to it, so each method of the worker API is written once, in the session. Its own
- * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), ping (the UI's
- * heartbeat), and the test hooks for faults (a lost GPU device, a hung worker).
+ * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse and
+ * ping (the UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
  */
 import * as Comlink from 'comlink';
 import type { EngineEvent } from '../src/lib/types';
@@ -58,6 +58,7 @@ async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Pr
   await loadStartingModel(started, onEvent);
   await started.restore();
   const restored = problem || options.restore === false ? null : await restoreAutosave(started, onEvent);
+  started.startAutosave();
   watchDevice((reason) => {
     started.haltAutosave(); // the weights lived on the lost device: keep the last good autosave
     onEvent({ type: 'lost', reason });
@@ -72,8 +73,19 @@ function debugHang(ms: number): void {
   while (Date.now() < until);
 }
 
+/**
+ * A pulse for the UI's watchdog that a busy thread cannot delay: a nested worker posts on `port` every
+ * 250 ms. It ends with this worker (a crash, terminate()), so a silent port means this worker is gone.
+ */
+function startPulse(port: MessagePort): void {
+  const code = 'onmessage = (e) => { const port = e.data; setInterval(() => port.postMessage(0), 250); };';
+  const pulse = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+  pulse.postMessage(port, [port]);
+}
+
 const own = {
   init,
+  startPulse,
   loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
   ping: () => Date.now(),
   debugLoseDevice: loseDevice,

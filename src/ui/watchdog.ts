@@ -1,14 +1,19 @@
 /**
- * The engine worker, watched: a heartbeat (ping every 500 ms; silent for 3.5 s means dead or hung),
- * and every call raced against a timeout and against the worker's death, so no call hangs forever.
- * On a death the in-flight calls fail with the reason, and `onDead` hears it once.
+ * The engine worker, watched. Two signals: a pulse from a nested worker (every 250 ms, whatever the
+ * engine's thread is doing; it stops when the engine worker is gone, so a crash or terminate() is
+ * detected within 2 s), and a ping the engine's own thread must answer (unanswered for 15 s: hung; a
+ * training step on a software GPU legitimately holds the thread for seconds, so this bound is wider).
+ * Every call is raced against a timeout and against the worker's death, so no call hangs forever; on a
+ * death the calls in flight fail with the reason, and `onDead` hears it once.
  */
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../../workers/api';
 
-const BEAT_MS = 500;
-/** Silent this long: dead or hung (detected within BEAT_MS + DEAD_AFTER_MS = 4 s). */
-const DEAD_AFTER_MS = 3500;
+const CHECK_MS = 250;
+/** No pulse for this long: the worker is gone. */
+const GONE_AFTER_MS = 2000;
+/** No answer to a ping for this long: the worker's thread is stuck. */
+const HUNG_AFTER_MS = 15_000;
 /** No ordinary call takes this long; run() returns at once, training goes on in the worker. */
 const CALL_TIMEOUT_MS = 120_000;
 /** Starting a worker loads a model, the rankings and the autosave. */
@@ -16,7 +21,7 @@ const INIT_TIMEOUT_MS = 300_000;
 
 export interface Recovery {
   reason: string;
-  /** From the last heartbeat answered to the restart (0 when the worker said so itself, e.g. a lost GPU). */
+  /** From the last sign of life to the restart (0 when the worker said so itself, e.g. a lost GPU). */
   detectedAfterMs: number;
   /** From the restart to a restored, ready engine. */
   restoreMs: number;
@@ -30,26 +35,32 @@ export class Watchdog {
   private readonly remote: Remote;
   private readonly mourners = new Set<(reason: string) => void>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private lastPulse = performance.now();
   private lastAnswer = performance.now();
+  private pinging = false;
   private dead = false;
 
   constructor(private readonly onDead: (reason: string) => void) {
     this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     this.remote = Comlink.wrap<EngineApi>(this.worker);
     this.api = this.guarded();
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => (this.lastPulse = performance.now());
+    void this.remote.startPulse(Comlink.transfer(channel.port2, [channel.port2]));
   }
 
-  /** Starts the heartbeat (after init: a worker that is still loading is not hung). */
+  /** Starts watching (after init: a worker that is still loading answers pings late, but its pulse is on). */
   beat(): void {
-    this.lastAnswer = performance.now();
-    this.timer = setInterval(() => this.check(), BEAT_MS);
+    this.lastAnswer = this.lastPulse = performance.now();
+    this.timer = setInterval(() => this.check(), CHECK_MS);
   }
 
+  /** How long since the last sign of life. */
   silentForMs(): number {
-    return performance.now() - this.lastAnswer;
+    return performance.now() - Math.max(this.lastPulse, this.pinging ? 0 : this.lastAnswer);
   }
 
-  /** Ends the worker and the heartbeat; calls in flight fail. */
+  /** Ends the worker and the watching; calls in flight fail. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -58,16 +69,23 @@ export class Watchdog {
     this.worker.terminate();
   }
 
-  /** Test hook: the worker vanishes as in a crash; only the heartbeat can notice. */
+  /** Test hook: the worker vanishes as in a crash; only the watchdog can notice. */
   terminateQuietly(): void {
     this.worker.terminate();
   }
 
   private check(): void {
     if (this.dead) return;
-    if (this.silentForMs() > DEAD_AFTER_MS)
-      return this.declareDead(`The engine stopped responding (no answer for ${(DEAD_AFTER_MS / 1000).toFixed(1)} s).`);
-    void this.remote.ping().then(() => (this.lastAnswer = performance.now()));
+    const now = performance.now();
+    if (now - this.lastPulse > GONE_AFTER_MS) return this.declareDead('The engine worker stopped (it crashed or was ended).');
+    if (now - this.lastAnswer > HUNG_AFTER_MS)
+      return this.declareDead(`The engine stopped responding (no answer for ${HUNG_AFTER_MS / 1000} s).`);
+    if (this.pinging) return;
+    this.pinging = true;
+    void this.remote.ping().then(() => {
+      this.lastAnswer = performance.now();
+      this.pinging = false;
+    });
   }
 
   private declareDead(reason: string): void {

@@ -30,6 +30,7 @@ describe('Autosave', () => {
   it('restores a reload mid-PPO: weights, stages (paused), reward model, settings, metric series; PPO continues', async () => {
     const a = await session();
     await a.clearRankings();
+    a.startAutosave();
     a.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
     for (let i = 0; i < 6; i++) await a.labelerTick();
     a.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });

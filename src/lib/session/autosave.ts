@@ -139,7 +139,12 @@ export class Autosaver {
     readonly intervalMs = 1500,
   ) {}
 
-  private stopped = false;
+  /** Saves start once the session is whole (after a restore, which must not be overwritten by the state before it). */
+  private stopped = true;
+
+  arm(): void {
+    this.stopped = false;
+  }
 
   /** No more saves (the device that holds the weights is gone: a save now could only fail or lie). */
   stop(): void {

@@ -60,6 +60,8 @@ export class Session {
   private readonly shown: Record<T.StageName, { step: number; samples: T.SampleView[] }> = {};
   private readonly autosaver: Autosaver | null;
   private savedAt: number | null = null;
+  /** While an autosave is being restored, nothing is saved (a half-restored session must not overwrite it). */
+  private restoring = false;
 
   constructor(
     public backend: T.BackendInfo,
@@ -80,7 +82,7 @@ export class Session {
       onStatus: (stage, status) => {
         this.metrics.flush();
         emit({ type: 'state', stage, status });
-        if (status.state !== 'running') this.autosaver?.request(true);
+        if (status.state !== 'running' && !this.restoring) this.autosaver?.request(true);
       },
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => {
@@ -129,6 +131,7 @@ export class Session {
       this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
     const info = this.modelInfo!;
     this.emit({ type: 'model', model: info });
+    if (!this.restoring) this.autosaver?.request(true); // the lineage: a new or loaded model is the session's now
     return info;
   }
 
@@ -380,15 +383,20 @@ export class Session {
   async restoreAutosave(): Promise<{ savedAt: number; skipped: string[] } | null> {
     const record = await idbGet<AutosaveRecord>('autosave', AUTOSAVE_KEY).catch(() => undefined);
     if (!record || record.version !== 1) return null;
-    if (record.corpus) this.setCorpus(record.corpus);
-    const ckpt = decodeCheckpoint(record.policy);
-    this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
-    for (const name of Object.keys(this.runner.settings)) if (record.settings[name]) this.runner.settings[name] = record.settings[name];
-    const skipped = await this.restoreStages(record);
-    Object.assign(this.series, record.metrics);
-    Object.assign(this.shown, record.samples);
-    this.savedAt = record.savedAt;
-    return { savedAt: record.savedAt, skipped };
+    this.restoring = true;
+    try {
+      if (record.corpus) this.setCorpus(record.corpus);
+      const ckpt = decodeCheckpoint(record.policy);
+      this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
+      for (const name of Object.keys(this.runner.settings)) if (record.settings[name]) this.runner.settings[name] = record.settings[name];
+      const skipped = await this.restoreStages(record);
+      Object.assign(this.series, record.metrics);
+      Object.assign(this.shown, record.samples);
+      this.savedAt = record.savedAt;
+      return { savedAt: record.savedAt, skipped };
+    } finally {
+      this.restoring = false;
+    }
   }
 
   private async restoreStages(record: AutosaveRecord): Promise<string[]> {
@@ -407,6 +415,11 @@ export class Session {
       }
     }
     return skipped;
+  }
+
+  /** Starts autosaving (the worker calls it once the session is restored: saving earlier would overwrite the autosave). */
+  startAutosave(): void {
+    this.autosaver?.arm();
   }
 
   /** Stops autosaving: the weights' device is gone, and the last good autosave must stay as it is. */
