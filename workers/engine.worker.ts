@@ -83,6 +83,18 @@ function startPulse(port: MessagePort): void {
   pulse.postMessage(port, [port]);
 }
 
+/**
+ * Test hook: this worker's storage fills up as a quota would (Chromium ignores the CDP quota override
+ * here): the ranking write past `room` throws QuotaExceededError; checkpoints and the autosave never fit.
+ */
+function debugQuota(room: number): void {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+    if (this.name !== 'rankings' || --room < 0) throw new DOMException('quota exceeded', 'QuotaExceededError');
+    return put.call(this, value, key);
+  };
+}
+
 const own = {
   init,
   startPulse,
@@ -90,6 +102,7 @@ const own = {
   ping: () => Date.now(),
   debugLoseDevice: loseDevice,
   debugHang,
+  debugQuota,
 };
 
 function current(): Session {

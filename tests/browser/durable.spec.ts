@@ -85,13 +85,23 @@ test('(2, 3) a full disk: an import is refused whole with its cause, memory and 
   page,
 }) => {
   test.setTimeout(300_000);
+  // The CDP quota override (Storage.overrideQuotaForOrigin) is sent, but this Chromium ignores it
+  // (navigator.storage.estimate() still reports 10 GB), so the worker's test hook fills its storage as a quota would.
   await openApp(page);
   await call(page, 'clearRankings');
   const cdp = await page.context().newCDPSession(page);
   const origin = new URL(page.url()).origin;
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200_000 });
+  await call(page, 'debugQuota', 500);
   const line = (i: number) =>
-    JSON.stringify({ id: `q${i}`, prompt: `prompt ${i} ${'x'.repeat(300)}`, completions: ['a b c', 'd e f', 'g h i'], order: [2, 0, 1] });
+    JSON.stringify({
+      id: `q${i}`,
+      prompt: `prompt ${i} ${'x'.repeat(300)}`,
+      completions: ['a b c', 'd e f', 'g h i'],
+      order: [2, 0, 1],
+      createdAt: i + 1,
+      source: 'import',
+    });
   const text = Array.from({ length: 2000 }, (_, i) => line(i)).join('\n');
   const got = await page.evaluate(async (t) => {
     try {
@@ -117,6 +127,15 @@ test('(2, 3) a full disk: an import is refused whole with its cause, memory and 
   // the shipped mini checkpoint does not fit in 200 kB
   expect(saved).toMatch(/full \(quota exceeded\).*Nothing was saved under "q1"/);
 
+  // the autosave: refused with its cause, and the UI hears it (not a blank reason)
+  const autosave = await page.evaluate(() =>
+    (window as unknown as { playground: Client }).playground.api!.saveNow().then(
+      () => 'saved',
+      (err: Error) => err.message,
+    ),
+  );
+  expect(autosave).toMatch(/Autosave failed: .*full \(quota exceeded\)/);
+  await expect(page.getByTestId('error-banner')).toContainText('Autosave failed');
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
   await page.reload();
   await expect(page.getByTestId('backend')).toBeVisible({ timeout: 120_000 });

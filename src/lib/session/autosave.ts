@@ -130,6 +130,8 @@ export class Autosaver {
   /** Milliseconds the last save took (capture + write), for the UI and the measurements. */
   lastCostMs = 0;
   lastCaptureMs = 0;
+  /** Why the last save failed, or null when it was written. */
+  lastError: Error | null = null;
 
   constructor(
     private readonly capture: () => Promise<AutosaveRecord> | null,
@@ -179,7 +181,13 @@ export class Autosaver {
         this.lastCostMs = performance.now() - started;
         this.onSaved(record, this.lastCostMs);
       })
-      .catch((err: Error) => this.onFailed(err))
+      .then(() => {
+        this.lastError = null;
+      })
+      .catch((err: Error) => {
+        this.lastError = err;
+        this.onFailed(err);
+      })
       .finally(() => {
         this.inFlight = null;
         if (this.queued && !this.stopped) {

@@ -367,6 +367,7 @@ export class Session {
     await this.autosaver.settled();
     this.autosaver.request(true);
     await this.autosaver.settled();
+    if (this.autosaver.lastError) throw new Error(`Autosave failed: ${this.autosaver.lastError.message}.`);
     return this.autosaver.lastCostMs;
   }
 
