@@ -9,12 +9,30 @@ import type { BackendName, EngineEvent, EngineStatus } from '../src/lib/types';
 export interface InitOptions {
   preferredBackend?: BackendName;
   checkpointUrl?: string;
+  /** Restore the autosaved session (default true). */
+  restore?: boolean;
 }
 
-/** Picks the backend, loads the shipped checkpoint (or a fresh model when it is missing) and the built-in corpus. */
+/** The status, and the autosave restored (when it was saved; stages that could not be recreated, and why). */
+export type InitResult = EngineStatus & { restored: { savedAt: number; skipped: string[] } | null };
+
+/**
+ * Picks the backend, opens storage (or runs without), loads the shipped checkpoint (or a fresh model when
+ * it is missing), the built-in corpus, the stored rankings and the autosave. `ping` answers the UI's
+ * heartbeat; the debug hooks fake faults for the browser tests.
+ */
 export interface EngineInit {
-  init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<EngineStatus>;
+  init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
   loadShipped(): Promise<unknown>;
+  ping(): number;
+  /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is. */
+  startPulse(port: MessagePort): void;
+  /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */
+  debugLoseDevice(): boolean;
+  /** Blocks the worker's thread for ms. */
+  debugHang(ms: number): void;
+  /** Fills this worker's storage as a quota would: rankings past `room` and every other write fail with QuotaExceededError. */
+  debugQuota(room: number): void;
 }
 
 type PublicApi<S> = { [K in keyof S as S[K] extends (...args: never[]) => unknown ? K : never]: S[K] };

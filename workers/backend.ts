@@ -1,6 +1,7 @@
 /**
  * Picks the tfjs backend for this worker: webgpu, then webgl, then wasm, then cpu.
- * Every backend that was passed over leaves a reason, which the UI shows.
+ * Every backend that was passed over leaves a reason, which the UI shows. Also watches the WebGPU
+ * device: when it is lost, the worker says so (the UI then starts a fresh worker, which picks again).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -64,4 +65,30 @@ export async function pickBackend(preferred?: BackendName): Promise<BackendInfo>
     }
   }
   throw new Error(`no tfjs backend works here: ${skipped.join('; ')}`);
+}
+
+interface LosableDevice {
+  lost: Promise<{ reason?: string; message?: string }>;
+  destroy(): void;
+}
+
+function webgpuDevice(): LosableDevice | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  return (tf.backend() as unknown as { device?: LosableDevice }).device ?? null;
+}
+
+/** Calls `onLost` with plain words when the WebGPU device goes (driver reset, GPU removed, destroy()). */
+export function watchDevice(onLost: (reason: string) => void): void {
+  void webgpuDevice()?.lost.then((info) =>
+    onLost(
+      `The GPU stopped working for this page (WebGPU device lost: ${info.reason ?? 'unknown'}${info.message ? `, ${info.message}` : ''}).`,
+    ),
+  );
+}
+
+/** Test hook: destroys the device, as a driver reset would. False when not on WebGPU. */
+export function loseDevice(): boolean {
+  const device = webgpuDevice();
+  device?.destroy();
+  return device !== null;
 }

@@ -1,12 +1,15 @@
 /**
  * The engine worker: owns tfjs, the models and training. It creates the session on `init` and hands
- * every other call to it, so each method of the worker API is written once, in the session.
+ * every other call to it, so each method of the worker API is written once, in the session. Its own
+ * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse and
+ * ping (the UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
  */
 import * as Comlink from 'comlink';
 import type { EngineEvent } from '../src/lib/types';
+import { openRankingStore } from '../src/lib/session/rankingStore';
 import { Session } from '../src/lib/session/session';
-import type { EngineApi, InitOptions } from './api';
-import { pickBackend } from './backend';
+import type { EngineApi, InitOptions, InitResult } from './api';
+import { loseDevice, pickBackend, watchDevice } from './backend';
 
 let session: Session | null = null;
 let checkpointUrl = '';
@@ -17,29 +20,90 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function init(options: InitOptions, onEvent: (e: EngineEvent) => void) {
-  const backend = await pickBackend(options.preferredBackend);
-  const started = new Session(backend, onEvent, fetchBytes);
-  checkpointUrl = options.checkpointUrl ?? '';
-  started.setCorpus({ kind: 'builtin' });
-  if (checkpointUrl) {
-    try {
-      await started.loadCheckpointUrl(checkpointUrl);
-    } catch (err) {
-      onEvent({
-        type: 'log',
-        level: 'warn',
-        message: `The shipped checkpoint did not load (${(err as Error).message}); starting from a fresh model.`,
-      });
-      started.newModel({ preset: 'mini', tokenizer: 'bpe' });
-    }
-  } else started.newModel({ preset: 'mini', tokenizer: 'bpe' });
-  await started.restore();
-  session = started;
-  return started.status();
+async function loadStartingModel(started: Session, onEvent: (e: EngineEvent) => void): Promise<void> {
+  if (!checkpointUrl) return void started.newModel({ preset: 'mini', tokenizer: 'bpe' });
+  try {
+    await started.loadCheckpointUrl(checkpointUrl);
+  } catch (err) {
+    onEvent({
+      type: 'log',
+      level: 'warn',
+      message: `The shipped checkpoint did not load (${(err as Error).message}); starting from a fresh model.`,
+    });
+    started.newModel({ preset: 'mini', tokenizer: 'bpe' });
+  }
 }
 
-const own = { init, loadShipped: () => current().loadCheckpointUrl(checkpointUrl) };
+/** The autosave, or null when there is none or it cannot be read (then the session starts fresh, and says why). */
+async function restoreAutosave(started: Session, onEvent: (e: EngineEvent) => void): Promise<InitResult['restored']> {
+  try {
+    return await started.restoreAutosave();
+  } catch (err) {
+    onEvent({
+      type: 'log',
+      level: 'warn',
+      message: `The autosaved session could not be restored (${(err as Error).message}); starting fresh.`,
+    });
+    await loadStartingModel(started, onEvent);
+    return null;
+  }
+}
+
+async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult> {
+  const backend = await pickBackend(options.preferredBackend);
+  const { store, problem } = await openRankingStore();
+  const started = new Session(backend, onEvent, fetchBytes, { store, autosave: !problem, storageProblem: problem?.message ?? '' });
+  checkpointUrl = options.checkpointUrl ?? '';
+  started.setCorpus({ kind: 'builtin' });
+  await loadStartingModel(started, onEvent);
+  await started.restore();
+  const restored = problem || options.restore === false ? null : await restoreAutosave(started, onEvent);
+  started.startAutosave();
+  watchDevice((reason) => {
+    started.haltAutosave(); // the weights lived on the lost device: keep the last good autosave
+    onEvent({ type: 'lost', reason });
+  });
+  session = started;
+  return { ...started.status(), restored };
+}
+
+/** Test hook: blocks this worker's thread for `ms`, as a runaway kernel or an infinite loop would. */
+function debugHang(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+/**
+ * A pulse for the UI's watchdog that a busy thread cannot delay: a nested worker posts on `port` every
+ * 250 ms. It ends with this worker (a crash, terminate()), so a silent port means this worker is gone.
+ */
+function startPulse(port: MessagePort): void {
+  const code = 'onmessage = (e) => { const port = e.data; setInterval(() => port.postMessage(0), 250); };';
+  const pulse = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+  pulse.postMessage(port, [port]);
+}
+
+/**
+ * Test hook: this worker's storage fills up as a quota would (Chromium ignores the CDP quota override
+ * here): the ranking write past `room` throws QuotaExceededError; checkpoints and the autosave never fit.
+ */
+function debugQuota(room: number): void {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+    if (this.name !== 'rankings' || --room < 0) throw new DOMException('quota exceeded', 'QuotaExceededError');
+    return put.call(this, value, key);
+  };
+}
+
+const own = {
+  init,
+  startPulse,
+  loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
+  ping: () => Date.now(),
+  debugLoseDevice: loseDevice,
+  debugHang,
+  debugQuota,
+};
 
 function current(): Session {
   if (!session) throw new Error('The engine is not initialised yet.');

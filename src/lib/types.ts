@@ -107,6 +107,8 @@ export interface EngineStatus {
   corpus: CorpusInfo | null;
   stages: Record<StageName, StageStatus>;
   settings: Record<StageName, Settings>;
+  /** Whether rankings and the autosave outlive the page, why not, and when the session was last saved. */
+  storage?: { persistent: boolean; problem: string; savedAt: number | null };
 }
 
 export interface MetricPoint {
@@ -180,7 +182,11 @@ export type EngineEvent =
   | { type: 'model'; model: ModelInfo }
   /** The recorded runs (without their points), after each change: a run began, stopped, was renamed or deleted. */
   | { type: 'runs'; runs: RunSummary[] }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** An autosave was written (confirmed), and what it cost in ms. */
+  | { type: 'saved'; savedAt: number; costMs: number }
+  /** The GPU device was lost: the weights on it are gone; the UI restarts the engine from the autosave. */
+  | { type: 'lost'; reason: string };
 
 export interface SampleRequest {
   prompts?: string[];

@@ -1,9 +1,12 @@
 /**
  * The UI's one way to talk to the engine worker: a comlink proxy plus reactive state that the
- * worker's events keep up to date. Imports only types from the worker side, so no tfjs here.
+ * worker's events keep up to date. Imports only types from the worker side, so no tfjs here. It
+ * restarts a dead, hung or GPU-less worker (watchdog.ts) and holds the one-writer lock (engineLock.ts).
  */
 import * as Comlink from 'comlink';
 import type { EngineApi } from '../../workers/api';
+import { holdEngineLock } from './engineLock';
+import { Watchdog, type Recovery } from './watchdog';
 import { DEFAULT_LABELER_SETTINGS } from '../lib/labelerSettings';
 import type {
   BackendName,
@@ -30,6 +33,9 @@ function thin(points: MetricPoint[]): MetricPoint[] {
   return points.length <= MAX_POINTS ? points : points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
 }
 
+/** A clock time for messages (not state: a plain formatter). */
+const timeOf = (ms: number) => new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' }).format(ms);
+
 export class EngineClient {
   api: Comlink.Remote<EngineApi> | null = null;
   status = $state<EngineStatus | null>(null);
@@ -49,22 +55,101 @@ export class EngineClient {
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state: nothing renders from it
   private readonly listeners = new Set<(e: EngineEvent) => void>();
 
+  /** When the session was last autosaved (confirmed), and when it was restored from. */
+  savedAt = $state<number | null>(null);
+  restoredFrom = $state<number | null>(null);
+  /** Another tab holds the engine: this one waits until the user takes over. */
+  elsewhere = $state(false);
+  /** Faults recovered from: what happened, how long until detected and until restored (ms). */
+  recoveries = $state<Recovery[]>([]);
+  private watchdog: Watchdog | null = null;
+  private preferredBackend?: BackendName;
+
+  /** Starts the engine unless another tab holds it (then `elsewhere` is set and takeOver() starts it here). */
   async start(preferredBackend?: BackendName): Promise<void> {
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- Vite's worker import form, not state
-    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
-    worker.addEventListener('error', (e) => (this.error = `The engine worker failed: ${e.message}`));
-    this.api = Comlink.wrap<EngineApi>(worker);
+    this.preferredBackend = preferredBackend;
+    const held = await holdEngineLock(false, () => this.lostToAnotherTab());
+    if (!held) {
+      this.elsewhere = true;
+      return;
+    }
+    await this.boot();
+  }
+
+  /** Takes the engine over from another tab, which stops its own. */
+  async takeOver(): Promise<void> {
+    this.elsewhere = false;
+    this.notice = '';
+    await holdEngineLock(true, () => this.lostToAnotherTab());
+    await this.boot();
+  }
+
+  private lostToAnotherTab(): void {
+    this.watchdog?.stop();
+    this.watchdog = null;
+    this.api = null;
+    this.ready = false;
+    this.elsewhere = true;
+    this.notice = 'Another tab took the playground over; this one stopped, so that two engines never write one store.';
+  }
+
+  /** A fresh worker: init (which restores the autosave), then the watchdog. Resolves with the init time in ms, or null. */
+  private async boot(): Promise<number | null> {
+    const began = performance.now();
+    const watchdog = new Watchdog((reason) => void this.recover(reason));
+    this.watchdog = watchdog;
+    this.api = watchdog.api;
     try {
-      this.status = await this.api.init(
-        { preferredBackend, checkpointUrl: CHECKPOINT_URL },
-        Comlink.proxy((e: EngineEvent) => this.onEvent(e)),
+      const result = await watchdog.api.init(
+        { preferredBackend: this.preferredBackend, checkpointUrl: CHECKPOINT_URL },
+        Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );
+      this.status = result;
+      this.restoredFrom = result.restored?.savedAt ?? null;
+      this.savedAt = result.storage?.savedAt ?? null;
+      if (result.restored?.skipped.length) this.error = `Not everything could be restored: ${result.restored.skipped.join('; ')}.`;
+      await this.loadHistory();
       this.ready = true;
     } catch (err) {
       this.error = `The engine could not start: ${(err as Error).message}`;
-      return;
+      return null;
     }
+    watchdog.beat();
     await this.loadCounters();
+    return performance.now() - began;
+  }
+
+  /** The worker died, hung, or lost its GPU: a new one restores the autosave; the user hears what happened. */
+  private async recover(reason: string): Promise<void> {
+    const detectedAfterMs = this.watchdog?.silentForMs() ?? 0;
+    this.watchdog?.stop();
+    this.error = ''; // the raw failure of the call that hit the fault is replaced by the plain account below
+    this.notice = `${reason} Starting a new engine and restoring your session…`;
+    const restoreMs = await this.boot();
+    if (restoreMs === null) return;
+    this.modelVersion++; // a task on show came from the old worker: fetch a fresh one
+    this.recoveries.push({ reason, detectedAfterMs, restoreMs });
+    const from = this.restoredFrom ? ` and restored your session from ${timeOf(this.restoredFrom)}` : '';
+    this.notice = `${reason} A new engine started on ${this.status?.backend.name}${from}. Nothing you ranked is lost; a stage that was running is paused.`;
+  }
+
+  /** The metric series and samples the worker kept (after a restore they are the autosave's). */
+  private async loadHistory(): Promise<void> {
+    const got = await this.attempt((api) => api.history());
+    if (!got.ok) return;
+    this.metrics = { ...got.value.metrics };
+    this.samples = { ...got.value.samples };
+    this.metricsVersion++;
+  }
+
+  /** A stage is training and its latest steps may not be saved yet: leaving now would lose them. */
+  get unsavedRun(): boolean {
+    return Object.values(this.status?.stages ?? {}).some((s) => s.state === 'running');
+  }
+
+  /** Test hooks (window.playground): end the worker abruptly, as a crash would, without telling the watchdog; freeze it. */
+  debugTerminateWorker(): void {
+    this.watchdog?.terminateQuietly();
   }
 
   /** Reads the stored rankings' counters (they outlive a reload: IndexedDB). Quiet when the engine cannot tell. */
@@ -129,6 +214,12 @@ export class EngineClient {
       case 'log':
         if (e.level === 'info') this.notice = e.message;
         else this.error = e.message;
+        break;
+      case 'saved':
+        this.savedAt = e.savedAt;
+        break;
+      case 'lost':
+        void this.recover(e.reason);
         break;
     }
   }

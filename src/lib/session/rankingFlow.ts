@@ -161,9 +161,12 @@ export class RankingFlow {
       source,
       labelerId,
     });
+    // stored first: the set in memory only ever holds what the store confirmed
+    await this.store.putRankings([ranking]).catch((err: Error) => {
+      throw new Error(`${err.message}. This ranking was not kept; the task stays open, so you can submit it again.`);
+    });
     this.open.delete(taskId);
     this.rankings.push(ranking);
-    await this.store.putRankings([ranking]);
     return ranking;
   }
 
@@ -219,8 +222,10 @@ export class RankingFlow {
   async addDemonstration(instruction: string, response: string): Promise<number> {
     if (!instruction.trim() || !response.trim()) throw new Error('A demonstration needs both an instruction and a response.');
     const demo = { prompt: formatPrompt(instruction.trim()), response: ' ' + response.trim() };
+    await this.store.putDemonstration(`d${Date.now().toString(36)}-${this.demonstrations.length + 1}`, demo).catch((err: Error) => {
+      throw new Error(`${err.message}. The demonstration was not kept.`);
+    });
     this.demonstrations.push(demo);
-    await this.store.putDemonstration(`d${Date.now().toString(36)}-${this.demonstrations.length}`, demo);
     this.emitCounters();
     return this.demonstrations.length;
   }
@@ -235,7 +240,12 @@ export class RankingFlow {
     if (rankings.length === 0 && errors.length === 0) errors.push('The file holds no rankings.');
     const known = new Set(this.rankings.map((r) => r.id));
     const added = rankings.filter((r) => !known.has(r.id) && (known.add(r.id), true));
-    await this.store.putRankings(added);
+    // one transaction: on failure nothing of the file was written, and memory matches the store
+    await this.store.putRankings(added).catch((err: Error) => {
+      throw new Error(
+        `${err.message}. None of its ${added.length} new rankings were kept; you still have the ${this.rankings.length} you had.`,
+      );
+    });
     this.rankings.push(...added);
     await this.feedReward(added);
     this.emitCounters();
@@ -243,7 +253,9 @@ export class RankingFlow {
   }
 
   async clear(): Promise<RankingCounters> {
-    await this.store.clearRankings();
+    await this.store.clearRankings().catch((err: Error) => {
+      throw new Error(`${err.message}. Nothing was deleted: you still have ${this.rankings.length} rankings.`);
+    });
     this.rankings = [];
     this.open.clear();
     this.pending = [];

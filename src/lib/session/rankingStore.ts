@@ -5,7 +5,7 @@
  */
 import type { Ranking } from '../rlhf/rankings';
 import type { Demonstration } from '../rlhf/sft';
-import { idbClear, idbPut, idbValues } from '../storage/idb';
+import { idbClear, idbProbe, idbPut, idbPutMany, idbValues, type StorageError } from '../storage/idb';
 
 export interface RankingStore {
   /** Whether what is written outlives the page. */
@@ -28,8 +28,12 @@ export class IdbRankingStore implements RankingStore {
     return idbValues<Demonstration>('demonstrations');
   }
 
-  async putRankings(rankings: readonly Ranking[]): Promise<void> {
-    for (const r of rankings) await idbPut('rankings', r.id, r);
+  /** One transaction: every ranking is kept, or none is. */
+  putRankings(rankings: readonly Ranking[]): Promise<void> {
+    return idbPutMany(
+      'rankings',
+      rankings.map((r) => [r.id, r] as const),
+    );
   }
 
   putDemonstration(id: string, demonstration: Demonstration): Promise<void> {
@@ -70,4 +74,10 @@ export class MemoryRankingStore implements RankingStore {
 /** IndexedDB where the platform has it, else memory. */
 export function defaultRankingStore(): RankingStore {
   return typeof indexedDB !== 'undefined' ? new IdbRankingStore() : new MemoryRankingStore();
+}
+
+/** IndexedDB when it opens, else memory with the reason it did not (the app then runs with persistence off). */
+export async function openRankingStore(): Promise<{ store: RankingStore; problem: StorageError | null }> {
+  const problem = await idbProbe();
+  return { store: problem ? new MemoryRankingStore() : new IdbRankingStore(), problem };
 }

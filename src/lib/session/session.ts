@@ -21,8 +21,9 @@ import { rewardStage } from '../stages/reward';
 import type { RunPatch, RunRecord, RunSummary } from '../runs/record';
 import { RunRecorder } from '../runs/recorder';
 import { defaultRunStore, type RunStore } from '../runs/runStore';
-import { idbGet, idbKeys, idbPut } from '../storage/idb';
+import { idbDelete, idbGet, idbKeys, idbPut } from '../storage/idb';
 import type * as T from '../types';
+import { assignAll, AUTOSAVE_KEY, Autosaver, captureAutosave, stageVariables, type AutosaveRecord } from './autosave';
 import { builtInCorpus, tokenizeCorpus, userCorpus, type Corpus } from './corpus';
 import { LectureMode } from './lectureMode';
 import { MetricThrottle } from './metricStream';
@@ -38,7 +39,14 @@ export interface SessionOptions {
   store?: RankingStore;
   /** Where run records go (default: IndexedDB when there is one, else memory). */
   runStore?: RunStore;
+  /** Autosave to IndexedDB at step boundaries (the worker turns it on when storage works). */
+  autosave?: boolean;
+  /** Why storage is off, when it is (shown in the header). */
+  storageProblem?: string;
 }
+
+/** Caps a kept metric series as the UI caps a chart: older points thinned 2:1. */
+const MAX_POINTS = 4000;
 
 export class Session {
   private model: GPT | null = null;
@@ -51,9 +59,18 @@ export class Session {
   private readonly flow: RankingFlow;
   private readonly lecture: LectureMode;
   private readonly runs: RunRecorder;
+  private readonly storageProblem: string;
+  private corpusSource: T.CorpusSource | null = null;
+  /** The metric series and samples on show, kept here so that the autosave holds them. */
+  private readonly series: Record<T.StageName, T.MetricPoint[]> = {};
+  private readonly shown: Record<T.StageName, { step: number; samples: T.SampleView[] }> = {};
+  private readonly autosaver: Autosaver | null;
+  private savedAt: number | null = null;
+  /** While an autosave is being restored, nothing is saved (a half-restored session must not overwrite it). */
+  private restoring = false;
 
   constructor(
-    readonly backend: T.BackendInfo,
+    public backend: T.BackendInfo,
     private readonly emit: (e: T.EngineEvent) => void,
     private readonly loadBytes: (url: string) => Promise<Uint8Array>,
     options: SessionOptions = {},
@@ -64,16 +81,26 @@ export class Session {
     this.runs = new RunRecorder({ store: options.runStore ?? defaultRunStore(), onChange: (runs) => emit({ type: 'runs', runs }) });
     this.runner = new StageRunner(options.stages ?? BUILT_IN_STAGES, {
       context: () => this.context(),
-      onMetrics: (stage, point) => this.pushMetrics(stage, point),
+      onMetrics: (stage, point) => {
+        this.keepPoint(stage, point);
+        this.pushMetrics(stage, point);
+        if (point.kind === 'train') this.autosaver?.request();
+      },
       onStatus: (stage, status) => {
         this.metrics.flush();
         this.runs.status(stage, status);
         emit({ type: 'state', stage, status });
+        if (status.state !== 'running' && !this.restoring) this.autosaver?.request(true);
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
-      emitSamples: (stage, step, samples) => emit({ type: 'samples', stage, step, samples }),
+      emitSamples: (stage, step, samples) => {
+        this.shown[stage] = { step, samples };
+        emit({ type: 'samples', stage, step, samples });
+      },
     });
+    this.storageProblem = options.storageProblem ?? '';
+    this.autosaver = options.autosave ? this.newAutosaver() : null;
     this.flow = new RankingFlow(this.flowHost(), options.store ?? defaultRankingStore());
     this.lecture = new LectureMode(
       this.flow,
@@ -114,6 +141,7 @@ export class Session {
       this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
     const info = this.modelInfo!;
     this.emit({ type: 'model', model: info });
+    if (!this.restoring) this.autosaver?.request(true); // the lineage: a new or loaded model is the session's now
     return info;
   }
 
@@ -135,6 +163,7 @@ export class Session {
     const { name, documents } = source.kind === 'builtin' ? builtInCorpus(source) : userCorpus(source);
     this.runner.stopAll();
     this.runs.stopAll();
+    this.corpusSource = source;
     this.corpus = tokenizeCorpus(this.tokenizer, source.kind, name, documents);
     return this.corpus.info;
   }
@@ -158,8 +187,11 @@ export class Session {
   step(stage: T.StageName): Promise<void> {
     return this.runner.step(stage);
   }
-  reset(stage: T.StageName): Promise<void> {
-    return this.runner.reset(stage, this.policy().model);
+  async reset(stage: T.StageName): Promise<void> {
+    await this.runner.reset(stage, this.policy().model);
+    this.series[stage] = [];
+    delete this.shown[stage];
+    this.autosaver?.request(true);
   }
 
   status(): T.EngineStatus {
@@ -171,6 +203,7 @@ export class Session {
       corpus: this.corpus?.info ?? null,
       stages: Object.fromEntries(names.map((s) => [s, this.runner.status(s)])),
       settings: { ...this.runner.settings },
+      storage: { persistent: this.flow.store.persistent, problem: this.storageProblem, savedAt: this.savedAt },
     };
   }
 
@@ -336,6 +369,126 @@ export class Session {
     return this.runs.flush();
   }
 
+  // ---- autosave ----
+
+  private keepPoint(stage: T.StageName, point: T.MetricPoint): void {
+    const kept = (this.series[stage] ??= []);
+    kept.push(point);
+    if (kept.length > MAX_POINTS) this.series[stage] = kept.filter((_, i) => i % 2 === 0 || i === kept.length - 1);
+  }
+
+  /** The metric series and samples on show (the UI reads them after a restore). */
+  history(): { metrics: Record<T.StageName, T.MetricPoint[]>; samples: Record<T.StageName, { step: number; samples: T.SampleView[] }> } {
+    return { metrics: this.series, samples: this.shown };
+  }
+
+  private newAutosaver(): Autosaver {
+    return new Autosaver(
+      () => (this.model && this.tokenizer ? captureAutosave(this.autosaveSource()) : null),
+      (record) => idbPut('autosave', AUTOSAVE_KEY, record),
+      (record, costMs) => {
+        this.savedAt = record.savedAt;
+        this.emit({ type: 'saved', savedAt: record.savedAt, costMs });
+      },
+      (err) =>
+        this.emit({
+          type: 'log',
+          level: 'warn',
+          message: `Autosave failed: ${err.message}. Training goes on; download your rankings and checkpoint to keep them.`,
+        }),
+    );
+  }
+
+  private autosaveSource() {
+    const stages = this.runner.stages
+      .map((d) => ({ name: d.name, stage: this.runner.object(d.name), state: this.runner.state(d.name) }))
+      .filter((s) => s.stage !== null)
+      .map((s) => ({ name: s.name, state: s.state, step: s.stage!.stepsDone, variables: stageVariables(s.stage!) }));
+    return {
+      policy: this.model!,
+      tokenizer: this.tokenizer!,
+      modelSource: this.modelSource,
+      corpus: this.corpusSource,
+      settings: this.runner.settings,
+      stages,
+      metrics: this.series,
+      samples: this.shown,
+    };
+  }
+
+  /** Saves now (outside the step path) and resolves once the write is confirmed; the time it took, in ms. */
+  async saveNow(): Promise<number> {
+    if (!this.autosaver) throw new Error('Autosave is off: this browser gives the playground no storage.');
+    await this.autosaver.settled();
+    this.autosaver.request(true);
+    await this.autosaver.settled();
+    if (this.autosaver.lastError) throw new Error(`Autosave failed: ${this.autosaver.lastError.message}.`);
+    return this.autosaver.lastCostMs;
+  }
+
+  /** The last autosave's cost: capture (one readback) and the whole save, in ms. */
+  autosaveCost(): { captureMs: number; totalMs: number } {
+    return { captureMs: this.autosaver?.lastCaptureMs ?? 0, totalMs: this.autosaver?.lastCostMs ?? 0 };
+  }
+
+  /**
+   * Restores the last autosave, if there is one: model, corpus, settings, stages (paused where they were
+   * running), reward model, PPO's reference, metric series and samples. Call after restore() (rankings).
+   * Returns when it was saved, or null.
+   */
+  async restoreAutosave(): Promise<{ savedAt: number; skipped: string[] } | null> {
+    const record = await idbGet<AutosaveRecord>('autosave', AUTOSAVE_KEY).catch(() => undefined);
+    if (!record || record.version !== 1) return null;
+    this.restoring = true;
+    try {
+      if (record.corpus) this.setCorpus(record.corpus);
+      const ckpt = decodeCheckpoint(record.policy);
+      this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
+      for (const name of Object.keys(this.runner.settings)) if (record.settings[name]) this.runner.settings[name] = record.settings[name];
+      const skipped = await this.restoreStages(record);
+      Object.assign(this.series, record.metrics);
+      Object.assign(this.shown, record.samples);
+      this.savedAt = record.savedAt;
+      return { savedAt: record.savedAt, skipped };
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private async restoreStages(record: AutosaveRecord): Promise<string[]> {
+    const skipped: string[] = [];
+    for (const d of this.runner.stages) {
+      const saved = record.stages[d.name];
+      if (!saved || saved.state === 'not-started') continue;
+      try {
+        this.runner.adopt(d.name, saved.state === 'done' ? 'done' : 'paused', (stage) => {
+          if (saved.weights) assignAll(stageVariables(stage), saved.weights);
+          (stage as { stepsDone: number }).stepsDone = saved.step;
+        });
+        if (d.name === rewardStage.name && saved.state === 'done') await this.flow.rewardTrained();
+      } catch (err) {
+        skipped.push(`${d.title}: ${(err as Error).message}`);
+      }
+    }
+    return skipped;
+  }
+
+  /** Starts autosaving (the worker calls it once the session is restored: saving earlier would overwrite the autosave). */
+  startAutosave(): void {
+    this.autosaver?.arm();
+  }
+
+  /** Stops autosaving: the weights' device is gone, and the last good autosave must stay as it is. */
+  haltAutosave(): void {
+    this.autosaver?.stop();
+  }
+
+  /** Forgets the autosave (the next save writes a fresh one). */
+  async dropAutosave(): Promise<void> {
+    await idbDelete('autosave', AUTOSAVE_KEY);
+    this.savedAt = null;
+  }
+
   // ---- checkpoints ----
 
   async exportCheckpoint(): Promise<Uint8Array> {
@@ -350,8 +503,19 @@ export class Session {
     return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, name);
   }
 
-  async saveToBrowser(slot: string): Promise<void> {
-    await idbPut('checkpoints', slot, await this.exportCheckpoint());
+  /** Resolves with the slot once the write is confirmed; a failure names its cause. */
+  async saveToBrowser(slot: string): Promise<string> {
+    const bytes = await this.exportCheckpoint();
+    await idbPut('checkpoints', slot, bytes).catch((err: Error) => {
+      throw new Error(
+        `${err.message}. Nothing was saved under "${slot}"; download the checkpoint instead, or delete old saves to free space.`,
+      );
+    });
+    return slot;
+  }
+
+  deleteSaved(slot: string): Promise<void> {
+    return idbDelete('checkpoints', slot);
   }
 
   async loadFromBrowser(slot: string): Promise<T.ModelInfo> {

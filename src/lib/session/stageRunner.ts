@@ -114,6 +114,28 @@ export class StageRunner {
     }
   }
 
+  /**
+   * Recreates a stage from an autosave: built from the context as when it started, then `prepare` loads
+   * its saved weights and progress; it waits paused (or done) for the user. Reset then returns to the
+   * weights as restored.
+   */
+  adopt(name: StageName, state: 'paused' | 'done', prepare: (stage: Stage) => void): void {
+    const d = this.descriptor(name);
+    const ctx = this.host.context();
+    const stage = d.create(ctx, this.settings[name]);
+    try {
+      prepare(stage);
+    } catch (err) {
+      if (d.release) d.release(stage, ctx);
+      else stage.dispose();
+      throw err;
+    }
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0) });
+    loop.state = state;
+    this.running.set(name, { stage, loop, snapshot: ctx.model.clone(false) });
+    this.host.onStatus(name, this.status(name));
+  }
+
   /** Only one stage trains at a time: they share the model and the GPU. */
   private async pauseOthers(except: StageName): Promise<void> {
     for (const d of this.stages) if (d.name !== except) await this.running.get(d.name)?.loop.pause();
