@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EngineEvent } from '../src/lib/types';
+import { MemoryRunStore } from '../src/lib/runs/runStore';
 import { openRankingStore } from '../src/lib/session/rankingStore';
 import { Session } from '../src/lib/session/session';
 import type { EngineApi, InitOptions, InitResult } from './api';
@@ -52,7 +53,14 @@ async function restoreAutosave(started: Session, onEvent: (e: EngineEvent) => vo
 async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult> {
   const backend = await pickBackend(options.preferredBackend);
   const { store, problem } = await openRankingStore();
-  const started = new Session(backend, onEvent, fetchBytes, { store, autosave: !problem, storageProblem: problem?.message ?? '' });
+  // without storage, run history lives in memory too (IndexedDB would throw on every write)
+  const runStore = problem ? new MemoryRunStore() : undefined;
+  const started = new Session(backend, onEvent, fetchBytes, {
+    store,
+    runStore,
+    autosave: !problem,
+    storageProblem: problem?.message ?? '',
+  });
   checkpointUrl = options.checkpointUrl ?? '';
   started.setCorpus({ kind: 'builtin' });
   await loadStartingModel(started, onEvent);
