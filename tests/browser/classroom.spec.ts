@@ -2,6 +2,7 @@
 // fake engine (classroom-test.html) and three student contexts, one at phone size. Tasks reach the students,
 // rankings reach the lecturer's intake once, a reloaded student and a server restart duplicate and lose nothing,
 // a forged ranking and a garbage burst are refused without stalling the lecturer's page.
+import { staticChunks, TFJS_MARKS } from './bundle';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,23 +10,6 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { startClassroomServer, type ClassroomServer } from '../../scripts/classroom';
-
-const TFJS_MARKS = [/BatchMatMul/, /FusedMatMul/, /WEBGPU_/];
-
-/** The JS chunks an HTML entry of dist/ loads statically. */
-function staticChunks(dir: string, html: string): string[] {
-  const entries = [...readFileSync(join(dir, html), 'utf8').matchAll(/(?:src|href)="\/?(assets\/[^"]+\.js)"/g)].map((m) => m[1]);
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = readFileSync(join(dir, file), 'utf8');
-    for (const m of code.matchAll(/from\s*"\.\/([^"]+\.js)"|import\("\.\/([^"]+\.js)"\)|import\s*"\.\/([^"]+\.js)"/g))
-      visit('assets/' + (m[1] ?? m[2] ?? m[3]));
-  };
-  entries.forEach(visit);
-  return [...seen];
-}
 
 test('the student page bundle contains no tfjs and no worker', () => {
   const chunks = staticChunks('dist', 'student.html');

@@ -13,23 +13,9 @@ import { MemoryRankingStore } from '../../src/lib/session/rankingStore';
 import { defineStage } from '../../src/lib/stages/descriptor';
 import { BUILT_IN_STAGES, withStage } from '../../src/lib/stages/registry';
 import { int, SEED } from '../../src/lib/settings';
-import type { Stage } from '../../src/lib/train/loop';
 import type { EngineEvent } from '../../src/lib/types';
+import { CountingStage } from './counting-stage';
 import { useCpuBackend } from './setup-tf';
-
-class CountingStage implements Stage {
-  readonly name = 'count';
-  stepsDone = 0;
-  constructor(
-    readonly totalSteps: number,
-    private readonly by: number,
-  ) {}
-  async step() {
-    this.stepsDone += 1;
-    return { value: this.stepsDone * this.by };
-  }
-  dispose() {}
-}
 
 const countingStage = defineStage({
   name: 'count',

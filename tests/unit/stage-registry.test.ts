@@ -11,32 +11,17 @@ import { MemoryRankingStore } from '../../src/lib/session/rankingStore';
 import { defineStage } from '../../src/lib/stages/descriptor';
 import { BUILT_IN_STAGES, withStage } from '../../src/lib/stages/registry';
 import { int } from '../../src/lib/settings';
-import type { Stage } from '../../src/lib/train/loop';
 import type { EngineEvent, MetricPoint } from '../../src/lib/types';
 import Pipeline from '../../src/ui/Pipeline.svelte';
 import StagePanel from '../../src/ui/StagePanel.svelte';
 import { engine } from '../../src/ui/engine.svelte';
+import { CountingStage } from './counting-stage';
 import { useCpuBackend } from './setup-tf';
 
 const COUNT_SETTINGS = [
   int('steps', 'Steps', 3, 1, 10, 'How many times to count.'),
   int('by', 'Count by', 2, 1, 5, 'The amount added each step.'),
 ] as const;
-
-/** Counts up; its one metric is the count. */
-class CountingStage implements Stage {
-  readonly name = 'count';
-  stepsDone = 0;
-  constructor(
-    readonly totalSteps: number,
-    private readonly by: number,
-  ) {}
-  async step() {
-    this.stepsDone += 1;
-    return { value: this.stepsDone * this.by };
-  }
-  dispose() {}
-}
 
 const countingStage = defineStage({
   name: 'count',
