@@ -10,9 +10,11 @@ import type {
   EngineEvent,
   EngineStatus,
   LabelerSettings,
+  LineageInfo,
   MetricPoint,
   ModelInfo,
   RankingCounters,
+  RewardUpdateInfo,
   SampleView,
   StageInfo,
   StageName,
@@ -45,6 +47,11 @@ export class EngineClient {
   labeler = $state<LabelerSettings>({ ...DEFAULT_LABELER_SETTINGS });
   /** Increments on every model event (a new, loaded or retrained policy): a shown ranking task may be stale. */
   modelVersion = $state(0);
+  /** The policy's lineage and version, as the last 'lineage' event told (tasks older than `epoch` are stale). */
+  lineage = $state<LineageInfo>({ lineage: [], version: 0, epoch: 0 });
+  /** The last incremental reward-model update, and its scores of recently ranked tasks (by task id). */
+  rewardUpdate = $state<RewardUpdateInfo | null>(null);
+  predictions = $state<Record<string, number[]>>({});
 
   async start(preferredBackend?: BackendName): Promise<void> {
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- Vite's worker import form, not state
@@ -62,6 +69,8 @@ export class EngineClient {
       return;
     }
     await this.loadCounters();
+    const lineage = await this.attempt((api) => api.lineageInfo());
+    if (lineage.ok) this.lineage = lineage.value;
   }
 
   /** Reads the stored rankings' counters (they outlive a reload: IndexedDB). Quiet when the engine cannot tell. */
@@ -93,6 +102,10 @@ export class EngineClient {
       this.counters = e.counters;
       return;
     }
+    if (e.type === 'reward-update') {
+      this.onRewardUpdate(e.update);
+      return;
+    }
     if (!this.status) return;
     switch (e.type) {
       case 'metrics':
@@ -108,13 +121,24 @@ export class EngineClient {
         break;
       case 'model':
         this.status.model = e.model;
+        this.lineage = { lineage: e.model.lineage, version: e.model.version, epoch: e.model.version };
         this.modelVersion++;
+        break;
+      case 'lineage':
+        this.lineage = e.lineage;
+        if (this.status.model) this.status.model = { ...this.status.model, lineage: e.lineage.lineage, version: e.lineage.version };
         break;
       case 'log':
         if (e.level === 'info') this.notice = e.message;
         else this.error = e.message;
         break;
     }
+  }
+
+  private onRewardUpdate(update: RewardUpdateInfo): void {
+    this.rewardUpdate = update;
+    this.counters = update.counters;
+    for (const p of update.predicted) this.predictions[p.taskId] = p.scores;
   }
 
   stage(name: StageName): StageStatus {
