@@ -120,7 +120,9 @@ class RankingDeskState {
   async skip(): Promise<void> {
     if (!this.task || this.loading) return;
     this.handBack();
-    await this.fetchTask();
+    const spare = this.takeSpare();
+    if (spare) this.show(spare);
+    else await this.fetchTask();
   }
 
   private handBack(): void {

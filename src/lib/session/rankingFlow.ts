@@ -76,7 +76,8 @@ export class RankingFlow {
         return reward !== null && !reward.training && (atBoundary || !host.rewardInUse());
       },
       apply: (batch) => this.update(batch),
-      onError: (err) => host.onError(`A reward-model update failed: ${(err as Error)?.message ?? err}`),
+      // an update cut short because the reward model was dropped under it (a new model or corpus) is no error
+      onError: (err) => host.reward() && host.onError(`A reward-model update failed: ${(err as Error)?.message ?? err}`),
       defer: (work) => setTimeout(work, 0),
     });
   }

@@ -68,11 +68,15 @@ export class Session {
       onStatus: (stage, status) => {
         this.metrics.flush();
         emit({ type: 'state', stage, status });
+        // a stage that read the reward model stopped: rankings that arrived since its last boundary go in now
+        if (!isActive(status.state)) this.flow.kickRewardUpdates();
       },
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => emit({ type: 'samples', stage, step, samples }),
       onStepped: (stage) => this.policyChanged(stage === sftStage.name && this.finished(stage)),
-      onReset: () => this.policyChanged(true),
+      onReset: (stage) => {
+        if (stage !== rewardStage.name) this.policyChanged(true);
+      },
     });
     this.flow = new RankingFlow(this.flowHost(), options.store ?? defaultRankingStore());
     this.lecture = new LectureMode(
