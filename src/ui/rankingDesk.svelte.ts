@@ -81,6 +81,20 @@ class RankingDeskState {
       .finally(() => (this.spareFetch = null));
   }
 
+  /** The spare is on its way: wait for it rather than ask the busy engine for a second task (which would halve its pace). */
+  private async awaitSpare(): Promise<boolean> {
+    const seq = ++this.fetchSeq;
+    this.task = null;
+    this.loading = true;
+    await this.spareFetch;
+    if (seq !== this.fetchSeq) return false;
+    const spare = this.takeSpare();
+    if (!spare) return this.fetchTask();
+    this.loading = false;
+    this.show(spare);
+    return true;
+  }
+
   /** The spare task if it still fits (same K, written by the current lineage, at most one version behind); else null. */
   private takeSpare(): RankingTask | null {
     const spare = this.spare;
@@ -102,6 +116,7 @@ class RankingDeskState {
     const spare = this.takeSpare();
     let next: Promise<boolean> | boolean = true;
     if (spare) this.show(spare);
+    else if (this.spareFetch) next = this.awaitSpare();
     else {
       this.task = null;
       next = this.fetchTask();
