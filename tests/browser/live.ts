@@ -37,7 +37,7 @@ export async function trainedReward(
       await api.clearRankings();
       await api.configure('reward', reward);
       await api.configure('ppo', ppo);
-      await api.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 600, k: 4 });
+      await api.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 120, k: 4 });
     },
     { ppo, reward },
   );
