@@ -18,7 +18,8 @@ export interface BackendInfo {
 
 /** A stage's name as its descriptor declares it (src/lib/stages/registry.ts lists them). */
 export type StageName = string;
-export type StageState = 'not-started' | 'running' | 'paused' | 'done' | 'error';
+/** 'pausing': a pause was asked for and takes effect at the stage's next safe boundary (a PPO minibatch). */
+export type StageState = 'not-started' | 'running' | 'pausing' | 'paused' | 'done' | 'error';
 
 export interface ModelInfo {
   preset: PresetName | 'custom';
@@ -26,6 +27,30 @@ export interface ModelInfo {
   params: number;
   tokenizer: { kind: TokenizerKind; vocabSize: number };
   source: string;
+  /** Where the weights come from, newest first: e.g. ["PPO-ptx iteration 29", "SFT", "shipped mini checkpoint"]. */
+  lineage: string[];
+  /** The policy version: it grows with every change of the weights (a step, a reset, a new model). */
+  version: number;
+  /** For a shipped checkpoint: its pretraining, from the metadata beside it (checkpoints/default.json). */
+  pretrained?: { valLoss: number; steps: number };
+}
+
+/** The policy's weights changed: its lineage and version (tasks older than `epoch` were discarded). */
+export interface LineageInfo {
+  lineage: string[];
+  version: number;
+  /** The version where the current lineage began (a new model, SFT finished, a reset). */
+  epoch: number;
+}
+
+/** Where a stage is inside one step (e.g. PPO-ptx: sampling, scoring, an update minibatch), for its progress bar. */
+export interface StagePhase {
+  /** e.g. 'sampling', 'scoring', 'update', 'ptx'. */
+  name: string;
+  /** Human-readable: "sampling rollouts 12/48", "update epoch 2/4, minibatch 1/2". */
+  label: string;
+  done: number;
+  total: number;
 }
 
 export interface CorpusInfo {
@@ -52,6 +77,8 @@ export interface StageStatus {
   step: number;
   total: number;
   message?: string;
+  /** Where the stage is inside its current step, while it runs. */
+  phase?: StagePhase;
 }
 
 export type Settings = SettingValues;
@@ -134,6 +161,10 @@ export interface RankingTask {
   completions: string[];
   /** The PPO iteration (0 before PPO) of the policy that wrote the completions. */
   iteration: number;
+  /** The policy version that wrote it (ModelInfo.version then). */
+  version: number;
+  /** Which model wrote it, e.g. "PPO-ptx iteration 3", "SFT", "shipped mini checkpoint". */
+  origin: string;
   /** The reward model's scores of the completions, when a reward model exists. */
   predicted?: number[];
 }
@@ -147,6 +178,10 @@ export interface RankingCounters {
   rewardUpdates: number;
   /** Ranking tasks waiting in the queue. */
   queued: number;
+  /** Rankings stored but not yet applied to the reward model. */
+  waitingForReward: number;
+  /** The PPO iteration at whose boundary the last update was applied; null when applied outside PPO or never. */
+  appliedAtIteration: number | null;
   demonstrations: number;
 }
 
@@ -170,8 +205,21 @@ export interface LabelerSettings {
 
 export interface RankingSubmitResult {
   counters: RankingCounters;
-  /** The reward model's scores of the ranked completions (after the update), when one exists. */
+  /**
+   * Not filled by a submit any more (the reward-model update runs after it returns): the scores come
+   * with the 'reward-update' event. Kept optional for callers that fill it themselves.
+   */
   predicted?: number[];
+}
+
+/** An incremental reward-model update applied some queued rankings. */
+export interface RewardUpdateInfo {
+  applied: number;
+  /** The PPO iteration at whose boundary it ran; null outside PPO. */
+  atIteration: number | null;
+  /** The updated reward model's scores of the applied rankings' completions (the last few), by task id. */
+  predicted: { taskId: string; scores: number[] }[];
+  counters: RankingCounters;
 }
 
 export type EngineEvent =
@@ -181,6 +229,8 @@ export type EngineEvent =
   | { type: 'samples'; stage: StageName; step: number; samples: SampleView[] }
   | { type: 'model'; model: ModelInfo }
   /** The recorded runs (without their points), after each change: a run began, stopped, was renamed or deleted. */
+  | { type: 'lineage'; lineage: LineageInfo }
+  | { type: 'reward-update'; update: RewardUpdateInfo }
   | { type: 'runs'; runs: RunSummary[] }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   /** An autosave was written (confirmed), and what it cost in ms. */

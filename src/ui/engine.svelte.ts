@@ -13,10 +13,12 @@ import type {
   EngineEvent,
   EngineStatus,
   LabelerSettings,
+  LineageInfo,
   MetricPoint,
   ModelInfo,
   RankingCounters,
   SampleRequest,
+  RewardUpdateInfo,
   SampleView,
   StageInfo,
   StageName,
@@ -52,6 +54,11 @@ export class EngineClient {
   labeler = $state<LabelerSettings>({ ...DEFAULT_LABELER_SETTINGS });
   /** Increments on every model event (a new, loaded or retrained policy): a shown ranking task may be stale. */
   modelVersion = $state(0);
+  /** The policy's lineage and version, as the last 'lineage' event told (tasks older than `epoch` are stale). */
+  lineage = $state<LineageInfo>({ lineage: [], version: 0, epoch: 0 });
+  /** The last incremental reward-model update, and its scores of recently ranked tasks (by task id). */
+  rewardUpdate = $state<RewardUpdateInfo | null>(null);
+  predictions = $state<Record<string, number[]>>({});
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state: nothing renders from it
   private readonly listeners = new Set<(e: EngineEvent) => void>();
 
@@ -116,6 +123,8 @@ export class EngineClient {
     }
     watchdog.beat();
     await this.loadCounters();
+    const lineage = await this.attempt((api) => api.lineageInfo());
+    if (lineage.ok) this.lineage = lineage.value;
     return performance.now() - began;
   }
 
@@ -144,7 +153,7 @@ export class EngineClient {
 
   /** A stage is training and its latest steps may not be saved yet: leaving now would lose them. */
   get unsavedRun(): boolean {
-    return Object.values(this.status?.stages ?? {}).some((s) => s.state === 'running');
+    return Object.values(this.status?.stages ?? {}).some((s) => s.state === 'running' || s.state === 'pausing');
   }
 
   /** Test hooks (window.playground): end the worker abruptly, as a crash would, without telling the watchdog; freeze it. */
@@ -194,6 +203,10 @@ export class EngineClient {
       this.counters = e.counters;
       return;
     }
+    if (e.type === 'reward-update') {
+      this.onRewardUpdate(e.update);
+      return;
+    }
     if (!this.status) return;
     switch (e.type) {
       case 'metrics':
@@ -209,7 +222,12 @@ export class EngineClient {
         break;
       case 'model':
         this.status.model = e.model;
+        this.lineage = { lineage: e.model.lineage, version: e.model.version, epoch: e.model.version };
         this.modelVersion++;
+        break;
+      case 'lineage':
+        this.lineage = e.lineage;
+        if (this.status.model) this.status.model = { ...this.status.model, lineage: e.lineage.lineage, version: e.lineage.version };
         break;
       case 'log':
         if (e.level === 'info') this.notice = e.message;
@@ -222,6 +240,12 @@ export class EngineClient {
         void this.recover(e.reason);
         break;
     }
+  }
+
+  private onRewardUpdate(update: RewardUpdateInfo): void {
+    this.rewardUpdate = update;
+    this.counters = update.counters;
+    for (const p of update.predicted) this.predictions[p.taskId] = p.scores;
   }
 
   stage(name: StageName): StageStatus {

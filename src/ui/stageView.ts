@@ -1,5 +1,5 @@
 /** Pure helpers that turn a stage's metric points into what its panel shows (no Svelte, no tfjs). */
-import type { MetricPoint, StatSpec } from '../lib/types';
+import type { MetricPoint, ModelInfo, StatSpec } from '../lib/types';
 
 /** The last point that carries `key` (of the given kind), if any. */
 export function lastWith(points: readonly MetricPoint[], key: string, kind?: 'train' | 'eval'): MetricPoint | undefined {
@@ -33,4 +33,13 @@ export function nonFiniteMetrics(points: readonly MetricPoint[]): string[] {
 /** A share as a percentage, or a dash. */
 export function pct(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`;
+}
+
+/**
+ * A stage the shipped checkpoint has done already (pretraining), while it has not been run here:
+ * e.g. "done: shipped checkpoint (val loss 0.565)"; null otherwise.
+ */
+export function shippedDone(stage: string, state: string, model: ModelInfo | null): string | null {
+  if (stage !== 'pretrain' || state !== 'not-started' || !model?.pretrained) return null;
+  return `done: shipped checkpoint (val loss ${model.pretrained.valLoss.toFixed(3)})`;
 }

@@ -50,9 +50,16 @@ describe('Session: the whole recipe on the tiny checkpoint', () => {
     expect(task.predicted).toHaveLength(3);
     const result = await engine.submitRanking(task.id, [2, 0, 1]);
     expect(result.counters.rankings).toBe(9);
-    expect(result.counters.rewardUpdates).toBe(1);
+    expect(task.origin).toBe('PPO-ptx iteration 1');
+    // the submit returned once the ranking was stored; the reward model learns it in the background
+    await engine.rewardSettled();
+    expect(engine.counters().rewardUpdates).toBe(1);
+    expect(engine.counters().waitingForReward).toBe(0);
+    const update = events.find((e) => e.type === 'reward-update');
+    expect(update?.type === 'reward-update' && update.update.predicted[0]).toMatchObject({ taskId: task.id });
     await expect(engine.submitRanking(task.id, [0, 1, 2])).rejects.toThrow(/no longer open/);
     await until(engine, 'ppo', 'done');
+    expect(engine.lineageInfo().lineage.slice(0, 2)).toEqual(['PPO-ptx iteration 3', 'SFT']);
 
     const ppoPoints = events.flatMap((e) => (e.type === 'metrics' && e.stage === 'ppo' ? e.points : []));
     expect(ppoPoints.length).toBeGreaterThanOrEqual(3);

@@ -16,6 +16,8 @@ export interface SampleOptions {
   topK: number; // 0 = no top-k cut
   seed: number;
   eosId: number;
+  /** Progress: called after each sampled position with (positions done, positions planned). */
+  onToken?: (done: number, total: number) => void;
 }
 
 export interface SampleResult {
@@ -136,6 +138,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
             return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
           });
       fed.push(tokens);
+      opts.onToken?.(t - start + 1, end - start);
       logits.dispose();
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);

@@ -86,6 +86,41 @@ export function minibatchError(s: Pick<PpoSettings, 'mini_batch_size' | 'batch_s
     : null;
 }
 
+/** Where an iteration is: sampling t/T tokens, scoring, an update minibatch, the ptx-only loss. */
+export interface PpoPhase {
+  name: 'sampling' | 'scoring' | 'update' | 'ptx';
+  label: string;
+  done: number;
+  total: number;
+}
+
+/**
+ * Optional progress and pause control. With it, an iteration reports its phases and yields to the event
+ * loop at each minibatch boundary; when shouldStop() is true there, step() returns early with no metrics
+ * and stepsDone unchanged, and the next step() resumes the same iteration (same rollouts, same epoch and
+ * minibatch), so a paused run follows exactly the updates of an unpaused one and the counter stays true.
+ */
+export interface PpoControl {
+  onPhase?(phase: PpoPhase): void;
+  shouldStop?(): boolean;
+}
+
+/** An iteration between its rollouts and its last minibatch: kept across a pause. */
+interface IterationInFlight {
+  prompts: string[];
+  responses: Awaited<ReturnType<typeof writeResponses>>;
+  rollouts: ScoredRollouts;
+  perSequence: Float32Array | Int32Array | Uint8Array;
+  klCoef: number;
+  sampleSeconds: number;
+  scoreSeconds: number;
+  updateSeconds: number;
+  epoch: number;
+  minibatch: number;
+  order: number[] | null;
+  sums: tf.Tensor1D | null;
+}
+
 export interface PpoStageOptions {
   /** Trained in place (pass sft.clone() to keep the SFT model). */
   policy: GPT;
@@ -105,6 +140,7 @@ export interface PpoStageOptions {
   /** When a simulated labeler is active: its gold score of prompt + response, reported as objective/gold. */
   goldScorer?: (text: string) => number;
   settings?: Partial<PpoSettings>;
+  control?: PpoControl;
 }
 
 export interface RolloutSample {
@@ -150,8 +186,11 @@ export class PpoStage implements Stage {
   private readonly rng: Rng;
   private readonly ptxRng: Rng;
   private readonly owned: { dispose(): void }[] = [];
+  private readonly control?: PpoControl;
+  private inFlight: IterationInFlight | null = null;
 
   constructor(opts: PpoStageOptions) {
+    this.control = opts.control;
     if (!opts.rewardModel && !opts.rewardFunction) throw new Error('PPO needs a reward model or a reward function');
     this.settings = { ...PPO_DEFAULTS, ...opts.settings };
     const s = this.settings;
@@ -199,12 +238,30 @@ export class PpoStage implements Stage {
   }
 
   async step(): Promise<Metrics> {
+    const flight = this.inFlight ?? (this.inFlight = await this.rollOut());
+    let finished: boolean;
+    try {
+      finished = await this.update(flight);
+    } catch (err) {
+      this.dropInFlight();
+      throw err;
+    }
+    if (!finished) return {}; // paused at a minibatch boundary: resumed by the next step()
+    this.inFlight = null;
+    disposeRollouts(flight.rollouts);
+    const update = await this.updateMetrics(flight);
+    return this.finishIteration(flight, update);
+  }
+
+  /** Samples this iteration's responses and scores them (reward, KL, values, advantages). */
+  private async rollOut(): Promise<IterationInFlight> {
     const s = this.settings;
     const iteration = this.stepsDone;
     const picked = this.cycle.take(s.batch_size);
     const prompts = picked.map((i) => this.prompts[i]);
 
     let started = performance.now();
+    const onPhase = this.control?.onPhase;
     const responses = await writeResponses(
       this.policy,
       this.tokenizer,
@@ -213,10 +270,12 @@ export class PpoStage implements Stage {
       {
         temperature: s.temperature,
         seed: mixSeed(s.seed, iteration),
+        onToken: onPhase && ((done, total) => onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total })),
       },
     );
     const sampleSeconds = (performance.now() - started) / 1000;
 
+    onPhase?.({ name: 'scoring', label: 'scoring rollouts', done: 0, total: 1 });
     started = performance.now();
     const klCoef = this.klController.value;
     const rewardScores = this.rewardFunction ? prompts.map((p, i) => this.rewardFunction!(p, responses.texts[i])) : undefined;
@@ -224,16 +283,25 @@ export class PpoStage implements Stage {
     const rollouts = scoreRollouts(models, responses, this.shape.time, this.tokenizer.eosId, { ...s, klCoef }, rewardScores);
     const perSequence = await rollouts.perSequence.data();
     const scoreSeconds = (performance.now() - started) / 1000;
+    return {
+      prompts,
+      responses,
+      rollouts,
+      perSequence,
+      klCoef,
+      sampleSeconds,
+      scoreSeconds,
+      updateSeconds: 0,
+      epoch: 0,
+      minibatch: 0,
+      order: null,
+      sums: null,
+    };
+  }
 
-    started = performance.now();
-    let update: Record<string, number>;
-    try {
-      update = await this.update(rollouts);
-    } finally {
-      disposeRollouts(rollouts);
-    }
-    const updateSeconds = (performance.now() - started) / 1000;
-
+  private finishIteration(flight: IterationInFlight, update: Record<string, number>): Metrics {
+    const s = this.settings;
+    const { prompts, responses, perSequence, klCoef } = flight;
     const column = (name: (typeof PER_SEQUENCE_ROWS)[number]) => rowOf(perSequence, PER_SEQUENCE_ROWS.indexOf(name), s.batch_size);
     const scores = column('score');
     const kls = column('kl');
@@ -261,23 +329,30 @@ export class PpoStage implements Stage {
       lr: s.learning_rate,
       episode: this.stepsDone * s.batch_size,
       'objective/kl_coef': klCoef,
-      'time/sample_s': sampleSeconds,
-      'time/score_s': scoreSeconds,
-      'time/update_s': updateSeconds,
+      'time/sample_s': flight.sampleSeconds,
+      'time/score_s': flight.scoreSeconds,
+      'time/update_s': flight.updateSeconds,
     };
     if (this.goldScorer) metrics['objective/gold'] = mean(prompts.map((p, i) => this.goldScorer!(p + responses.texts[i])));
     return metrics;
   }
 
-  /** num_ppo_epochs passes over shuffled minibatches; returns the minibatch means of UPDATE_METRICS. */
-  private async update(r: ScoredRollouts): Promise<Record<string, number>> {
+  /**
+   * num_ppo_epochs passes over shuffled minibatches, from where the iteration stands; false when
+   * shouldStop() stopped it at a minibatch boundary (the next call goes on from there).
+   */
+  private async update(flight: IterationInFlight): Promise<boolean> {
     const s = this.settings;
+    const r = flight.rollouts;
     const perEpoch = Math.ceil(s.batch_size / s.mini_batch_size);
     const usePtx = s.ptx_coef > 0 && this.pretrainTokens !== undefined;
-    let sums: tf.Tensor1D | null = null;
-    for (let epoch = 0; epoch < s.num_ppo_epochs; epoch++) {
-      const order = this.rng.shuffle(Array.from({ length: s.batch_size }, (_, i) => i));
-      for (let m = 0; m < perEpoch; m++) {
+    for (; flight.epoch < s.num_ppo_epochs; flight.epoch++, flight.minibatch = 0, flight.order = null) {
+      flight.order ??= this.rng.shuffle(Array.from({ length: s.batch_size }, (_, i) => i));
+      const order = flight.order;
+      for (; flight.minibatch < perEpoch; flight.minibatch++) {
+        if (this.control && (await this.boundary(flight, perEpoch, usePtx))) return false;
+        const started = performance.now();
+        const m = flight.minibatch;
         // a short last minibatch is filled with repeated rows that count 0
         const rows = Array.from({ length: s.mini_batch_size }, (_, i) => order[(m * s.mini_batch_size + i) % s.batch_size]);
         const counts = rows.map((_, i) => (m * s.mini_batch_size + i < s.batch_size ? 1 : 0));
@@ -285,19 +360,46 @@ export class PpoStage implements Stage {
         const result = this.optimizer.step(() => this.minibatchLoss(r, rows, counts, ptx), s.learning_rate);
         const values = tf.tidy(() => tf.stack(UPDATE_METRICS.map((k) => result.metrics[k] ?? tf.scalar(0))) as tf.Tensor1D);
         tf.dispose([result.loss, result.gradNorm, ...Object.values(result.metrics), ...(ptx ?? [])]);
-        const next: tf.Tensor1D = sums ? tf.add(sums, values) : values;
-        if (sums) tf.dispose([sums, values]);
-        sums = next;
+        const next: tf.Tensor1D = flight.sums ? tf.add(flight.sums, values) : values;
+        if (flight.sums) tf.dispose([flight.sums, values]);
+        flight.sums = next;
+        flight.updateSeconds += (performance.now() - started) / 1000;
       }
     }
-    const averaged = await sums!.data();
-    sums!.dispose();
+    return true;
+  }
+
+  /** Reports the minibatch about to run, lets messages through, and says whether to stop here. */
+  private async boundary(flight: IterationInFlight, perEpoch: number, usePtx: boolean): Promise<boolean> {
+    const s = this.settings;
+    const done = flight.epoch * perEpoch + flight.minibatch;
+    const label = `update epoch ${flight.epoch + 1}/${s.num_ppo_epochs} · minibatch ${flight.minibatch + 1}/${perEpoch}${usePtx ? ' · with ptx' : ''}`;
+    this.control?.onPhase?.({ name: 'update', label, done, total: s.num_ppo_epochs * perEpoch });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return this.control?.shouldStop?.() ?? false;
+  }
+
+  /** The minibatch means of UPDATE_METRICS over the finished iteration. */
+  private async updateMetrics(flight: IterationInFlight): Promise<Record<string, number>> {
+    const s = this.settings;
+    const perEpoch = Math.ceil(s.batch_size / s.mini_batch_size);
+    const usePtx = s.ptx_coef > 0 && this.pretrainTokens !== undefined;
+    const averaged = await flight.sums!.data();
+    flight.sums!.dispose();
     const out: Record<string, number> = Object.fromEntries(UPDATE_METRICS.map((k, i) => [k, averaged[i] / (s.num_ppo_epochs * perEpoch)]));
     if (!usePtx) {
+      this.control?.onPhase?.({ name: 'ptx', label: 'pretraining loss (ptx, for the chart)', done: 0, total: 1 });
       if (this.pretrainTokens) out['ptx/loss'] = await this.ptxLossOnly();
       else delete out['ptx/loss'];
     }
     return out;
+  }
+
+  private dropInFlight(): void {
+    if (!this.inFlight) return;
+    disposeRollouts(this.inFlight.rollouts);
+    this.inFlight.sums?.dispose();
+    this.inFlight = null;
   }
 
   /**
@@ -360,6 +462,7 @@ export class PpoStage implements Stage {
   }
 
   dispose(): void {
+    this.dropInFlight();
     this.optimizer.dispose();
     this.owned.forEach((m) => m.dispose());
   }

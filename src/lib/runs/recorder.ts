@@ -100,6 +100,7 @@ export class RunRecorder {
     const run = this.current.get(stage);
     if (!run) return;
     if (status.state === 'not-started') return this.retire(run, 'reset');
+    if (status.state === 'pausing') return; // still running until the pause takes effect
     run.state = status.state;
     run.message = status.message;
     if (status.state === 'done' || status.state === 'error') run.endedAt = this.now();

@@ -1,7 +1,8 @@
 /**
  * The path of a ranking: a task (a prompt with K completions from the newest policy) is handed out,
- * ranked, checked, stored, and fed to the reward model, at once or, while PPO-ptx runs, between its
- * iterations. Also the user's demonstrations and JSONL export/import. DOM-free.
+ * ranked, checked, stored, and queued for the reward model; a submit returns once the ranking is stored.
+ * Queued rankings reach the reward model together: in the background, or, while PPO-ptx runs, at its
+ * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
 import { sample } from '../model/sampler';
 import {
@@ -19,11 +20,15 @@ import type { Demonstration } from '../rlhf/sft';
 import { formatPrompt } from '../data/world';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
-import type { MetricPoint, RankingCounters, RankingSubmitResult, RankingTask } from '../types';
+import type { MetricPoint, RankingCounters, RankingSubmitResult, RankingTask, RewardUpdateInfo } from '../types';
 import type { RankingStore } from './rankingStore';
+import { RewardApplier } from './rewardApplier';
+import { TaskQueue } from './taskQueue';
 
 /** Tasks kept ready while PPO-ptx runs, so that the next one shows at once. */
 export const QUEUE_LENGTH = 2;
+/** An update reports the new scores of this many of the rankings it applied (the newest). */
+const PREDICTIONS_REPORTED = 4;
 
 /** What the flow needs of the session around it. */
 export interface RankingFlowHost {
@@ -35,6 +40,13 @@ export interface RankingFlowHost {
   rewardInUse(): boolean;
   /** Which policy writes tasks now: its PPO iteration, 0 before PPO. */
   policyIteration(): number;
+  /** The live policy's version and a name for it ("PPO-ptx iteration 3", "SFT", …). */
+  policyVersion(): number;
+  policyOrigin(): string;
+  /** Whether a PPO-ptx run is under way (its boundary updates report their iteration). */
+  ppoRunning(): boolean;
+  onRewardUpdate(update: RewardUpdateInfo): void;
+  onError(message: string): void;
   samplingSettings(): { temperature: number; maxNewTokens: number };
   onCounters(counters: RankingCounters): void;
   onRewardMetrics(point: Omit<MetricPoint, 'step'>): void;
@@ -43,12 +55,13 @@ export interface RankingFlowHost {
 export class RankingFlow {
   rankings: Ranking[] = [];
   demonstrations: Demonstration[] = [];
-  readonly queue: RankingTask[] = [];
+  readonly queue = new TaskQueue<RankingTask>(QUEUE_LENGTH);
   private readonly open = new Map<string, RankingTask>();
-  /** Rankings that arrived while the reward model was in use: applied at the next step boundary. */
-  private pending: Ranking[] = [];
+  /** Rankings on their way to the reward model, applied together when it is free. */
+  private readonly applier: RewardApplier<Ranking>;
   private heldOutAccuracy: number | null = null;
   private rewardUpdates = 0;
+  private appliedAtIteration: number | null = null;
   private taskCount = 0;
   private promptCursor = 0;
   private refilling = false;
@@ -56,7 +69,18 @@ export class RankingFlow {
   constructor(
     private readonly host: RankingFlowHost,
     readonly store: RankingStore,
-  ) {}
+  ) {
+    this.applier = new RewardApplier<Ranking>({
+      canApply: (atBoundary) => {
+        const reward = host.reward();
+        return reward !== null && !reward.training && (atBoundary || !host.rewardInUse());
+      },
+      apply: (batch) => this.update(batch),
+      // an update cut short because the reward model was dropped under it (a new model or corpus) is no error
+      onError: (err) => host.reward() && host.onError(`A reward-model update failed: ${(err as Error)?.message ?? err}`),
+      defer: (work) => setTimeout(work, 0),
+    });
+  }
 
   /** Restores what earlier visits stored. */
   async load(): Promise<void> {
@@ -72,6 +96,8 @@ export class RankingFlow {
       heldOutAccuracy: this.heldOutAccuracy,
       rewardUpdates: this.rewardUpdates,
       queued: this.queue.length,
+      waitingForReward: this.applier.pending,
+      appliedAtIteration: this.appliedAtIteration,
       demonstrations: this.demonstrations.length,
     };
   }
@@ -87,6 +113,8 @@ export class RankingFlow {
     const problem = kError(k);
     if (problem) throw new Error(problem);
     const { model, tokenizer } = this.host.policy();
+    const version = this.host.policyVersion();
+    const origin = this.host.policyOrigin();
     const prompt = this.host.prompts[this.promptCursor++ % this.host.prompts.length];
     const promptTokens = tokenizer.encode(prompt);
     const { temperature, maxNewTokens } = this.host.samplingSettings();
@@ -101,15 +129,16 @@ export class RankingFlow {
     const reward = this.host.reward();
     const predicted = reward ? await reward.stage.predict(prompt, texts) : undefined;
     const id = `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`;
-    return { id, prompt, completions: texts, iteration: this.host.policyIteration(), predicted };
+    return { id, prompt, completions: texts, iteration: this.host.policyIteration(), version, origin, predicted };
   }
 
-  /** Tops the queue up by one task of the given K; at most one refill at a time. */
+  /** Tops the queue up by one task of the given K from the live policy; at most one refill at a time. */
   async refillQueue(k: number): Promise<void> {
-    if (this.refilling || this.queue.length >= QUEUE_LENGTH) return;
+    if (this.refilling || this.queue.freshCount(this.host.policyVersion()) >= QUEUE_LENGTH) return;
     this.refilling = true;
     try {
-      this.queue.push(await this.sampleTask(k));
+      this.queue.add(await this.sampleTask(k));
+      this.queue.prune(this.host.policyVersion());
       this.emitCounters();
     } finally {
       this.refilling = false;
@@ -117,16 +146,21 @@ export class RankingFlow {
   }
 
   dropQueue(): void {
-    this.queue.length = 0;
+    this.queue.clear();
+  }
+
+  /** A new lineage begins (SFT finished, a reset): tasks written before `version` are discarded. */
+  discardTasksBefore(version: number): void {
+    this.queue.discardBefore(version);
+    this.emitCounters();
   }
 
   /**
-   * A queued task with k completions, else a fresh one; registered as handed out so that its ranking can be
-   * matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
+   * The newest queued task with k completions (stale ones give way), else a fresh one; registered as handed out so
+   * that its ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
-    const at = this.queue.findIndex((t) => t.completions.length === k);
-    const task = at >= 0 ? this.queue.splice(at, 1)[0] : await this.sampleTask(k);
+    const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampleTask(k));
     if (handOut) this.open.set(task.id, task);
     return task;
   }
@@ -137,13 +171,12 @@ export class RankingFlow {
 
   // ---- rankings ----
 
+  /** Stores the ranking and returns; the reward model learns from it afterwards ('reward-update' event). */
   async submit(taskId: string, order: number[], source: RankingSource, labelerId?: string): Promise<RankingSubmitResult> {
     const ranking = await this.record(taskId, order, source, labelerId);
-    await this.feedReward([ranking]);
+    this.feedReward([ranking]);
     this.emitCounters();
-    const reward = this.host.reward();
-    const predicted = reward ? await reward.stage.predict(ranking.prompt, ranking.completions) : undefined;
-    return { counters: this.counters(), predicted };
+    return { counters: this.counters() };
   }
 
   /** Turns a ranked task into a stored Ranking. Throws a clear error for an unknown task or a bad order. */
@@ -176,43 +209,62 @@ export class RankingFlow {
     if (this.rankings.some((r) => r.id === ranking.id)) return false;
     await this.store.putRankings([ranking]);
     this.rankings.push(ranking);
-    await this.feedReward([ranking]);
+    this.feedReward([ranking]);
     this.emitCounters();
     return true;
   }
 
-  /** New rankings reach a training reward model at once, an idle one now, one in use by PPO at its next iteration. */
-  private async feedReward(added: Ranking[]): Promise<void> {
+  /** New rankings join a training reward model's set at once; otherwise they queue for the next update. */
+  private feedReward(added: Ranking[]): void {
     const reward = this.host.reward();
     if (!reward || added.length === 0) return;
     if (reward.training) return reward.stage.addRankings(added);
-    this.pending.push(...added);
-    if (!this.host.rewardInUse()) await this.applyPending();
+    this.applier.enqueue(added);
   }
 
-  /** Incremental reward-model update with the rankings that arrived since the last one. */
+  /** At a step boundary of a stage that reads the reward model: the queued rankings, in one update. */
   async applyPending(): Promise<void> {
+    await this.applier.applyNow();
+  }
+
+  /** Resolves once no background reward-model update is in flight (before a stage starts or resets). */
+  rewardSettled(): Promise<void> {
+    return this.applier.settled();
+  }
+
+  /** Starts a background update of what is queued, if the reward model is free now (e.g. after PPO paused). */
+  kickRewardUpdates(): void {
+    this.applier.kick();
+  }
+
+  /** One incremental reward-model update with a coalesced batch of rankings; reports its figures and new scores. */
+  private async update(batch: Ranking[]): Promise<void> {
     const reward = this.host.reward();
-    if (!reward || this.pending.length === 0) return;
-    reward.stage.addRankings(this.pending);
-    this.pending = [];
+    if (!reward) return;
+    reward.stage.addRankings(batch);
     const trained = await reward.stage.update();
     this.rewardUpdates += 1;
+    this.appliedAtIteration = this.host.ppoRunning() ? this.host.policyIteration() : null;
     const held = await reward.stage.evaluate();
     this.heldOutAccuracy = held.pair_accuracy ?? this.heldOutAccuracy;
     this.host.onRewardMetrics({ kind: 'eval', values: { ...trained, ...held } });
+    const predicted = [];
+    for (const r of batch.slice(-PREDICTIONS_REPORTED))
+      predicted.push({ taskId: r.id, scores: await reward.stage.predict(r.prompt, r.completions) });
     this.emitCounters();
+    this.host.onRewardUpdate({ applied: batch.length, atIteration: this.appliedAtIteration, predicted, counters: this.counters() });
   }
 
   async rewardTrained(): Promise<void> {
     const reward = this.host.reward();
     if (!reward) return;
-    this.pending = [];
+    this.applier.drop();
     this.heldOutAccuracy = (await reward.stage.evaluate()).pair_accuracy ?? null;
     this.emitCounters();
   }
 
   rewardDropped(): void {
+    this.applier.drop();
     this.heldOutAccuracy = null;
     this.emitCounters();
   }
@@ -247,7 +299,7 @@ export class RankingFlow {
       );
     });
     this.rankings.push(...added);
-    await this.feedReward(added);
+    this.feedReward(added);
     this.emitCounters();
     return { added: added.length, errors, counters: this.counters() };
   }
@@ -258,7 +310,7 @@ export class RankingFlow {
     });
     this.rankings = [];
     this.open.clear();
-    this.pending = [];
+    this.applier.drop();
     this.emitCounters();
     return this.counters();
   }

@@ -21,6 +21,7 @@ import { rewardStage } from '../stages/reward';
 import type { RunPatch, RunRecord, RunSummary } from '../runs/record';
 import { RunRecorder } from '../runs/recorder';
 import { defaultRunStore, type RunStore } from '../runs/runStore';
+import { sftStage } from '../stages/sft';
 import { idbDelete, idbGet, idbKeys, idbPut } from '../storage/idb';
 import type * as T from '../types';
 import { assignAll, AUTOSAVE_KEY, Autosaver, captureAutosave, stageVariables, type AutosaveRecord } from './autosave';
@@ -29,7 +30,7 @@ import { LectureMode } from './lectureMode';
 import { MetricThrottle } from './metricStream';
 import { RankingFlow } from './rankingFlow';
 import { defaultRankingStore, type RankingStore } from './rankingStore';
-import { namespaced, StageRunner } from './stageRunner';
+import { isActive, namespaced, StageRunner } from './stageRunner';
 
 /** Prompts for PPO rollouts and for ranking tasks. */
 const PROMPT_COUNT = 500;
@@ -52,6 +53,12 @@ export class Session {
   private model: GPT | null = null;
   private tokenizer: Tokenizer | null = null;
   private modelSource = '';
+  /** The shipped checkpoint's pretraining figures, from the metadata file beside it. */
+  private pretrained: T.ModelInfo['pretrained'];
+  /** Grows with every change of the policy's weights: ranking tasks carry it, so stale ones can give way. */
+  private version = 0;
+  /** The version where the current lineage began (a new model, SFT finished, a reset). */
+  private epoch = 0;
   private corpus: Corpus | null = null;
   private readonly prompts = generatePrompts(7, PROMPT_COUNT);
   private readonly metrics: MetricThrottle;
@@ -90,13 +97,19 @@ export class Session {
         this.metrics.flush();
         this.runs.status(stage, status);
         emit({ type: 'state', stage, status });
-        if (status.state !== 'running' && !this.restoring) this.autosaver?.request(true);
+        if (!isActive(status.state) && !this.restoring) this.autosaver?.request(true);
+        // a stage that read the reward model stopped: rankings that arrived since its last boundary go in now
+        if (!isActive(status.state)) this.flow.kickRewardUpdates();
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => {
         this.shown[stage] = { step, samples };
         emit({ type: 'samples', stage, step, samples });
+      },
+      onStepped: (stage) => this.policyChanged(stage === sftStage.name && this.finished(stage)),
+      onReset: (stage) => {
+        if (stage !== rewardStage.name) this.policyChanged(true);
       },
     });
     this.storageProblem = options.storageProblem ?? '';
@@ -120,7 +133,40 @@ export class Session {
       params: countParams(config),
       tokenizer: { kind: this.tokenizer.kind, vocabSize: this.tokenizer.vocabSize },
       source: this.modelSource,
+      lineage: this.lineage(),
+      version: this.version,
+      pretrained: this.pretrained,
     };
+  }
+
+  /**
+   * Where the weights come from, newest first, read from the stages that changed them since the model was
+   * set: e.g. ["PPO-ptx iteration 29", "SFT", "shipped mini checkpoint"]. A reset stage drops out.
+   */
+  lineage(): string[] {
+    const trained = this.runner.stages
+      .filter((d) => d.name !== rewardStage.name && (this.runner.object(d.name)?.stepsDone ?? 0) > 0)
+      .map((d) => {
+        const status = this.runner.status(d.name);
+        if (d.name === ppoStage.name) return `${d.title} iteration ${status.step}`;
+        return status.state === 'done' ? d.title : `${d.title} step ${status.step}`;
+      });
+    return [...trained.reverse(), this.modelSource];
+  }
+
+  private finished(stage: T.StageName): boolean {
+    const { step, total } = this.runner.status(stage);
+    return total > 0 && step >= total;
+  }
+
+  /** The weights changed: a new version; a new lineage (SFT done, a reset, a new model) discards older tasks. */
+  private policyChanged(newLineage: boolean): void {
+    this.version += 1;
+    if (newLineage) {
+      this.epoch = this.version;
+      this.flow.discardTasksBefore(this.epoch);
+    }
+    this.emit({ type: 'lineage', lineage: { lineage: this.lineage(), version: this.version, epoch: this.epoch } });
   }
 
   private policy(): { model: GPT; tokenizer: Tokenizer } {
@@ -128,7 +174,7 @@ export class Session {
     return { model: this.model, tokenizer: this.tokenizer };
   }
 
-  private setModel(model: GPT, tokenizer: Tokenizer, source: string): T.ModelInfo {
+  private setModel(model: GPT, tokenizer: Tokenizer, source: string, pretrained?: T.ModelInfo['pretrained']): T.ModelInfo {
     this.runner.stopAll();
     this.model?.dispose();
     this.model = model;
@@ -136,7 +182,10 @@ export class Session {
     this.tokenizer = tokenizer;
     this.modelSource = source;
     this.runs.setModel(source);
+    this.pretrained = pretrained;
     this.flow.dropQueue();
+    this.version += 1;
+    this.epoch = this.version;
     if (this.corpus && tokenizerChanged)
       this.corpus = tokenizeCorpus(this.tokenizer, this.corpus.info.kind, this.corpus.info.name, this.corpus.documents);
     const info = this.modelInfo!;
@@ -147,7 +196,18 @@ export class Session {
 
   async loadCheckpointUrl(url: string): Promise<T.ModelInfo> {
     const ckpt = decodeCheckpoint(await this.loadBytes(url));
-    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, ckpt.note || 'shipped checkpoint');
+    const pretrained = await this.checkpointMeta(url);
+    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, ckpt.note || 'shipped checkpoint', pretrained);
+  }
+
+  /** The pretraining figures in the .json beside a shipped checkpoint (valLoss, steps); undefined when there is none. */
+  private async checkpointMeta(url: string): Promise<T.ModelInfo['pretrained']> {
+    try {
+      const meta = JSON.parse(new TextDecoder().decode(await this.loadBytes(url.replace(/\.safetensors$/, '.json'))));
+      return Number.isFinite(meta.valLoss) ? { valLoss: Number(meta.valLoss), steps: Number(meta.steps) || 0 } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A fresh model, with a tokenizer trained on the current corpus. */
@@ -178,20 +238,35 @@ export class Session {
   configure(stage: T.StageName, changes: T.Settings): T.Settings {
     return this.runner.configure(stage, changes);
   }
-  run(stage: T.StageName): Promise<void> {
+  /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
+  async run(stage: T.StageName): Promise<void> {
+    await this.flow.rewardSettled();
     return this.runner.run(stage);
   }
-  pause(stage: T.StageName): Promise<void> {
-    return this.runner.pause(stage);
+  /** The state says "pausing" from now until the stage stops at its next boundary; rankings that waited then reach the reward model. */
+  async pause(stage: T.StageName): Promise<void> {
+    await this.runner.pause(stage);
+    this.flow.kickRewardUpdates();
   }
-  step(stage: T.StageName): Promise<void> {
-    return this.runner.step(stage);
+  async step(stage: T.StageName): Promise<void> {
+    await this.flow.rewardSettled();
+    await this.runner.step(stage);
+    this.flow.kickRewardUpdates();
   }
   async reset(stage: T.StageName): Promise<void> {
+    await this.flow.rewardSettled();
     await this.runner.reset(stage, this.policy().model);
     this.series[stage] = [];
     delete this.shown[stage];
     this.autosaver?.request(true);
+  }
+  /** Resolves once the rankings submitted so far have reached the reward model (when it is free to learn them). */
+  rewardSettled(): Promise<void> {
+    return this.flow.rewardSettled();
+  }
+  /** Where the weights come from, their version, and where the current lineage began. */
+  lineageInfo(): T.LineageInfo {
+    return { lineage: this.lineage(), version: this.version, epoch: this.epoch };
   }
 
   status(): T.EngineStatus {
@@ -265,10 +340,15 @@ export class Session {
       prompts: this.prompts,
       reward: () => {
         const stage = this.runner.object(rewardStage.name) as RewardStage | null;
-        return stage ? { stage, training: this.runner.state(rewardStage.name) === 'running' } : null;
+        return stage ? { stage, training: isActive(this.runner.state(rewardStage.name)) } : null;
       },
       rewardInUse: () => this.runner.usersRunning(rewardStage.name),
       policyIteration: () => this.runner.object(ppoStage.name)?.stepsDone ?? 0,
+      policyVersion: () => this.version,
+      policyOrigin: () => this.lineage()[0],
+      ppoRunning: () => isActive(this.runner.state(ppoStage.name)),
+      onRewardUpdate: (update: T.RewardUpdateInfo) => this.emit({ type: 'reward-update', update }),
+      onError: (message: string) => this.emit({ type: 'log', level: 'warn', message }),
       samplingSettings: () => {
         const ppo = this.runner.settings[ppoStage.name];
         return { temperature: Number(ppo.temperature), maxNewTokens: Number(ppo.response_length) };

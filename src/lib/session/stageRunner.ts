@@ -4,9 +4,12 @@
  */
 import type { GPT } from '../model/gpt';
 import { applySettings, defaultsOf, type SettingValues } from '../settings';
-import type { StageContext, StageDescriptor } from '../stages/descriptor';
+import type { StageContext, StageControl, StageDescriptor } from '../stages/descriptor';
 import { TrainingLoop, type Metrics, type Stage } from '../train/loop';
-import type { MetricPoint, SampleView, StageName, StageState, StageStatus } from '../types';
+import type { MetricPoint, SampleView, StageName, StagePhase, StageState, StageStatus } from '../types';
+
+/** Phase reports within a step reach the UI at most this often (a phase change of name always does). */
+const PHASE_EMIT_MS = 100;
 
 interface RunningStage {
   stage: Stage;
@@ -24,6 +27,15 @@ export interface RunnerHost {
   emitSamples(stage: StageName, step: number, samples: SampleView[]): void;
   /** A stage was created afresh under these settings: a new run begins (the run recorder). */
   onCreate?(stage: StageName, settings: SettingValues): void;
+  /** A stage finished a step (its weights changed), before its afterStep work. */
+  onStepped?(stage: StageName, step: number): void;
+  /** A stage was reset (the weights went back). */
+  onReset?(stage: StageName): void;
+}
+
+/** A state in which the stage's loop still runs (a pause asked for takes effect at its next boundary). */
+export function isActive(state: StageState): boolean {
+  return state === 'running' || state === 'pausing';
 }
 
 /** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
@@ -35,6 +47,7 @@ export function namespaced(prefix: string, metrics: Metrics): Metrics {
 export class StageRunner {
   readonly settings: Record<StageName, SettingValues>;
   private readonly running = new Map<StageName, RunningStage>();
+  private readonly phases = new Map<StageName, { phase: StagePhase; emittedAt: number }>();
 
   constructor(
     readonly stages: readonly StageDescriptor[],
@@ -51,7 +64,7 @@ export class StageRunner {
 
   configure(name: StageName, changes: SettingValues): SettingValues {
     const d = this.descriptor(name);
-    if (this.state(name) === 'running') throw new Error('Pause the stage before changing its settings.');
+    if (isActive(this.state(name))) throw new Error('Pause the stage before changing its settings.');
     const next = applySettings(d.settings, this.settings[name], changes);
     const problem = d.validate?.(next);
     if (problem) throw new Error(problem);
@@ -67,7 +80,9 @@ export class StageRunner {
   status(name: StageName): StageStatus {
     const r = this.running.get(name);
     if (!r) return { state: 'not-started', step: 0, total: this.descriptor(name).plannedSteps(this.settings[name]) };
-    return { state: this.state(name), step: r.stage.stepsDone, total: r.stage.totalSteps, message: r.loop.message || undefined };
+    const state = this.state(name);
+    const phase = isActive(state) ? this.phases.get(name)?.phase : undefined;
+    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, message: r.loop.message || undefined, phase };
   }
 
   /** A stage's object while it exists (trained or not), e.g. the reward model. */
@@ -77,7 +92,7 @@ export class StageRunner {
 
   /** Whether a stage that uses `name`'s object is running now. */
   usersRunning(name: StageName): boolean {
-    return this.stages.some((d) => d.uses?.includes(name) && this.state(d.name) === 'running');
+    return this.stages.some((d) => d.uses?.includes(name) && isActive(this.state(d.name)));
   }
 
   async run(name: StageName): Promise<void> {
@@ -102,6 +117,7 @@ export class StageRunner {
     await r.loop.pause();
     model.copyFrom(r.snapshot);
     this.dispose(name);
+    this.host.onReset?.(name);
     this.host.onStatus(name, this.status(name));
   }
 
@@ -157,12 +173,29 @@ export class StageRunner {
       this.refuseWhileUsed(name);
       this.dispose(name);
     }
-    const stage = d.create(ctx, this.settings[name]);
-    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0) });
+    const stage = d.create(ctx, this.settings[name], this.control(name));
+    const evalEvery = Number(this.settings[name].eval_every ?? d.evalEvery ?? 0);
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery });
     const created = { stage, loop, snapshot: ctx.model.clone(false) };
     this.running.set(name, created);
     this.host.onCreate?.(name, this.settings[name]);
     return created;
+  }
+
+  /** What a stage may call inside a step: phase reports, and whether to stop at its next boundary. */
+  private control(name: StageName): StageControl {
+    return {
+      onPhase: (phase) => this.setPhase(name, phase),
+      shouldStop: () => this.running.get(name)?.loop.stopRequested ?? true,
+    };
+  }
+
+  private setPhase(name: StageName, phase: StagePhase): void {
+    const last = this.phases.get(name);
+    const now = Date.now();
+    const due = !last || last.phase.name !== phase.name || now - last.emittedAt >= PHASE_EMIT_MS || phase.done === phase.total;
+    this.phases.set(name, { phase, emittedAt: due ? now : last.emittedAt });
+    if (due) this.host.onStatus(name, this.status(name));
   }
 
   private hooks(d: StageDescriptor) {
@@ -176,6 +209,8 @@ export class StageRunner {
         if (state === 'done' && r && d.onDone) void d.onDone(r.stage, this.host.context());
       },
       afterStep: async (step: number) => {
+        this.phases.delete(d.name);
+        this.host.onStepped?.(d.name, step);
         const r = this.running.get(d.name);
         const every = Number(this.settings[d.name].sample_every ?? 0);
         const samples =
@@ -193,6 +228,7 @@ export class StageRunner {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    this.phases.delete(name);
     const release = this.descriptor(name).release;
     if (release) release(r.stage, this.host.context());
     else r.stage.dispose();

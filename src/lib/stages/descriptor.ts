@@ -10,7 +10,13 @@ import type { Demonstration } from '../rlhf/sft';
 import { type SettingSpec, type SettingsOf, type SettingValues } from '../settings';
 import type { Stage } from '../train/loop';
 import type { TokenSplit } from '../train/pretrain';
-import type { SampleView, StageInfo, StageName, StageState } from '../types';
+import type { SampleView, StageInfo, StageName, StagePhase, StageState } from '../types';
+
+/** What a stage may call inside a step: report its phase, and ask whether to stop at its next boundary. */
+export interface StageControl {
+  onPhase(phase: StagePhase): void;
+  shouldStop(): boolean;
+}
 
 /** What a stage is built from and may talk to while it runs; the session supplies it. */
 export interface StageContext {
@@ -46,7 +52,9 @@ export interface StageDescriptor<S extends SettingValues = SettingValues> extend
   blocker?(ctx: StageContext): string | null;
   /** A rule between settings (one field alone is checked against its spec), or null. */
   validate?(settings: S): string | null;
-  create(ctx: StageContext, settings: S): Stage;
+  /** Held-out evaluation every so many steps when the settings have no eval_every (default: only at the end). */
+  evalEvery?: number;
+  create(ctx: StageContext, settings: S, control?: StageControl): Stage;
   /** After each step: interleaved work such as reward-model updates; samples it returns are shown. */
   afterStep?(stage: Stage, step: number, ctx: StageContext): Promise<SampleView[] | void>;
   onDone?(stage: Stage, ctx: StageContext): Promise<void>;

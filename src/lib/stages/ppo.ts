@@ -53,8 +53,9 @@ export const ppoStage = defineStage({
     !ctx.stageObject('reward') || ctx.stageState('reward') === 'running'
       ? 'Train the reward model first: PPO-ptx maximises its score.'
       : null,
-  create: (ctx, settings) =>
+  create: (ctx, settings, control) =>
     new PpoStage({
+      control,
       policy: ctx.model,
       tokenizer: ctx.tokenizer,
       prompts: ctx.prompts,

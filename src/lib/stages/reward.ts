@@ -47,6 +47,8 @@ export const rewardStage = defineStage({
     { id: 'reward-margin', label: 'margin', key: 'reward/margin', kind: 'eval', format: 'fixed3' },
   ],
   plannedSteps: () => 0,
+  // held-out pair accuracy while it trains, not only at the end
+  evalEvery: 5,
   blocker: (ctx) =>
     ctx.rankings.length < MIN_RANKINGS
       ? 'Rank at least two prompts first (or let a simulated labeler rank), then train the reward model.'

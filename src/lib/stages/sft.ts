@@ -25,5 +25,7 @@ export const sftStage = defineStage({
     { id: 'sft-val-loss', label: 'val loss', key: 'sft/val_loss', kind: 'eval', format: 'fixed3' },
   ],
   plannedSteps: () => 0,
+  // validation figures while it runs, not only at the end
+  evalEvery: 5,
   create: (ctx, settings) => new SftStage(ctx.model, ctx.tokenizer, settings, [...ctx.demonstrations]),
 });

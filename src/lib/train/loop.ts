@@ -17,7 +17,8 @@ export interface Stage {
   dispose(): void;
 }
 
-export type LoopState = 'idle' | 'running' | 'paused' | 'done' | 'error';
+/** 'pausing': a pause was asked for; the step in flight stops at its next safe boundary (or ends). */
+export type LoopState = 'idle' | 'running' | 'pausing' | 'paused' | 'done' | 'error';
 
 export interface LoopHooks {
   onMetrics?(step: number, metrics: Metrics, kind: 'train' | 'eval'): void;
@@ -59,10 +60,15 @@ export class TrainingLoop {
     return this.running;
   }
 
-  /** Stops after the step in flight; resolves once it has. */
+  /** Stops after the step in flight (or at its next safe boundary: see stopRequested); resolves once it has. */
   async pause(): Promise<void> {
-    if (this.state === 'running') this.setState('paused');
+    if (this.state === 'running') this.setState('pausing');
     await this.running;
+  }
+
+  /** Whether a stage should stop inside its step at the next safe boundary (a pause was asked for). */
+  get stopRequested(): boolean {
+    return this.state === 'pausing';
   }
 
   /** Exactly one step, from idle or paused. */
@@ -79,6 +85,7 @@ export class TrainingLoop {
       // Yield to the event loop so that pause and other messages get through between steps.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    if (this.state === 'pausing') this.setState('paused');
   }
 
   private async oneStep(): Promise<Metrics | null> {
@@ -87,7 +94,10 @@ export class TrainingLoop {
       return null;
     }
     try {
+      const before = this.stage.stepsDone;
       const metrics = await this.stage.step();
+      // a stage that stopped inside its step (a pause) made no step: nothing to report, the next call resumes it
+      if (this.stage.stepsDone === before) return null;
       const bad = firstNonFinite(metrics);
       if (bad) {
         this.setState(

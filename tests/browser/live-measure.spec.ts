@@ -1,0 +1,65 @@
+/**
+ * The live loop's figures as a new user meets them: the shipped mini model on ?backend=wasm, PPO-ptx with its
+ * default settings, submits timed from the click to the next task on screen, and the pause latency. Run by
+ * scripts/measure-live.ts (MEASURE_LIVE=1); skipped in the ordinary test run. Writes test-results/live-figures.json.
+ */
+import { expect, test } from '@playwright/test';
+import { openApp } from './app';
+import { percentile, report, stageState, timedPause, timedSubmits, trainedReward, type Client } from './live';
+
+const SUBMITS = Number(process.env.MEASURE_SUBMITS || 20);
+const THINK_MS = Number(process.env.MEASURE_THINK_MS || 3000);
+const BACKEND = process.env.MEASURE_BACKEND || 'wasm';
+
+test.skip(!process.env.MEASURE_LIVE, 'a measurement: run it with scripts/measure-live.ts');
+
+test(`measure: submit latency during PPO-ptx and pause latency (${BACKEND}, shipped mini)`, async ({ page }) => {
+  test.setTimeout(3_600_000);
+  await openApp(page, `?backend=${BACKEND}`);
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', BACKEND);
+  await expect(page.getByTestId('model-info')).toContainText('mini');
+  const setupStarted = Date.now();
+  // the reward model from a few simulated rankings; PPO-ptx with its defaults (batch 16, minibatch 8, 4 epochs, 48 tokens)
+  await trainedReward(page, { iterations: 200 }, 6, { epochs: 1, held_out_share: 0.25 });
+  const setupSeconds = (Date.now() - setupStarted) / 1000;
+
+  await page.getByTestId('tab-ppo').click();
+  const ppoStarted = Date.now();
+  await page.getByTestId('ppo-run').click();
+  await expect.poll(() => stageState(page, 'ppo'), { timeout: 120_000 }).toBe('running');
+  const firstPhase = await page.evaluate(async () => {
+    const pg = (window as unknown as { playground: Client }).playground;
+    const started = performance.now();
+    while (!pg.status.stages.ppo.phase && performance.now() - started < 120_000) await new Promise((r) => setTimeout(r, 20));
+    return { label: pg.status.stages.ppo.phase?.label ?? '', ms: performance.now() - started };
+  });
+
+  const latencies = await timedSubmits(page, SUBMITS, THINK_MS);
+  const iterationsDuring = await page.evaluate(() => (window as unknown as { playground: Client }).playground.status.stages.ppo.step);
+  await expect(page.getByTestId('ppo-phase')).toBeVisible();
+  const pause = await timedPause(page, 'ppo');
+  const pauses = [pause];
+  for (let i = 0; i < 2; i++) {
+    await page.getByTestId('ppo-run').click();
+    await expect(page.getByTestId('ppo-phase')).toContainText('minibatch', { timeout: 600_000 });
+    pauses.push(await timedPause(page, 'ppo'));
+  }
+  const figures = {
+    backend: BACKEND,
+    model: 'shipped mini',
+    submits: latencies.length,
+    thinkMs: THINK_MS,
+    submitP50Ms: Math.round(percentile(latencies, 50)),
+    submitP95Ms: Math.round(percentile(latencies, 95)),
+    submitMaxMs: Math.round(Math.max(...latencies)),
+    latenciesMs: latencies.map(Math.round),
+    ppoIterationsDuringSubmits: iterationsDuring,
+    firstPhaseShownMs: Math.round(firstPhase.ms),
+    firstPhaseLabel: firstPhase.label,
+    pauseMs: pauses.map((p) => Math.round(p.pausedMs)),
+    pausingShownMs: pauses.map((p) => Math.round(p.pausingShownMs)),
+    setupSeconds,
+    ppoSecondsBeforePause: (Date.now() - ppoStarted) / 1000,
+  };
+  report('live-figures.json', { [`${BACKEND}-mini`]: figures });
+});

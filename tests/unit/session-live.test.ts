@@ -1,0 +1,51 @@
+/**
+ * The live loop through the session on cpu: while PPO-ptx runs, a submit returns once the ranking is stored;
+ * the rankings wait and reach the reward model together at an iteration boundary; tasks name the model that wrote them.
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EngineEvent, RewardUpdateInfo } from '../../src/lib/types';
+import { Session } from '../../src/lib/session/session';
+import { useCpuBackend } from './setup-tf';
+
+const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
+
+beforeAll(useCpuBackend);
+
+describe('Session: submits during PPO-ptx', () => {
+  it('return before the reward model learns them; the update comes at an iteration boundary, coalesced', async () => {
+    const events: EngineEvent[] = [];
+    const engine = new Session(
+      backend,
+      (e) => events.push(e),
+      async (path) => new Uint8Array(readFileSync(path)),
+    );
+    engine.setCorpus({ kind: 'builtin', documents: 300 });
+    await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
+    await engine.clearRankings();
+    engine.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
+    for (let i = 0; i < 6; i++) await engine.labelerTick();
+    engine.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });
+    engine.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3, update_steps: 1 });
+    for (let i = 0; i < 20 && engine.status().stages.reward.state !== 'done'; i++) await engine.step('reward');
+
+    engine.configure('ppo', { iterations: 3, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8 });
+    await engine.run('ppo');
+    const tasks = [await engine.nextRankingTask(3), await engine.nextRankingTask(3)];
+    for (const task of tasks) {
+      const result = await engine.submitRanking(task.id, [0, 1, 2]);
+      expect(result.predicted).toBeUndefined();
+    }
+    expect(engine.counters().waitingForReward).toBeGreaterThan(0);
+    while (engine.status().stages.ppo.state === 'running') await new Promise((r) => setTimeout(r, 50));
+    await engine.rewardSettled();
+    expect(engine.status().stages.ppo.state).toBe('done');
+    expect(engine.counters().waitingForReward).toBe(0);
+    const updates = events.flatMap((e) => (e.type === 'reward-update' ? [e.update] : [])) as RewardUpdateInfo[];
+    expect(updates.reduce((n, u) => n + u.applied, 0)).toBe(2);
+    expect(updates.some((u) => u.atIteration !== null && u.applied >= 1)).toBe(true);
+    expect(events.some((e) => e.type === 'state' && e.stage === 'ppo' && e.status.phase?.name === 'update')).toBe(true);
+    expect(engine.lineageInfo().lineage[0]).toBe('PPO-ptx iteration 3');
+  }, 900_000);
+});
