@@ -2,10 +2,14 @@
  * The ranking panel's state, kept outside the component: the task on show, the order so far and the last
  * result survive switching to the Pretrain tab and back (which unmounts the panel). Talks to the engine
  * through `engine.attempt`, so background requests never touch the shared error banner.
- * A submit never waits for the engine: the next task is a spare fetched while the person read the current
- * one (when it is still fresh), and the ranking is stored meanwhile; the reward model's scores of it come
- * later, with its update.
+ * A submit never waits for the engine, which may be busy inside a PPO-ptx iteration: the page stores the
+ * ranking in IndexedDB itself and shows the next task from a few spares fetched while the person read (the
+ * freshest first); the engine takes the stored ranking when it is next free, and the reward model's scores
+ * of it come later, with its update.
  */
+import { rankingOfTask, type Ranking } from '../lib/rlhf/rankings';
+import { IdbRankingStore } from '../lib/session/rankingStore';
+import { TaskQueue } from '../lib/session/taskQueue';
 import type { RankingTask } from '../lib/types';
 import { engine } from './engine.svelte';
 import { MAX_K, MIN_K, instructionOf, letter, moveItem } from './ranking';
@@ -17,6 +21,11 @@ export interface Ranked {
   predicted?: number[];
 }
 
+/** Tasks kept in hand: enough for a person's pace through one slow PPO-ptx iteration on wasm. */
+const SPARES = 3;
+/** The page's own writes go straight to IndexedDB (the engine's store; its writes of the same id are harmless). */
+const pageStore = new IdbRankingStore();
+
 class RankingDeskState {
   k = $state(4);
   task = $state<RankingTask | null>(null);
@@ -25,7 +34,7 @@ class RankingDeskState {
   /** Whether the user has reordered the task on show. */
   touched = $state(false);
   loading = $state(false);
-  /** Submits sent to the engine and not yet answered (they never block the next one). */
+  /** Rankings stored by the page that the engine has not taken yet (they never block the next one). */
   saving = $state(0);
   problem = $state('');
   /** Read out by screen readers (aria-live). */
@@ -35,8 +44,8 @@ class RankingDeskState {
   /** Only the newest request's task is shown; an older one that comes back late is handed back. */
   private fetchSeq = 0;
   private modelKey = '';
-  /** The next task, fetched in the background, shown at once on submit when still fresh. */
-  private spare: RankingTask | null = null;
+  /** The next tasks, fetched in the background: the freshest is shown at once on a submit. */
+  private readonly spares = new TaskQueue<RankingTask>(SPARES);
   private spareFetch: Promise<void> | null = null;
 
   async fetchTask(): Promise<boolean> {
@@ -67,21 +76,39 @@ class RankingDeskState {
     this.prefetch();
   }
 
-  /** Fetches the next task in the background while the person ranks this one. */
+  /** Tops the spares up in the background, one request at a time, while the person ranks the task on show. */
   private prefetch(): void {
-    if (this.spare || this.spareFetch) return;
+    if (this.spares.length >= SPARES || this.spareFetch || !engine.ready) return;
     const want = this.k;
     this.spareFetch = engine
       .attempt((api) => api.nextRankingTask(want))
       .then((got) => {
-        if (!got.ok) return;
-        if (this.spare || want !== this.k) void engine.attempt((api) => api.skipRankingTask(got.value.id));
-        else this.spare = got.value;
-      })
-      .finally(() => (this.spareFetch = null));
+        this.spareFetch = null;
+        if (!got.ok) return; // the panel asks again when it next needs a task
+        if (want !== this.k || got.value.version < engine.lineage.epoch) void engine.attempt((api) => api.skipRankingTask(got.value.id));
+        else this.keepSpare(got.value);
+        this.prefetch();
+      });
   }
 
-  /** The spare is on its way: wait for it rather than ask the busy engine for a second task (which would halve its pace). */
+  /** A spare joins the others; one that a fresher task of the same K made stale goes back to the engine. */
+  private keepSpare(task: RankingTask): void {
+    this.handingBackDropped(() => {
+      this.spares.add(task);
+      this.spares.prune(engine.lineage.version);
+    });
+  }
+
+  /** Runs a change of the spares and hands the tasks it dropped back to the engine. */
+  private handingBackDropped<T>(change: () => T): T {
+    const before = this.spares.list();
+    const result = change();
+    const kept = new Set(this.spares.list().map((t) => t.id));
+    for (const t of before) if (!kept.has(t.id) && t !== result) void engine.attempt((api) => api.skipRankingTask(t.id));
+    return result;
+  }
+
+  /** No spare in hand: wait for the one on its way rather than ask the busy engine for a second task (which would halve its pace). */
   private async awaitSpare(): Promise<boolean> {
     const seq = ++this.fetchSeq;
     this.task = null;
@@ -95,24 +122,34 @@ class RankingDeskState {
     return true;
   }
 
-  /** The spare task if it still fits (same K, written by the current lineage, at most one version behind); else null. */
+  /** The freshest spare of the current K written by the current lineage (a stale one only when nothing fresher is in hand). */
   private takeSpare(): RankingTask | null {
-    const spare = this.spare;
-    this.spare = null;
-    if (!spare) return null;
-    if (spare.completions.length === this.k && isFresh(spare)) return spare;
-    void engine.attempt((api) => api.skipRankingTask(spare.id));
-    return null;
+    return this.handingBackDropped(() => {
+      this.spares.discardBefore(engine.lineage.epoch);
+      return this.spares.take(this.k, engine.lineage.version);
+    });
   }
 
-  /** Shows the next task at once (the spare) or asks for one, and stores the order on show meanwhile. */
+  /**
+   * Stores the order on show (in this page, so no busy engine delays it) and shows the next task at once; the
+   * engine takes the stored ranking when it is next free. A failed write keeps the task on show with its cause.
+   */
   async submit(): Promise<boolean> {
     const task = this.task;
     if (!task || this.loading) return false;
     const ranked: Ranked = { task, order: this.order.slice() };
-    this.saving += 1;
     this.problem = '';
-    const result = engine.attempt((api) => api.submitRanking(ranked.task.id, ranked.order));
+    let ranking;
+    try {
+      ranking = rankingOfTask(task, ranked.order, 'user');
+      if (engine.status?.storage?.persistent !== false) await pageStore.putRankings([ranking]);
+    } catch (err) {
+      this.problem = `Your ranking was not saved: ${(err as Error).message} The task stays here: submit it again when the problem is solved.`;
+      return false;
+    }
+    if (this.task !== task) return false; // the task changed while the write ran (a new model); nothing else to do
+    this.saving += 1;
+    void this.engineTakes(ranking);
     const spare = this.takeSpare();
     let next: Promise<boolean> | boolean = true;
     if (spare) this.show(spare);
@@ -122,14 +159,22 @@ class RankingDeskState {
       next = this.fetchTask();
     }
     this.last = ranked;
-    void result.then((r) => {
-      this.saving -= 1;
-      if (r.ok) {
-        engine.counters = r.value.counters;
-        this.announce = `Ranking saved. ${r.value.counters.rankings} rankings so far.`;
-      } else this.problem = `Your ranking was not saved: ${r.error}`;
-    });
     return next;
+  }
+
+  /** The engine adds the stored ranking to its set and queues it for the reward model; the counters follow. */
+  private async engineTakes(ranking: Ranking): Promise<void> {
+    const r = await engine.attempt((api) => api.addRanking(ranking));
+    this.saving -= 1;
+    if (!r.ok) {
+      this.problem = `Your ranking was stored but the engine did not take it: ${r.error} It will be read again after a reload.`;
+      return;
+    }
+    const counters = await engine.attempt((api) => api.counters());
+    if (counters.ok) {
+      engine.counters = counters.value;
+      this.announce = `Ranking saved. ${counters.value.rankings} rankings so far.`;
+    }
   }
 
   async skip(): Promise<void> {
@@ -149,7 +194,7 @@ class RankingDeskState {
   async setK(value: number): Promise<void> {
     if (!Number.isInteger(value) || value < MIN_K || value > MAX_K) return;
     this.k = value;
-    this.dropSpare();
+    this.dropSpares();
     if (this.loading) await this.fetchTask();
     else if (this.task && this.task.completions.length !== value) {
       this.handBack();
@@ -166,10 +211,10 @@ class RankingDeskState {
     return true;
   }
 
-  private dropSpare(): void {
-    const id = this.spare?.id;
-    this.spare = null;
-    if (id) void engine.attempt((api) => api.skipRankingTask(id));
+  /** Hands every spare back (a new K or a new model). */
+  private dropSpares(): void {
+    for (const t of this.spares.list()) void engine.attempt((api) => api.skipRankingTask(t.id));
+    this.spares.clear();
   }
 
   /**
@@ -179,7 +224,7 @@ class RankingDeskState {
   ensureTask(): void {
     if (!engine.ready || this.loading) return;
     const newModel = this.modelKey !== modelKey();
-    if (newModel || (this.spare && this.spare.version < engine.lineage.epoch)) this.dropSpare();
+    if (newModel) this.dropSpares();
     if (!this.task) void this.fetchTask();
     else if (!this.touched && (newModel || this.task.version < engine.lineage.epoch)) {
       this.handBack();
@@ -192,11 +237,6 @@ class RankingDeskState {
     const last = this.last;
     return last ? (last.predicted ?? engine.predictions[last.task.id]) : undefined;
   }
-}
-
-/** Written by the current lineage and at most one policy version behind (the engine's queue rule). */
-function isFresh(task: RankingTask): boolean {
-  return task.version >= engine.lineage.epoch && task.version >= engine.lineage.version - 1;
 }
 
 /** A new model (from scratch, a checkpoint) changes this; a trained stage does not. */

@@ -16,8 +16,8 @@ export interface SampleOptions {
   topK: number; // 0 = no top-k cut
   seed: number;
   eosId: number;
-  /** Progress: called after each sampled position with (positions done, positions planned). */
-  onToken?: (done: number, total: number) => void;
+  /** Progress: called after each sampled position with (positions done, positions planned); a promise it returns is awaited. */
+  onToken?: (done: number, total: number) => void | Promise<void>;
 }
 
 export interface SampleResult {
@@ -138,7 +138,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
             return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
           });
       fed.push(tokens);
-      opts.onToken?.(t - start + 1, end - start);
+      await opts.onToken?.(t - start + 1, end - start);
       logits.dispose();
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);

@@ -12,6 +12,7 @@ import { sampleLmBatch } from '../data/batches';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
+import { breather } from '../train/breather';
 import type { Metrics, Stage } from '../train/loop';
 import { AdaptiveKlController, FixedKlController, type KlController } from './kl';
 import { clippedPolicyLoss, clippedValueLoss, maskedMean } from './losses';
@@ -188,9 +189,12 @@ export class PpoStage implements Stage {
   private readonly owned: { dispose(): void }[] = [];
   private readonly control?: PpoControl;
   private inFlight: IterationInFlight | null = null;
+  /** With a control (the app), sampling lets the worker answer messages every BREATHE_MS; scripts never wait on timers. */
+  private readonly breathe: () => Promise<void>;
 
   constructor(opts: PpoStageOptions) {
     this.control = opts.control;
+    this.breathe = opts.control ? breather() : async () => {};
     if (!opts.rewardModel && !opts.rewardFunction) throw new Error('PPO needs a reward model or a reward function');
     this.settings = { ...PPO_DEFAULTS, ...opts.settings };
     const s = this.settings;
@@ -270,7 +274,12 @@ export class PpoStage implements Stage {
       {
         temperature: s.temperature,
         seed: mixSeed(s.seed, iteration),
-        onToken: onPhase && ((done, total) => onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total })),
+        onToken:
+          onPhase &&
+          ((done, total) => {
+            onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total });
+            return this.breathe();
+          }),
       },
     );
     const sampleSeconds = (performance.now() - started) / 1000;

@@ -103,6 +103,29 @@ export function validateRanking(r: unknown): Ranking {
   return ranking;
 }
 
+/**
+ * A ranked task as a clean Ranking: the task's id, prompt and completions with the person's order, best first.
+ * Pure, so the ranking panel builds and stores it itself (a submit never waits for a busy engine) and the engine
+ * checks the same record again.
+ */
+export function rankingOfTask(
+  task: { id: string; prompt: string; completions: readonly string[] },
+  order: readonly number[],
+  source: RankingSource,
+  labelerId?: string,
+): Ranking {
+  if (order.length !== task.completions.length) throw new Error(`The order must rank all ${task.completions.length} completions.`);
+  return validateRanking({
+    id: task.id,
+    prompt: task.prompt,
+    completions: [...task.completions],
+    order: [...order],
+    createdAt: Date.now(),
+    source,
+    labelerId,
+  });
+}
+
 // ---------------------------------------------------------------------------
 // pairs and the ranking loss
 

@@ -70,7 +70,7 @@ export async function writeResponses(
   tokenizer: Tokenizer,
   prompts: number[][],
   shape: RolloutShape,
-  opts: { temperature: number; seed: number; onToken?: (done: number, total: number) => void },
+  opts: { temperature: number; seed: number; onToken?: (done: number, total: number) => void | Promise<void> },
 ): Promise<Responses> {
   const cut = prompts.map((p) => p.slice(Math.max(0, p.length - shape.promptTokens)));
   const { completions, finished } = await sample(model, cut, {

@@ -5,11 +5,12 @@
  * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
 import { sample } from '../model/sampler';
+import { breather } from '../train/breather';
 import {
   kError,
   parseRankingsFile,
   preferencePairsToJsonl,
-  rankingPairs,
+  rankingOfTask,
   rankingsToJsonl,
   validateRanking,
   type Ranking,
@@ -124,6 +125,7 @@ export class RankingFlow {
       topK: 0,
       seed: (this.promptCursor * 7919) >>> 0,
       eosId: tokenizer.eosId,
+      onToken: breather(), // sampled between PPO-ptx iterations too: the page's requests go through meanwhile
     });
     const texts = completions.map((c) => tokenizer.decode(c));
     const reward = this.host.reward();
@@ -183,17 +185,7 @@ export class RankingFlow {
   private async record(taskId: string, order: number[], source: RankingSource, labelerId?: string): Promise<Ranking> {
     const task = this.open.get(taskId);
     if (!task) throw new Error('This ranking task is no longer open (it was submitted or skipped already).');
-    rankingPairs(order); // throws unless order is a permutation of the completions
-    if (order.length !== task.completions.length) throw new Error(`The order must rank all ${task.completions.length} completions.`);
-    const ranking = validateRanking({
-      id: task.id,
-      prompt: task.prompt,
-      completions: task.completions,
-      order,
-      createdAt: Date.now(),
-      source,
-      labelerId,
-    });
+    const ranking = rankingOfTask(task, order, source, labelerId);
     // stored first: the set in memory only ever holds what the store confirmed
     await this.store.putRankings([ranking]).catch((err: Error) => {
       throw new Error(`${err.message}. This ranking was not kept; the task stays open, so you can submit it again.`);
@@ -203,9 +195,14 @@ export class RankingFlow {
     return ranking;
   }
 
-  /** A ranking made elsewhere (a classroom student's), checked again here; stored once per id. False when known already. */
+  /**
+   * A ranking made elsewhere, checked again here: a classroom student's, or one the ranking panel already stored
+   * (its task is then closed; writing it again is harmless, and the only write when storage is off). Stored once
+   * per id; false when known already.
+   */
   async addExternal(raw: unknown): Promise<boolean> {
     const ranking = validateRanking(raw);
+    this.open.delete(ranking.id);
     if (this.rankings.some((r) => r.id === ranking.id)) return false;
     await this.store.putRankings([ranking]);
     this.rankings.push(ranking);
