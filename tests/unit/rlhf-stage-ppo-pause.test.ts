@@ -1,6 +1,7 @@
 /**
- * PPO-ptx paused inside an iteration: it stops at a minibatch boundary with its counter unchanged and no
- * metrics, and the next step() resumes the same iteration, so the weights and metrics equal an unpaused run's.
+ * PPO-ptx paused inside an iteration: it stops at a minibatch boundary, or while sampling its rollouts, with its
+ * counter unchanged and no metrics, and the next step() resumes the same iteration, so the weights and metrics
+ * equal an unpaused run's.
  * Its phases (sampling t/T, scoring, update epoch e/E · minibatch m/M) are reported on the way.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -53,7 +54,7 @@ describe('PPO-ptx: phases and a pause inside an iteration', () => {
     let boundaries = 0;
     const paused = stage({
       onPhase: (p) => phases.push(p),
-      shouldStop: () => ++boundaries === stopAt,
+      shouldStop: () => phases.at(-1)?.name === 'update' && ++boundaries === stopAt, // asked while sampling too: count boundaries only
     });
     expect(await paused.ppo.step()).toEqual({});
     expect(paused.ppo.stepsDone).toBe(0);
@@ -72,6 +73,36 @@ describe('PPO-ptx: phases and a pause inside an iteration', () => {
     expect(phases.find((p) => p.name === 'sampling')?.label).toMatch(/^sampling rollouts 1\/\d+$/);
     expect(names).toContain('scoring');
     expect(phases.filter((p) => p.name === 'update').map((p) => p.label)).toContain('update epoch 2/2 · minibatch 1/2 · with ptx');
+    for (const s of [plain, paused]) {
+      s.ppo.dispose();
+      s.rm.dispose();
+    }
+  }, 120_000);
+
+  it('stops while sampling the rollouts; the next step samples the same prompts with the same seed, so the run equals an unpaused one', async () => {
+    const plain = stage();
+    const expected = [await plain.ppo.step(), await plain.ppo.step()];
+    const expectedWeights = await flat(plain.ppo);
+
+    const phases: PpoPhase[] = [];
+    let stop = true;
+    const paused = stage({
+      onPhase: (p) => phases.push(p),
+      shouldStop: () => stop && /^sampling rollouts 2\//.test(phases.at(-1)?.label ?? ''),
+    });
+    expect(await paused.ppo.step()).toEqual({});
+    expect(paused.ppo.stepsDone).toBe(0);
+    expect(phases.map((p) => p.name)).toEqual(['sampling', 'sampling']);
+    const afterOnePause = tf.memory().numTensors; // the first call may cache constants; a second pause must add nothing
+    phases.length = 0;
+    expect(await paused.ppo.step()).toEqual({});
+    expect(tf.memory().numTensors).toBe(afterOnePause);
+    stop = false;
+    const first = await paused.ppo.step();
+    const second = await paused.ppo.step();
+    expect(first).toMatchObject(omitTimes(expected[0]));
+    expect(second).toMatchObject(omitTimes(expected[1]));
+    expect(await flat(paused.ppo)).toEqual(expectedWeights);
     for (const s of [plain, paused]) {
       s.ppo.dispose();
       s.rm.dispose();

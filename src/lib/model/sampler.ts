@@ -16,7 +16,10 @@ export interface SampleOptions {
   topK: number; // 0 = no top-k cut
   seed: number;
   eosId: number;
-  /** Progress: called after each sampled position with (positions done, positions planned); a promise it returns is awaited. */
+  /**
+   * Progress: called after each sampled position with (positions done, positions planned); a promise it returns
+   * is awaited, and an error it throws stops the sampling (its tensors are freed).
+   */
   onToken?: (done: number, total: number) => void | Promise<void>;
 }
 
@@ -138,8 +141,8 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
             return tf.where(isPrompt, forced, drawn) as tf.Tensor1D;
           });
       fed.push(tokens);
-      await opts.onToken?.(t - start + 1, end - start);
       logits.dispose();
+      await opts.onToken?.(t - start + 1, end - start); // may throw to stop: nothing is left undisposed here
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);
       if ((t - start) % 8 === 7 && (await allFinished(fed, start, lengths, opts, finished))) {

@@ -97,14 +97,19 @@ export interface PpoPhase {
 
 /**
  * Optional progress and pause control. With it, an iteration reports its phases and yields to the event
- * loop at each minibatch boundary; when shouldStop() is true there, step() returns early with no metrics
- * and stepsDone unchanged, and the next step() resumes the same iteration (same rollouts, same epoch and
- * minibatch), so a paused run follows exactly the updates of an unpaused one and the counter stays true.
+ * loop at each minibatch boundary and every BREATHE_MS while sampling; when shouldStop() is true there,
+ * step() returns early with no metrics and stepsDone unchanged, and the next step() resumes the same
+ * iteration (a stopped sampling starts again on the same prompts and seed; after it, the same rollouts,
+ * epoch and minibatch), so a paused run follows exactly the updates of an unpaused one and the counter
+ * stays true.
  */
 export interface PpoControl {
   onPhase?(phase: PpoPhase): void;
   shouldStop?(): boolean;
 }
+
+/** Thrown from the sampler's progress callback when a pause is asked for while the rollouts are sampled. */
+class SamplingStopped extends Error {}
 
 /** An iteration between its rollouts and its last minibatch: kept across a pause. */
 interface IterationInFlight {
@@ -191,6 +196,8 @@ export class PpoStage implements Stage {
   private inFlight: IterationInFlight | null = null;
   /** With a control (the app), sampling lets the worker answer messages every BREATHE_MS; scripts never wait on timers. */
   private readonly breathe: () => Promise<void>;
+  /** The prompts of an iteration whose sampling a pause stopped: the next step() samples them again. */
+  private picked: number[] | null = null;
 
   constructor(opts: PpoStageOptions) {
     this.control = opts.control;
@@ -242,7 +249,12 @@ export class PpoStage implements Stage {
   }
 
   async step(): Promise<Metrics> {
-    const flight = this.inFlight ?? (this.inFlight = await this.rollOut());
+    if (!this.inFlight) {
+      const rolledOut = await this.rollOut();
+      if (!rolledOut) return {}; // paused while sampling: the next step() samples the same prompts with the same seed
+      this.inFlight = rolledOut;
+    }
+    const flight = this.inFlight;
     let finished: boolean;
     try {
       finished = await this.update(flight);
@@ -258,10 +270,10 @@ export class PpoStage implements Stage {
   }
 
   /** Samples this iteration's responses and scores them (reward, KL, values, advantages). */
-  private async rollOut(): Promise<IterationInFlight> {
+  private async rollOut(): Promise<IterationInFlight | null> {
     const s = this.settings;
     const iteration = this.stepsDone;
-    const picked = this.cycle.take(s.batch_size);
+    const picked = (this.picked ??= this.cycle.take(s.batch_size));
     const prompts = picked.map((i) => this.prompts[i]);
 
     let started = performance.now();
@@ -276,12 +288,18 @@ export class PpoStage implements Stage {
         seed: mixSeed(s.seed, iteration),
         onToken:
           onPhase &&
-          ((done, total) => {
+          (async (done, total) => {
             onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total });
-            return this.breathe();
+            await this.breathe();
+            if (this.control?.shouldStop?.()) throw new SamplingStopped();
           }),
       },
-    );
+    ).catch((err) => {
+      if (err instanceof SamplingStopped) return null;
+      throw err;
+    });
+    if (!responses) return null;
+    this.picked = null;
     const sampleSeconds = (performance.now() - started) / 1000;
 
     onPhase?.({ name: 'scoring', label: 'scoring rollouts', done: 0, total: 1 });
