@@ -1,30 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../src/lib/model/config';
 import { GPT } from '../../src/lib/model/gpt';
-import { BpeTokenizer } from '../../src/lib/data/bpeTokenizer';
-import { encodeDocuments } from '../../src/lib/data/corpus';
-import { generateCorpus, generatePrompts } from '../../src/lib/data/world';
 import { TrainingLoop } from '../../src/lib/train/loop';
 import { PPO_METRIC_NAMES } from '../../src/lib/rlhf/metrics';
 import { PpoStage, type PpoSettings } from '../../src/lib/rlhf/ppo';
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { rolloutShape } from '../../src/lib/rlhf/rollout';
+import { cfg, pretrainTokens, prompts, small, tokenizer } from './ppo-micro';
 import { useCpuBackend } from './setup-tf';
-
-const docs = generateCorpus({ seed: 4, documents: 60 }).map((d) => d.text);
-const tokenizer = BpeTokenizer.train(docs.join('\n\n'), 320);
-const pretrainTokens = encodeDocuments(tokenizer, docs);
-const prompts = generatePrompts(9, 12);
-const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
-const small: Partial<PpoSettings> = {
-  batch_size: 4,
-  mini_batch_size: 2,
-  num_ppo_epochs: 2,
-  response_length: 6,
-  learning_rate: 3e-3,
-  seed: 5,
-};
 
 async function weights(vars: tf.Variable[]): Promise<Float32Array[]> {
   return Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));

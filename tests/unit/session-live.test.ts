@@ -3,26 +3,17 @@
  * the rankings wait and reach the reward model together at an iteration boundary; tasks name the model that wrote them.
  */
 import 'fake-indexeddb/auto';
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent, RewardUpdateInfo } from '../../src/lib/types';
-import { Session } from '../../src/lib/session/session';
 import { useCpuBackend } from './setup-tf';
-
-const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
+import { tinySession } from './tiny-session';
 
 beforeAll(useCpuBackend);
 
 describe('Session: submits during PPO-ptx', () => {
   it('return before the reward model learns them; the update comes at an iteration boundary, coalesced', async () => {
     const events: EngineEvent[] = [];
-    const engine = new Session(
-      backend,
-      (e) => events.push(e),
-      async (path) => new Uint8Array(readFileSync(path)),
-    );
-    engine.setCorpus({ kind: 'builtin', documents: 300 });
-    await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
+    const engine = await tinySession(events);
     await engine.clearRankings();
     engine.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
     for (let i = 0; i < 6; i++) await engine.labelerTick();

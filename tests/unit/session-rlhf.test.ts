@@ -1,11 +1,9 @@
 import 'fake-indexeddb/auto';
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/lib/types';
 import { Session } from '../../src/lib/session/session';
 import { useCpuBackend } from './setup-tf';
-
-const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
+import { tinySession } from './tiny-session';
 
 beforeAll(useCpuBackend);
 
@@ -17,13 +15,7 @@ async function until(engine: Session, stage: 'sft' | 'reward' | 'ppo', state: st
 describe('Session: the whole recipe on the tiny checkpoint', () => {
   it('lecture-mode rankings, SFT, reward model, PPO-ptx with a ranking mid-run, export and re-import', async () => {
     const events: EngineEvent[] = [];
-    const engine = new Session(
-      backend,
-      (e) => events.push(e),
-      async (path) => new Uint8Array(readFileSync(path)),
-    );
-    engine.setCorpus({ kind: 'builtin', documents: 300 });
-    await engine.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
+    const engine = await tinySession(events);
     await engine.restore();
     await engine.clearRankings();
 
