@@ -1,8 +1,10 @@
 /**
  * The engine worker, watched. Two signals: a pulse from a nested worker (every 250 ms, whatever the
  * engine's thread is doing; it stops when the engine worker is gone, so a crash or terminate() is
- * detected within 2 s), and a ping the engine's own thread must answer (unanswered for 15 s: hung; a
- * training step on a software GPU legitimately holds the thread for seconds, so this bound is wider).
+ * detected within 2 s), and a ping the engine's own thread must answer (unanswered for 15 s: hung). A
+ * training step legitimately holds the thread for seconds (30 s for a reward-model step with mini on wasm on
+ * 2 cores), so before each step the engine announces how long it may be busy (3x its longest step so far,
+ * 120 s for a first step; a 'busy' event) and silence within that is no hang.
  * Every call is raced against a timeout and against the worker's death, so no call hangs forever; on a
  * death the calls in flight fail with the reason, and `onDead` hears it once.
  */
@@ -39,6 +41,8 @@ export class Watchdog {
   private lastAnswer = performance.now();
   private pinging = false;
   private dead = false;
+  /** Until then the engine said its thread is busy (a training step, a reward-model update): silence is no hang. */
+  private busyUntil = 0;
 
   constructor(private readonly onDead: (reason: string) => void) {
     this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
@@ -53,6 +57,11 @@ export class Watchdog {
   beat(): void {
     this.lastAnswer = this.lastPulse = performance.now();
     this.timer = setInterval(() => this.check(), CHECK_MS);
+  }
+
+  /** The engine announced work that may hold its thread this long from now. */
+  expectSilence(forMs: number): void {
+    this.busyUntil = Math.max(this.busyUntil, performance.now() + forMs);
   }
 
   /** How long since the last sign of life. */
@@ -78,7 +87,7 @@ export class Watchdog {
     if (this.dead) return;
     const now = performance.now();
     if (now - this.lastPulse > GONE_AFTER_MS) return this.declareDead('The engine worker stopped (it crashed or was ended).');
-    if (now - this.lastAnswer > HUNG_AFTER_MS)
+    if (now - this.lastAnswer > HUNG_AFTER_MS && now > this.busyUntil)
       return this.declareDead(`The engine stopped responding (no answer for ${HUNG_AFTER_MS / 1000} s).`);
     if (this.pinging) return;
     this.pinging = true;

@@ -102,6 +102,7 @@ export class Session {
         if (!isActive(status.state)) this.flow.kickRewardUpdates();
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
+      onBusy: (forMs) => emit({ type: 'busy', forMs }),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => {
         this.shown[stage] = { step, samples };
@@ -354,6 +355,7 @@ export class Session {
         return { temperature: Number(ppo.temperature), maxNewTokens: Number(ppo.response_length) };
       },
       onCounters: (counters: T.RankingCounters) => this.emit({ type: 'rankings', counters }),
+      onBusy: (forMs: number) => this.emit({ type: 'busy', forMs }),
       onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
         const reward = this.runner.object(rewardStage.name) as RewardStage | null;
         const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;

@@ -25,6 +25,11 @@ export interface LoopHooks {
   onState?(state: LoopState, message?: string): void;
   /** Called after each step; lets the owner interleave work (samples, reward-model updates). */
   afterStep?(step: number): Promise<void> | void;
+  /**
+   * Called before each step with the longest step so far in ms (0 before the first), including its evaluation
+   * and afterStep: a step may hold the thread that long, so a watchdog can tell a long step from a hung one.
+   */
+  beforeStep?(longestStepMs: number): void;
 }
 
 export interface LoopOptions {
@@ -44,6 +49,7 @@ export class TrainingLoop {
   private readonly hooks: LoopHooks;
   private readonly opts: LoopOptions;
   private running: Promise<void> | null = null;
+  private longestStepMs = 0;
 
   constructor(stage: Stage, hooks: LoopHooks = {}, opts: Partial<LoopOptions> = {}) {
     this.stage = stage;
@@ -93,31 +99,40 @@ export class TrainingLoop {
       this.setState('done');
       return null;
     }
+    const started = performance.now();
+    this.hooks.beforeStep?.(this.longestStepMs);
     try {
-      const before = this.stage.stepsDone;
-      const metrics = await this.stage.step();
-      // a stage that stopped inside its step (a pause) made no step: nothing to report, the next call resumes it
-      if (this.stage.stepsDone === before) return null;
-      const bad = firstNonFinite(metrics);
-      if (bad) {
-        this.setState(
-          'error',
-          `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`,
-        );
-        return metrics;
-      }
-      const step = this.stage.stepsDone;
-      this.hooks.onMetrics?.(step, metrics, 'train');
-      const evalDue = this.opts.evalEvery > 0 && step % this.opts.evalEvery === 0;
-      const finished = step >= this.stage.totalSteps;
-      if (this.stage.evaluate && (evalDue || finished)) this.hooks.onMetrics?.(step, await this.stage.evaluate(), 'eval');
-      await this.hooks.afterStep?.(step);
-      if (finished) this.setState('done');
-      return metrics;
+      return await this.stepAndReport();
     } catch (err) {
       this.setState('error', err instanceof Error ? err.message : String(err));
       return null;
+    } finally {
+      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - started);
     }
+  }
+
+  /** One step, its metrics, the evaluation when due, the owner's afterStep; null when the stage paused inside it. */
+  private async stepAndReport(): Promise<Metrics | null> {
+    const before = this.stage.stepsDone;
+    const metrics = await this.stage.step();
+    // a stage that stopped inside its step (a pause) made no step: nothing to report, the next call resumes it
+    if (this.stage.stepsDone === before) return null;
+    const bad = firstNonFinite(metrics);
+    if (bad) {
+      this.setState(
+        'error',
+        `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`,
+      );
+      return metrics;
+    }
+    const step = this.stage.stepsDone;
+    this.hooks.onMetrics?.(step, metrics, 'train');
+    const evalDue = this.opts.evalEvery > 0 && step % this.opts.evalEvery === 0;
+    const finished = step >= this.stage.totalSteps;
+    if (this.stage.evaluate && (evalDue || finished)) this.hooks.onMetrics?.(step, await this.stage.evaluate(), 'eval');
+    await this.hooks.afterStep?.(step);
+    if (finished) this.setState('done');
+    return metrics;
   }
 
   private setState(state: LoopState, message = ''): void {
