@@ -5,7 +5,6 @@
  * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
 import { sample } from '../model/sampler';
-import { breather } from '../train/breather';
 import {
   kError,
   parseRankingsFile,
@@ -114,7 +113,10 @@ export class RankingFlow {
 
   // ---- tasks ----
 
-  /** A prompt with k completions sampled now from the current policy, scored by the reward model when there is one. */
+  /**
+   * A prompt with k completions sampled now from the current policy, scored by the reward model when there is one.
+   * It does not let PPO-ptx's steps in while it samples (~2.5 s for K = 4 with mini on wasm): a person waits for it.
+   */
   async sampleTask(k: number): Promise<RankingTask> {
     const problem = kError(k);
     if (problem) throw new Error(problem);
@@ -130,7 +132,6 @@ export class RankingFlow {
       topK: 0,
       seed: (this.promptCursor * 7919) >>> 0,
       eosId: tokenizer.eosId,
-      onToken: breather(), // sampled between PPO-ptx iterations too: the page's requests go through meanwhile
     });
     const texts = completions.map((c) => tokenizer.decode(c));
     const reward = this.host.reward();
