@@ -3,7 +3,8 @@
  *   loss(theta) = -1/C(K,2) * E_{(x, y_w, y_l)} [ log sigmoid(r_theta(x, y_w) - r_theta(x, y_l)) ]
  * All C(K,2) pairs of a ranking go in the same batch (its K completions are scored once), never
  * shuffled apart. Batches have fixed shapes: rankings_per_batch * maxCompletions rows (unused rows
- * are zero-weight dummies) and a pair matrix of rankings_per_batch * C(maxCompletions, 2) rows.
+ * are zero-weight dummies) and a pair matrix of rankings_per_batch * C(maxCompletions, 2) rows; unless the
+ * options fix them, maxCompletions and the positions grow to the largest K and longest pair seen.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data/tokenizer';
@@ -52,9 +53,9 @@ export const REWARD_DEFAULTS: RewardSettings = defaultsOf(REWARD_SETTINGS);
 export interface RewardStageOptions {
   /** Scored after training to shift the reward so that they have mean 0 (paper §3.5). */
   demonstrations?: Demonstration[];
-  /** Rows reserved per ranking: the largest K accepted (default 9, the paper's largest). */
+  /** Rows reserved per ranking: the largest K accepted (default: grown to the largest K seen, at most 9). */
   maxCompletions?: number;
-  /** Positions per sequence (default: the model's context). */
+  /** Positions per sequence (default: grown to the longest pair seen, at most the model's context). */
   time?: number;
 }
 
@@ -105,8 +106,10 @@ export class RewardStage implements Stage {
   stepsDone = 0;
   updatesDone = 0;
   readonly settings: RewardSettings;
-  readonly time: number;
-  readonly maxCompletions: number;
+  /** Positions per sequence and rows per ranking: fixed by the options, else grown to the longest pair and largest K seen. */
+  time: number;
+  maxCompletions: number;
+  private readonly fixedShape: boolean;
   private rm: RewardModel;
   private readonly tokenizer: Tokenizer;
   private readonly train: EncodedRanking[] = [];
@@ -128,9 +131,13 @@ export class RewardStage implements Stage {
     this.rm = rm;
     this.tokenizer = tokenizer;
     this.settings = { ...REWARD_DEFAULTS, ...settings };
-    this.maxCompletions = options.maxCompletions ?? MAX_COMPLETIONS;
-    this.time = Math.min(options.time ?? rm.trunk.config.blockSize, rm.trunk.config.blockSize);
+    // Padding every ranking to 9 rows of the whole context cost 2-4x on wasm for K = 4 and short answers; the shape
+    // grows instead (a new shape compiles new WebGPU kernels once). Pairs that fit score exactly as before.
+    this.fixedShape = options.maxCompletions !== undefined || options.time !== undefined;
+    this.maxCompletions = options.maxCompletions ?? (this.fixedShape ? MAX_COMPLETIONS : 2);
+    this.time = Math.min(options.time ?? (this.fixedShape ? rm.trunk.config.blockSize : 8), rm.trunk.config.blockSize);
     this.demonstrations = (options.demonstrations ?? []).map((d) => encodePair(tokenizer, d.prompt, d.response, true));
+    this.demonstrations.forEach((pair) => this.growTo(pair, 2));
     this.rng = new Rng(this.settings.seed);
     this.optimizer = this.newOptimizer();
     this.addRankings(rankings);
@@ -154,7 +161,16 @@ export class RewardStage implements Stage {
     return this.settings.rankings_per_batch * this.maxCompletions;
   }
 
+  /** Unless the shape is fixed: room for this pair (positions rounded up to 8) and for k rows per ranking. */
+  private growTo(pair: TokenPair, k: number): void {
+    if (this.fixedShape) return;
+    const length = Math.ceil((pair.prompt.length + pair.response.length) / 8) * 8;
+    this.time = Math.min(Math.max(this.time, length), this.rm.trunk.config.blockSize);
+    this.maxCompletions = Math.min(Math.max(this.maxCompletions, k), MAX_COMPLETIONS);
+  }
+
   private encode(r: Ranking): EncodedRanking {
+    if (!this.fixedShape) r.completions.forEach((c) => this.growTo(encodePair(this.tokenizer, r.prompt, c, true), r.completions.length));
     if (r.completions.length > this.maxCompletions) {
       throw new Error(`a ranking of ${r.completions.length} completions does not fit this stage (at most ${this.maxCompletions})`);
     }
