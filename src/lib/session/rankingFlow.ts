@@ -26,7 +26,7 @@ import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
 
 /** Tasks kept ready while PPO-ptx runs, so that the next one shows at once. */
-export const QUEUE_LENGTH = 2;
+export const QUEUE_LENGTH = 4;
 /** An update reports the new scores of this many of the rankings it applied (the newest). */
 const PREDICTIONS_REPORTED = 4;
 
@@ -113,39 +113,54 @@ export class RankingFlow {
 
   // ---- tasks ----
 
-  /**
-   * A prompt with k completions sampled now from the current policy, scored by the reward model when there is one.
-   * It does not let PPO-ptx's steps in while it samples (~2.5 s for K = 4 with mini on wasm): a person waits for it.
-   */
+  /** A prompt with k completions sampled now from the current policy, scored by the reward model when there is one. */
   async sampleTask(k: number): Promise<RankingTask> {
+    return (await this.sampleTasks(k, 1))[0];
+  }
+
+  /**
+   * `count` prompts with k completions each, sampled in one batch (two tasks cost far less than twice one). It does
+   * not let PPO-ptx's steps in while it samples (~2.5 s for one K = 4 task with mini on wasm): a person waits for it.
+   */
+  async sampleTasks(k: number, count: number): Promise<RankingTask[]> {
     const problem = kError(k);
     if (problem) throw new Error(problem);
     const { model, tokenizer } = this.host.policy();
     const version = this.host.policyVersion();
     const origin = this.host.policyOrigin();
-    const prompt = this.host.prompts[this.promptCursor++ % this.host.prompts.length];
-    const promptTokens = tokenizer.encode(prompt);
+    const prompts = Array.from({ length: count }, () => this.host.prompts[this.promptCursor++ % this.host.prompts.length]);
+    const promptTokens = prompts.map((p) => tokenizer.encode(p));
     const { temperature, maxNewTokens } = this.host.samplingSettings();
-    const { completions } = await sample(model, new Array(k).fill(promptTokens), {
-      maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - promptTokens.length),
-      temperature,
-      topK: 0,
-      seed: (this.promptCursor * 7919) >>> 0,
-      eosId: tokenizer.eosId,
-    });
-    const texts = completions.map((c) => tokenizer.decode(c));
+    const longest = Math.max(...promptTokens.map((t) => t.length));
+    const { completions } = await sample(
+      model,
+      promptTokens.flatMap((t) => new Array<number[]>(k).fill(t)),
+      {
+        maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - longest),
+        temperature,
+        topK: 0,
+        seed: (this.promptCursor * 7919) >>> 0,
+        eosId: tokenizer.eosId,
+      },
+    );
     const reward = this.host.reward();
-    const predicted = reward ? await reward.stage.predict(prompt, texts) : undefined;
-    const id = `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`;
-    return { id, prompt, completions: texts, iteration: this.host.policyIteration(), version, origin, predicted };
+    const tasks: RankingTask[] = [];
+    for (const [i, prompt] of prompts.entries()) {
+      const texts = completions.slice(i * k, (i + 1) * k).map((c) => tokenizer.decode(c));
+      const predicted = reward ? await reward.stage.predict(prompt, texts) : undefined;
+      const id = `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`;
+      tasks.push({ id, prompt, completions: texts, iteration: this.host.policyIteration(), version, origin, predicted });
+    }
+    return tasks;
   }
 
-  /** Tops the queue up by one task of the given K from the live policy; at most one refill at a time. */
+  /** Tops the queue up with fresh tasks of the given K from the live policy, in one batch; at most one refill at a time. */
   async refillQueue(k: number): Promise<void> {
-    if (this.refilling || this.queue.freshCount(this.host.policyVersion()) >= QUEUE_LENGTH) return;
+    const missing = QUEUE_LENGTH - this.queue.freshCount(this.host.policyVersion());
+    if (this.refilling || missing <= 0) return;
     this.refilling = true;
     try {
-      this.queue.add(await this.sampleTask(k));
+      for (const task of await this.sampleTasks(k, missing)) this.queue.add(task);
       this.queue.prune(this.host.policyVersion());
       this.emitCounters();
     } finally {
@@ -168,8 +183,15 @@ export class RankingFlow {
    * that its ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
-    const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampleTask(k));
+    const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
     if (handOut) this.open.set(task.id, task);
+    return task;
+  }
+
+  /** One task sampled now; while PPO-ptx runs (tasks are scarce then) a second comes in the same batch and waits in the queue. */
+  private async sampledNow(k: number): Promise<RankingTask> {
+    const [task, ...spare] = await this.sampleTasks(k, this.host.ppoRunning() ? 2 : 1);
+    spare.forEach((t) => this.queue.add(t));
     return task;
   }
 
