@@ -69,18 +69,18 @@ describe('lessons in the session', () => {
     ]);
     const record = (await session.getRun(runs[0].id))!;
     expect(record.points).toHaveLength(4); // two runs of two sweep points
-    expect(record.points[0].values['agreement-100:rankings']).toBe(4);
+    expect(record.points[0].values['agreement-100:rankings']).toBe(2);
     expect(record.points[3].values['agreement-73:step']).toBe(2);
   });
 
   it('a stage that runs pauses the lesson; a new model closes it', async () => {
     const session = tinySession([]);
-    await session.runLesson('win-rate', 'quick');
+    await session.runLesson('rankings', 'quick');
     session.configure('pretrain', { steps: 1, batch_size: 2 });
     await session.step('pretrain');
     expect(session.lesson()!.status.state).toBe('paused');
     session.newModel({ preset: 'tiny', tokenizer: 'char' });
     expect(session.lesson()).toBeNull();
-    expect(session.listRuns().find((r) => r.stage === 'lesson:win-rate')?.state).toMatch(/stopped|paused/);
+    expect(session.listRuns().find((r) => r.stage === 'lesson:rankings')?.state).toMatch(/stopped|paused/);
   });
 });
