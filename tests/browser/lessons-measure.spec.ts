@@ -66,6 +66,7 @@ for (const id of LESSONS) {
       writeFileSync(path, JSON.stringify(figures, null, 2) + '\n');
     }
     await page.screenshot({ path: `bench-results/lessons-${id}.png`, fullPage: true });
+    await page.screenshot({ path: `bench-results/lessons-${id}-top.png` });
     console.log(`[${id}] ${Math.round(wall)} s: ${view.summary}`);
   });
 }
