@@ -4,6 +4,7 @@
  */
 import type { ModelConfig, PresetName } from './model/config';
 import type { TokenizerKind } from './data/tokenizer';
+import type { ChartSpec as LessonChartSpec, RunRecord as LessonRunRecord, RunSpec } from './lessons/types';
 import type { RunSummary } from './runs/record';
 import type { SettingSpec, SettingValues } from './settings';
 
@@ -222,6 +223,34 @@ export interface RewardUpdateInfo {
   counters: RankingCounters;
 }
 
+/** A lesson as the UI lists it (src/lib/lessons/lessons.ts): everything but its code. Plain data. */
+export interface LessonInfo {
+  id: string;
+  title: string;
+  explanation: string;
+  paperFinding: string;
+  charts: LessonChartSpec[];
+  runs: { id: string; label: string; kind: RunSpec['kind'] }[];
+}
+
+/** 'tiny' and 'mini': the sizes for that model preset; 'quick': the smallest (tests). */
+export type LessonSizeName = 'tiny' | 'mini' | 'quick';
+
+/** The open lesson: its progress like a stage's, its runs' series and samples, and its measured-result sentence. */
+export interface LessonView {
+  id: string;
+  /** The run-history stage name its runs are recorded under: `lesson:<id>`. */
+  stage: StageName;
+  sizes: LessonSizeName;
+  status: StageStatus;
+  /** Index of the run the next step advances; records.length when the lesson is done. */
+  run: number;
+  records: LessonRunRecord[];
+  summary: string;
+  /** Seconds spent in the lesson's steps. */
+  seconds: number;
+}
+
 export type EngineEvent =
   | { type: 'metrics'; stage: StageName; points: MetricPoint[] }
   | { type: 'rankings'; counters: RankingCounters }
@@ -232,6 +261,8 @@ export type EngineEvent =
   | { type: 'lineage'; lineage: LineageInfo }
   | { type: 'reward-update'; update: RewardUpdateInfo }
   | { type: 'runs'; runs: RunSummary[] }
+  /** The open lesson after each step and state change. */
+  | { type: 'lesson'; lesson: LessonView }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   /** An autosave was written (confirmed), and what it cost in ms. */
   | { type: 'saved'; savedAt: number; costMs: number }

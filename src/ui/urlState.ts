@@ -64,6 +64,15 @@ export function urlSearch(
   return query ? `?${query}` : '';
 }
 
+/** The query with `lesson` set to the open lesson, or removed when none is open. */
+export function lessonSearch(search: string, lesson: string | null): string {
+  const params = new URLSearchParams(search);
+  if (lesson) params.set('lesson', lesson);
+  else params.delete('lesson');
+  const query = params.toString();
+  return query ? `?${query}` : '';
+}
+
 type Outcome = { ok: true } | { ok: false; error: string };
 
 /**

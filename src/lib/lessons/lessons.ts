@@ -79,9 +79,31 @@ export const MINI_SIZES: LessonSizes = {
   overOptimisationEvalEvery: 4,
 };
 
-/** Lesson sizes for a model preset ('small' gets mini's). */
-export function sizesFor(preset: 'tiny' | 'mini' | 'small'): LessonSizes {
-  return preset === 'tiny' ? TINY_SIZES : MINI_SIZES;
+/**
+ * The smallest sizes that still go through every lesson's code (the browser tests, on a software GPU):
+ * one or two steps per run, a handful of rankings, rollouts and prompts. Their findings mean nothing.
+ */
+export const QUICK_SIZES: LessonSizes = {
+  ...TINY_SIZES,
+  responseLength: 8,
+  rankingCounts: [2, 4],
+  completionBudgets: [18],
+  heldOutRankings: 4,
+  rewardSettings: { epochs: 1, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
+  proxyRankings: 4,
+  rewardRankings: 4,
+  ppo: { ...TINY_SIZES.ppo, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1 },
+  iterations: { overOptimisation: 1, frontier: 1, alignmentTax: 1, winRate: 1 },
+  evalEvery: 1,
+  overOptimisationEvalEvery: 1,
+  heldOutGoldPrompts: 2,
+  heldOutLossBatches: 1,
+  winRatePrompts: 4,
+};
+
+/** Lesson sizes by name: for a model preset ('small' gets mini's), or 'quick' (tests). */
+export function sizesFor(preset: 'tiny' | 'mini' | 'small' | 'quick'): LessonSizes {
+  return preset === 'quick' ? QUICK_SIZES : preset === 'tiny' ? TINY_SIZES : MINI_SIZES;
 }
 
 const rankings = (sizes: LessonSizes, k: number, agreement: number, seed: number, source: RankingSpec['source']): RankingSpec => ({

@@ -62,7 +62,8 @@ export class RunRecorder {
     this.lesson = lesson;
   }
 
-  created(stage: StageName, settings: SettingValues): RunRecord {
+  /** A new run of `stage` begins (its previous run retires), tagged with `lesson` (default: the one set). */
+  created(stage: StageName, settings: SettingValues, lesson: string | null = this.lesson): RunRecord {
     const previous = this.current.get(stage);
     if (previous) this.retire(previous, unfinished(previous.state) ? 'stopped' : previous.state);
     const n = this.list().filter((r) => r.stage === stage).length + 1;
@@ -73,7 +74,7 @@ export class RunRecorder {
       settings: { ...settings },
       seed: typeof settings.seed === 'number' ? settings.seed : null,
       lineage: this.options.lineage?.(stage) ?? this.lineage(stage),
-      ...(this.lesson ? { lesson: this.lesson } : {}),
+      ...(lesson ? { lesson } : {}),
       color: this.freeColor(),
       hidden: false,
       state: 'paused',
@@ -106,6 +107,12 @@ export class RunRecorder {
     if (status.state === 'done' || status.state === 'error') run.endedAt = this.now();
     if (status.state !== 'running') this.write(run);
     this.changed();
+  }
+
+  /** One stage's current run ends where it is (it is no longer the stage's run: another lesson opened). */
+  stop(stage: StageName): void {
+    const run = this.current.get(stage);
+    if (run) this.retire(run, unfinished(run.state) ? 'stopped' : run.state);
   }
 
   /** Every stage dropped at once (a new model or corpus). */

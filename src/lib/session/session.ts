@@ -27,6 +27,7 @@ import type * as T from '../types';
 import { assignAll, AUTOSAVE_KEY, Autosaver, captureAutosave, stageVariables, type AutosaveRecord } from './autosave';
 import { builtInCorpus, tokenizeCorpus, userCorpus, type Corpus } from './corpus';
 import { LectureMode } from './lectureMode';
+import { LessonDesk } from './lessonDesk';
 import { MetricThrottle } from './metricStream';
 import { RankingFlow } from './rankingFlow';
 import { defaultRankingStore, type RankingStore } from './rankingStore';
@@ -66,6 +67,7 @@ export class Session {
   private readonly flow: RankingFlow;
   private readonly lecture: LectureMode;
   private readonly runs: RunRecorder;
+  private readonly desk: LessonDesk;
   private readonly storageProblem: string;
   private corpusSource: T.CorpusSource | null = null;
   /** The metric series and samples on show, kept here so that the autosave holds them. */
@@ -121,6 +123,16 @@ export class Session {
       (message) => emit({ type: 'log', level: 'warn', message }),
       () => this.model !== null,
     );
+    this.desk = new LessonDesk({
+      policy: () => this.policy(),
+      corpus: () => this.corpus?.tokens ?? null,
+      labelerId: () => this.lecture.settings.labelerId,
+      pauseStages: async () => {
+        for (const d of this.runner.stages) await this.runner.pause(d.name);
+      },
+      runs: this.runs,
+      emit,
+    });
   }
 
   // ---- model and corpus ----
@@ -176,6 +188,7 @@ export class Session {
   }
 
   private setModel(model: GPT, tokenizer: Tokenizer, source: string, pretrained?: T.ModelInfo['pretrained']): T.ModelInfo {
+    this.desk.close();
     this.runner.stopAll();
     this.model?.dispose();
     this.model = model;
@@ -222,6 +235,7 @@ export class Session {
 
   setCorpus(source: T.CorpusSource): T.CorpusInfo {
     const { name, documents } = source.kind === 'builtin' ? builtInCorpus(source) : userCorpus(source);
+    this.desk.close();
     this.runner.stopAll();
     this.runs.stopAll();
     this.corpusSource = source;
@@ -242,6 +256,7 @@ export class Session {
   /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
   async run(stage: T.StageName): Promise<void> {
     await this.flow.rewardSettled();
+    await this.desk.pause();
     return this.runner.run(stage);
   }
   /** The state says "pausing" from now until the stage stops at its next boundary; rankings that waited then reach the reward model. */
@@ -251,6 +266,7 @@ export class Session {
   }
   async step(stage: T.StageName): Promise<void> {
     await this.flow.rewardSettled();
+    await this.desk.pause();
     await this.runner.step(stage);
     this.flow.kickRewardUpdates();
   }
@@ -415,6 +431,32 @@ export class Session {
   }
   labelerTick(): Promise<boolean> {
     return this.lecture.tick();
+  }
+
+  // ---- lessons (src/lib/lessons, lessonDesk.ts) ----
+
+  /** The lessons, at the sizes for the current model (or `sizes`). */
+  lessons(sizes?: T.LessonSizeName): T.LessonInfo[] {
+    return this.desk.list(sizes);
+  }
+  /** The open lesson, or null. */
+  lesson(): T.LessonView | null {
+    return this.desk.view();
+  }
+  /** Opens a lesson afresh, not started: a new run in the history. */
+  openLesson(id: string, sizes?: T.LessonSizeName): T.LessonView {
+    return this.desk.start(id, sizes);
+  }
+  /** Runs a lesson (stages pause first) from where it is; opens it afresh if it is not open or has finished. */
+  runLesson(id: string, sizes?: T.LessonSizeName): Promise<T.LessonView> {
+    return this.desk.run(id, sizes);
+  }
+  stepLesson(id: string, sizes?: T.LessonSizeName): Promise<T.LessonView> {
+    return this.desk.step(id, sizes);
+  }
+  /** Stops the open lesson after its step in flight. */
+  pauseLesson(): Promise<void> {
+    return this.desk.pause();
   }
 
   // ---- run history (src/lib/runs) ----

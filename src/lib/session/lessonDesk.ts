@@ -1,0 +1,183 @@
+/**
+ * Lessons in the session (issue #11): opens a lesson by id on the current policy, tokenizer, corpus and
+ * simulated labeler, and runs its LessonRunner under a TrainingLoop, so that run, pause, step and resume
+ * work as for a stage. After each step and state change a 'lesson' event carries the lesson's progress,
+ * its runs' series and samples and its measured-result sentence. Each lesson run is recorded in the run
+ * history under the stage name `lesson:<id>`, tagged with the lesson: one column per run and metric
+ * (`beta-0:gold`, `beta-0:step`), one point per point of a run's series.
+ */
+import type { Tokenizer } from '../data/tokenizer';
+import { buildLessons, LessonRunner, sizesFor, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
+import { presetOf } from '../model/config';
+import type { GPT } from '../model/gpt';
+import type { RunRecorder } from '../runs/recorder';
+import { TrainingLoop, type LoopState } from '../train/loop';
+import type { TokenSplit } from '../train/pretrain';
+import type { EngineEvent, LessonInfo, LessonSizeName, LessonView, MetricPoint, StageState, StageStatus } from '../types';
+
+/** The labeler whose taste the lessons teach when lecture mode has none chosen. */
+const DEFAULT_LABELER = 'dog-lover';
+
+export interface LessonHost {
+  policy(): { model: GPT; tokenizer: Tokenizer };
+  /** The session's corpus as tokens (PPO-ptx's pretraining data and the held-out loss), when there is one. */
+  corpus(): TokenSplit | null;
+  /** Lecture mode's labeler, if one is chosen. */
+  labelerId(): string | null;
+  /** Stages share the GPU with a lesson: they pause before it runs. */
+  pauseStages(): Promise<void>;
+  runs: RunRecorder;
+  emit(e: EngineEvent): void;
+}
+
+interface OpenLesson {
+  lesson: Lesson;
+  sizes: LessonSizeName;
+  runner: LessonRunner;
+  loop: TrainingLoop;
+  /** Series points of each run already written to the run history. */
+  recorded: number[];
+  points: number;
+}
+
+const stageState = (state: LoopState): StageState => (state === 'idle' ? 'not-started' : state);
+
+/** What the UI shows of a lesson before it runs: everything but its code. */
+function infoOf(lesson: Lesson): LessonInfo {
+  const { id, title, explanation, paperFinding, charts } = lesson;
+  return { id, title, explanation, paperFinding, charts, runs: lesson.runs.map((r) => ({ id: r.id, label: r.label, kind: r.kind })) };
+}
+
+export class LessonDesk {
+  private open: OpenLesson | null = null;
+
+  constructor(private readonly host: LessonHost) {}
+
+  /** The sizes for the current model: tiny's for the tiny preset, mini's otherwise. */
+  private defaultSizes(): LessonSizeName {
+    return presetOf(this.host.policy().model.config) === 'tiny' ? 'tiny' : 'mini';
+  }
+
+  /** The lessons at the sizes they would run at now. */
+  list(sizes: LessonSizeName = this.defaultSizes()): LessonInfo[] {
+    return buildLessons(sizesFor(sizes)).map(infoOf);
+  }
+
+  view(): LessonView | null {
+    const o = this.open;
+    if (!o) return null;
+    return {
+      id: o.lesson.id,
+      stage: o.runner.name,
+      sizes: o.sizes,
+      status: this.status(o),
+      run: o.runner.done ? o.runner.records.length : o.runner.records.indexOf(o.runner.currentRun!),
+      records: o.runner.records,
+      summary: o.runner.summary(),
+      seconds: o.runner.records.reduce((s, r) => s + r.seconds, 0),
+    };
+  }
+
+  /** Opens lesson `id` afresh (a new run in the history); it waits, not started, for run or step. */
+  start(id: string, sizes: LessonSizeName = this.defaultSizes()): LessonView {
+    const lesson = buildLessons(sizesFor(sizes)).find((l) => l.id === id);
+    if (!lesson) throw new Error(`There is no lesson "${id}".`);
+    this.close();
+    const labeler = this.host.labelerId() ?? DEFAULT_LABELER;
+    const runner = new LessonRunner(lesson, this.context(labeler));
+    const loop = new TrainingLoop(runner, { onMetrics: () => this.record(open), onState: () => this.changed(open) });
+    const open: OpenLesson = { lesson, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
+    this.open = open;
+    this.host.runs.created(runner.name, { sizes, labeler }, lesson.id);
+    this.emitView(open);
+    return this.view()!;
+  }
+
+  /** Runs lesson `id` from where it is; opens it afresh when another lesson (or sizes) is open, or it has finished. */
+  async run(id: string, sizes?: LessonSizeName): Promise<LessonView> {
+    const o = this.ensure(id, sizes);
+    await this.host.pauseStages();
+    void o.loop.run();
+    return this.view()!;
+  }
+
+  /** One step of lesson `id` (opened as for run). */
+  async step(id: string, sizes?: LessonSizeName): Promise<LessonView> {
+    const o = this.ensure(id, sizes);
+    await this.host.pauseStages();
+    await o.loop.stepOnce();
+    return this.view()!;
+  }
+
+  /** Stops the open lesson after the step in flight; resolves once it has. */
+  async pause(): Promise<void> {
+    await this.open?.loop.pause();
+  }
+
+  /** Whether the open lesson is training now. */
+  get active(): boolean {
+    const state = this.open?.loop.state;
+    return state === 'running' || state === 'pausing';
+  }
+
+  /** Drops the open lesson (a new model or corpus, or another lesson); its run stays in the history as it ended. */
+  close(): void {
+    const o = this.open;
+    if (!o) return;
+    if (o.loop.state === 'running' || o.loop.state === 'pausing') o.loop.state = 'paused';
+    this.open = null;
+    this.host.runs.stop(o.runner.name);
+    o.runner.dispose();
+  }
+
+  private ensure(id: string, sizes?: LessonSizeName): OpenLesson {
+    const o = this.open;
+    const finished = o && (o.loop.state === 'done' || o.loop.state === 'error');
+    if (!o || o.lesson.id !== id || (sizes && sizes !== o.sizes) || finished) this.start(id, sizes);
+    return this.open!;
+  }
+
+  /** The world's prompts and the labeler's taste; PPO-ptx's pretraining text from the session's corpus when it has one. */
+  private context(labeler: string): LessonContext {
+    const { model, tokenizer } = this.host.policy();
+    const ctx = worldLessonContext(model, tokenizer, { labeler });
+    const corpus = this.host.corpus();
+    if (!corpus || corpus.train.length < 2 * model.config.blockSize) return ctx;
+    return {
+      ...ctx,
+      pretrainTokens: corpus.train,
+      heldOutPretrainTokens: corpus.val.length > model.config.blockSize ? corpus.val : ctx.heldOutPretrainTokens,
+    };
+  }
+
+  private status(o: OpenLesson): StageStatus {
+    const { runner, loop } = o;
+    return { state: stageState(loop.state), step: runner.stepsDone, total: runner.totalSteps, message: loop.message || undefined };
+  }
+
+  /** The runs' new series points go to the run history, then the UI hears the lesson. */
+  private record(o: OpenLesson): void {
+    o.runner.records.forEach((r, i) => {
+      for (const p of r.series.slice(o.recorded[i])) this.host.runs.metrics(o.runner.name, this.historyPoint(o, r.id, p));
+      o.recorded[i] = r.series.length;
+    });
+    this.emitView(o);
+  }
+
+  /** One point of a run as a run-history point: its values under `<run>:<metric>`, and its own step. */
+  private historyPoint(o: OpenLesson, run: string, p: { step: number; values: Record<string, number> }): MetricPoint {
+    const values: Record<string, number> = { [`${run}:step`]: p.step };
+    for (const [k, v] of Object.entries(p.values)) values[`${run}:${k}`] = v;
+    return { step: ++o.points, kind: 'train', values };
+  }
+
+  private changed(o: OpenLesson): void {
+    if (o !== this.open) return;
+    this.host.runs.status(o.runner.name, this.status(o)); // never 'not-started' here: the loop only leaves idle
+    this.emitView(o);
+  }
+
+  private emitView(o: OpenLesson): void {
+    if (o === this.open) this.host.emit({ type: 'lesson', lesson: this.view()! });
+  }
+}

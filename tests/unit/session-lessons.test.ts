@@ -1,0 +1,86 @@
+/** Lessons through the session (lessonDesk.ts), at the quick sizes on the tiny fixture: events, pause and step, run history. */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MemoryRunStore } from '../../src/lib/runs/runStore';
+import { Session } from '../../src/lib/session/session';
+import type { EngineEvent, LessonView } from '../../src/lib/types';
+import { FIXTURE_PATH } from './rlhf-stage-fixture';
+import { useWasmBackend } from './lessons-setup';
+
+const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
+
+function tinySession(events: EngineEvent[]): Session {
+  const session = new Session(
+    backend,
+    (e) => events.push(e),
+    async () => new Uint8Array(),
+    { runStore: new MemoryRunStore() },
+  );
+  session.setCorpus({ kind: 'builtin', documents: 300 });
+  session.importCheckpoint(new Uint8Array(readFileSync(FIXTURE_PATH)), 'tiny fixture');
+  return session;
+}
+
+const lessonEvents = (events: EngineEvent[]): LessonView[] => events.flatMap((e) => (e.type === 'lesson' ? [e.lesson] : []));
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 20));
+}
+
+beforeAll(useWasmBackend);
+
+describe('lessons in the session', () => {
+  it('lists the six lessons at the sizes for the model', () => {
+    const session = tinySession([]);
+    expect(session.lessons().map((l) => l.id)).toEqual([
+      'rankings',
+      'k-way',
+      'over-optimisation',
+      'kl-frontier',
+      'alignment-tax',
+      'win-rate',
+    ]);
+    expect(session.lessons()[2].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
+    expect(session.lessons('quick')[2].explanation).toContain('4 rankings');
+  });
+
+  it('steps, runs to the end with a summary, and records each lesson run in the history, tagged', async () => {
+    const events: EngineEvent[] = [];
+    const session = tinySession(events);
+    const first = await session.stepLesson('rankings', 'quick');
+    expect(first.status).toMatchObject({ state: 'paused', step: 1, total: 4 });
+    expect(first.records[0].series).toHaveLength(1);
+    await session.runLesson('rankings', 'quick');
+    await until(() => session.lesson()?.status.state === 'done');
+    const view = session.lesson()!;
+    expect(view.run).toBe(2);
+    expect(view.summary).toMatch(/labeler agreement 100 %: held-out accuracy/);
+    expect(lessonEvents(events).at(-1)!.status.state).toBe('done');
+
+    // a second run of the same lesson: a new run in the history
+    await session.runLesson('rankings', 'quick');
+    await until(() => session.lesson()?.status.state === 'done');
+    await session.flushRuns();
+    const runs = session.listRuns().filter((r) => r.stage === 'lesson:rankings');
+    expect(runs.map((r) => [r.lesson, r.state, r.settings.sizes])).toEqual([
+      ['rankings', 'done', 'quick'],
+      ['rankings', 'done', 'quick'],
+    ]);
+    const record = (await session.getRun(runs[0].id))!;
+    expect(record.points).toHaveLength(4); // two runs of two sweep points
+    expect(record.points[0].values['agreement-100:rankings']).toBe(2);
+    expect(record.points[3].values['agreement-73:step']).toBe(2);
+  });
+
+  it('a stage that runs pauses the lesson; a new model closes it', async () => {
+    const session = tinySession([]);
+    await session.runLesson('rankings', 'quick');
+    session.configure('pretrain', { steps: 1, batch_size: 2 });
+    await session.step('pretrain');
+    expect(session.lesson()!.status.state).toBe('paused');
+    session.newModel({ preset: 'tiny', tokenizer: 'char' });
+    expect(session.lesson()).toBeNull();
+    expect(session.listRuns().find((r) => r.stage === 'lesson:rankings')?.state).toMatch(/stopped|paused/);
+  });
+});
