@@ -19,6 +19,7 @@ import { clusteredWilson, wilsonInterval } from './stats';
 import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
+import type { HeldOutAccuracy } from '../types';
 
 /** The reward model's settings: defaults, ranges and explanations, the one source for the form and the code. */
 export const REWARD_SETTINGS = [
@@ -68,6 +69,12 @@ export interface RankingBatch {
   sequences: SequenceRows;
   pairMatrix: Float32Array; // [P, N]: +1 at the winner's row, -1 at the loser's
   pairWeights: Float32Array; // [P]: 1 / (rankings * C(K, 2)), 0 for padding pairs
+}
+
+/** The held-out figures of an evaluate() result, or null when nothing was held out. */
+export function heldOutOf(metrics: Metrics): HeldOutAccuracy | null {
+  const { pair_accuracy: accuracy, pairs, pair_accuracy_low: low, pair_accuracy_high: high } = metrics;
+  return accuracy === undefined || !(pairs > 0) ? null : { accuracy, pairs, low, high };
 }
 
 /** The same ranking always lands on the same side of the split. */
@@ -250,12 +257,15 @@ export class RewardStage implements Stage {
     return mean;
   }
 
-  /** Held-out pair accuracy, margin (mean r_w - r_l) and the mean and spread of the rewards (the keys the charts read). */
+  /**
+   * Held-out pair accuracy with the number of pairs it rests on and its 95 % interval (clustered by ranking),
+   * margin (mean r_w - r_l) and the mean and spread of the rewards: the keys the charts and the panel read.
+   */
   async evaluate(): Promise<Metrics> {
     const all = await this.evaluateHeldOut();
     if (!('pair_accuracy' in all)) return {};
-    const { pair_accuracy, margin, reward_mean, reward_std } = all;
-    return { pair_accuracy, margin, reward_mean, reward_std };
+    const { pair_accuracy, pairs, pair_accuracy_low, pair_accuracy_high, margin, reward_mean, reward_std } = all;
+    return { pair_accuracy, pairs, pair_accuracy_low, pair_accuracy_high, margin, reward_mean, reward_std };
   }
 
   /**
