@@ -98,6 +98,13 @@ export interface ChartSpec {
   series: SeriesSpec[];
   /** Shown only once one of its metrics has a point (e.g. the gold score, only with a labeler). */
   optional?: boolean;
+  /** A dashed horizontal line to read the series against (e.g. chance, 50 %, for pair accuracy). */
+  reference?: ChartReference;
+}
+
+export interface ChartReference {
+  value: number;
+  label: string;
 }
 
 /** A headline number of a stage: the last point's value of one metric. */
