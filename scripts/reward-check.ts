@@ -6,7 +6,7 @@
  * accuracy with its pairs, rankings and 95 % interval.
  *
  *   npx tsx scripts/reward-check.ts --rankings 80 --labelers happy-endings,short-answers
- *   npx tsx scripts/reward-check.ts --epochs 2 --lr 3e-4 --per-batch 4      # today's defaults
+ *   npx tsx scripts/reward-check.ts --epochs 2 --lr 3e-4 --per-batch 4      # the defaults before issue #9
  *   TF_BACKEND=cpu npx tsx scripts/reward-check.ts --checkpoint tests/fixtures/tiny-pretrained.safetensors
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -99,6 +99,13 @@ export interface ChartSpec {
   series: SeriesSpec[];
   /** Shown only once one of its metrics has a point (e.g. the gold score, only with a labeler). */
   optional?: boolean;
+  /** A dashed horizontal line to read the series against (e.g. chance, 50 %, for pair accuracy). */
+  reference?: ChartReference;
+}
+
+export interface ChartReference {
+  value: number;
+  label: string;
 }
 
 /** A headline number of a stage: the last point's value of one metric. */
@@ -170,11 +177,19 @@ export interface RankingTask {
   predicted?: number[];
 }
 
+/** The reward model's pair accuracy on held-out rankings, the pairs it rests on and its 95 % interval (clustered by ranking). */
+export interface HeldOutAccuracy {
+  accuracy: number;
+  pairs: number;
+  low: number;
+  high: number;
+}
+
 export interface RankingCounters {
   rankings: number;
   pairs: number;
-  /** Pair accuracy of the reward model on held-out rankings; null before it has trained. */
-  heldOutAccuracy: number | null;
+  /** The reward model's held-out pair accuracy; null before it has trained or while nothing is held out. */
+  heldOut: HeldOutAccuracy | null;
   /** Incremental reward-model updates run so far. */
   rewardUpdates: number;
   /** Ranking tasks waiting in the queue. */

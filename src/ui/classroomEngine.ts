@@ -12,5 +12,5 @@ export const classroomEngine: ClassroomEngine = {
   submitRanking: async ({ ranking }) => {
     await api().addRanking(ranking);
   },
-  rewardAccuracy: () => engine.counters?.heldOutAccuracy ?? null,
+  rewardAccuracy: () => engine.counters?.heldOut?.accuracy ?? null,
 };

@@ -3,25 +3,10 @@
  * enough that the whole lessons-learning file stays around 3 minutes. Those tests run on tfjs's wasm
  * backend (the same numbers as cpu here, 5-10x faster), falling back to cpu if wasm cannot start.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { buildLessons, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
 import { loadPretrained } from './rlhf-stage-fixture';
 
-export async function useWasmBackend(): Promise<string> {
-  tf.env().set('PROD', true);
-  try {
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return tf.getBackend();
-    }
-  } catch {
-    // fall through to cpu
-  }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return tf.getBackend();
-}
+export { useWasmBackend } from './setup-wasm';
 
 /** Test sizes for the tiny fixture (0.1M parameters, 64-token context): the app's TINY_SIZES, shortened. */
 export const TEST_SIZES: LessonSizes = {

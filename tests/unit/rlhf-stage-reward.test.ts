@@ -139,7 +139,21 @@ describe('reward model', () => {
     expect(demoScores.reduce((a, b) => a + b, 0) / 5).toBeCloseTo(0, 4); // normalised after the last step
     if (heldOut > 0) {
       const evaluation = await stage.evaluate();
-      expect(Object.keys(evaluation).sort()).toEqual(['margin', 'pair_accuracy', 'reward_mean', 'reward_std']);
+      expect(Object.keys(evaluation).sort()).toEqual([
+        'margin',
+        'pair_accuracy',
+        'pair_accuracy_high',
+        'pair_accuracy_low',
+        'pairs',
+        'reward_mean',
+        'reward_std',
+      ]);
+      expect(evaluation.pair_accuracy_low).toBeLessThanOrEqual(evaluation.pair_accuracy);
+      expect(evaluation.pair_accuracy_high).toBeGreaterThanOrEqual(evaluation.pair_accuracy);
+      const heldOutPairs = rankings
+        .filter((r) => isHeldOut(r.id, 0.3))
+        .reduce((n, r) => n + (r.order.length * (r.order.length - 1)) / 2, 0);
+      expect(evaluation.pairs).toBe(heldOutPairs);
     }
     const before = await rm.w.data();
     stage.addRankings([ranking('new-1', 3), ranking('id0', 2)]); // id0 is known: skipped

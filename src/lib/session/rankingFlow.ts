@@ -15,12 +15,12 @@ import {
   type Ranking,
   type RankingSource,
 } from '../rlhf/rankings';
-import type { RewardStage } from '../rlhf/rewardTrainer';
+import { heldOutOf, type RewardStage } from '../rlhf/rewardTrainer';
 import type { Demonstration } from '../rlhf/sft';
 import { formatPrompt } from '../data/world';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
-import type { MetricPoint, RankingCounters, RankingSubmitResult, RankingTask, RewardUpdateInfo } from '../types';
+import type { HeldOutAccuracy, MetricPoint, RankingCounters, RankingSubmitResult, RankingTask, RewardUpdateInfo } from '../types';
 import type { RankingStore } from './rankingStore';
 import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
@@ -64,7 +64,7 @@ export class RankingFlow {
   private readonly open = new Map<string, RankingTask>();
   /** Rankings on their way to the reward model, applied together when it is free. */
   private readonly applier: RewardApplier<Ranking>;
-  private heldOutAccuracy: number | null = null;
+  private heldOut: HeldOutAccuracy | null = null;
   private rewardUpdates = 0;
   private appliedAtIteration: number | null = null;
   private taskCount = 0;
@@ -98,7 +98,7 @@ export class RankingFlow {
     return {
       rankings: this.rankings.length,
       pairs: this.rankings.reduce((n, r) => n + (r.order.length * (r.order.length - 1)) / 2, 0),
-      heldOutAccuracy: this.heldOutAccuracy,
+      heldOut: this.heldOut,
       rewardUpdates: this.rewardUpdates,
       queued: this.queue.length,
       waitingForReward: this.applier.pending,
@@ -272,7 +272,7 @@ export class RankingFlow {
     this.rewardUpdates += 1;
     this.appliedAtIteration = this.host.ppoRunning() ? this.host.policyIteration() : null;
     const held = await reward.stage.evaluate();
-    this.heldOutAccuracy = held.pair_accuracy ?? this.heldOutAccuracy;
+    this.heldOut = heldOutOf(held) ?? this.heldOut;
     this.host.onRewardMetrics({ kind: 'eval', values: { ...trained, ...held } });
     const predicted = [];
     for (const r of batch.slice(-PREDICTIONS_REPORTED))
@@ -285,13 +285,13 @@ export class RankingFlow {
     const reward = this.host.reward();
     if (!reward) return;
     this.applier.drop();
-    this.heldOutAccuracy = (await reward.stage.evaluate()).pair_accuracy ?? null;
+    this.heldOut = heldOutOf(await reward.stage.evaluate());
     this.emitCounters();
   }
 
   rewardDropped(): void {
     this.applier.drop();
-    this.heldOutAccuracy = null;
+    this.heldOut = null;
     this.emitCounters();
   }
 

@@ -26,6 +26,7 @@ export const rewardStage = defineStage({
       id: 'reward-chart-accuracy',
       title: 'Held-out pair accuracy',
       series: [{ key: 'reward/pair_accuracy', label: 'held-out', kind: 'eval' }],
+      reference: { value: 0.5, label: 'chance (50%)' },
     },
     {
       id: 'reward-chart-margin',
