@@ -1,8 +1,8 @@
 /**
  * The engine worker: owns tfjs, the models and training. It creates the session on `init` and hands
  * every other call to it, so each method of the worker API is written once, in the session. Its own
- * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse and
- * ping (the UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
+ * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse (the
+ * UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
  */
 import * as Comlink from 'comlink';
 import type { EngineEvent } from '../src/lib/types';
@@ -82,13 +82,15 @@ function debugHang(ms: number): void {
 }
 
 /**
- * A pulse for the UI's watchdog that a busy thread cannot delay: a nested worker posts on `port` every
- * 250 ms. It ends with this worker (a crash, terminate()), so a silent port means this worker is gone.
+ * The UI's watchdog's two signals. A pulse that a busy thread cannot delay: a nested worker posts on
+ * `port` every 250 ms; it ends with this worker (a crash, terminate()), so a silent port means this worker
+ * is gone. A heartbeat from this thread's own event loop on `heart` every 500 ms: silent while it is stuck.
  */
-function startPulse(port: MessagePort): void {
+function startPulse(port: MessagePort, heart: MessagePort): void {
   const code = 'onmessage = (e) => { const port = e.data; setInterval(() => port.postMessage(0), 250); };';
   const pulse = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
   pulse.postMessage(port, [port]);
+  setInterval(() => heart.postMessage(0), 500);
 }
 
 /**
@@ -107,7 +109,6 @@ const own = {
   init,
   startPulse,
   loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
-  ping: () => Date.now(),
   debugLoseDevice: loseDevice,
   debugHang,
   debugQuota,

@@ -14,6 +14,7 @@ type Client = {
   counters: { rankings: number } | null;
   recoveries: { reason: string; detectedAfterMs: number; restoreMs: number }[];
   debugTerminateWorker(): void;
+  listen(listener: (e: { type: string; costMs?: number }) => void): () => void;
 };
 const TINY = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
 
@@ -58,8 +59,11 @@ test('(1) a reload mid-PPO restores the model, the stages (paused), the charts a
   await call(page, 'run', 'ppo');
   await expect.poll(async () => (await client(page)).status.stages.ppo.step, { timeout: 240_000 }).toBeGreaterThanOrEqual(2);
   const cost = (await call(page, 'autosaveCost')) as { captureMs: number; totalMs: number };
+  const silence = await page.evaluate(
+    () => (window as unknown as { playground: { longestSilenceMs: number } }).playground.longestSilenceMs,
+  );
   console.log(
-    `autosave during PPO (tiny, webgpu/SwiftShader): capture ${cost.captureMs.toFixed(0)} ms, total ${cost.totalMs.toFixed(0)} ms`,
+    `autosave during PPO (tiny, webgpu/SwiftShader): capture ${cost.captureMs.toFixed(0)} ms, total ${cost.totalMs.toFixed(0)} ms; longest engine silence ${silence.toFixed(0)} ms`,
   );
   const before = await client(page);
   const savedStep = before.status.stages.ppo.step;
@@ -203,6 +207,44 @@ test('(5) a terminated worker is detected and replaced within 5 s; rankings and 
   expect(((await call(page, 'counters')) as { rankings: number }).rankings).toBe(ranked);
 });
 
+test('(5b) a hung worker thread is detected within 5 s and replaced; rankings and the session survive', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  await page.evaluate(async (bytes) => {
+    const { api } = (window as unknown as { playground: Client }).playground;
+    await api!.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained.safetensors');
+    await api!.clearRankings();
+    await api!.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
+    await api!.labelerTick();
+    await api!.labelerTick();
+    await api!.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });
+  }, TINY);
+  await expect(page.getByTestId('saved-at')).toBeVisible({ timeout: 60_000 });
+  const ranked = ((await call(page, 'counters')) as { rankings: number }).rankings;
+  // the worker's thread spins for 60 s, as an endless loop would: its nested pulse goes on, its heartbeat stops
+  const hung = page.evaluate(() => {
+    const started = performance.now();
+    const { api } = (window as unknown as { playground: Client }).playground;
+    return api!.debugHang(60_000).then(
+      () => ({ answer: 'answered', ms: performance.now() - started }),
+      (err: Error) => ({ answer: err.message, ms: performance.now() - started }),
+    );
+  });
+  await expect(page.getByTestId('engine-notice')).toContainText('stopped responding', { timeout: 6_000 });
+  const failed = await hung;
+  // the call that hung fails with the reason, within 5 s of the hang, instead of waiting for the thread
+  expect(failed.answer).toMatch(/stopped responding/);
+  expect(failed.ms).toBeLessThan(5_500);
+  await expect(page.getByTestId('engine-notice')).toContainText('A new engine started', { timeout: 120_000 });
+  const after = await client(page);
+  console.log(
+    `hung worker: detected after ${after.recoveries[0].detectedAfterMs.toFixed(0)} ms of silence (the hung call failed after ${failed.ms.toFixed(0)} ms), restored in ${after.recoveries[0].restoreMs.toFixed(0)} ms`,
+  );
+  expect(after.recoveries[0].detectedAfterMs).toBeLessThan(5_000);
+  await expect(page.getByTestId('model-info')).toContainText('tiny-pretrained');
+  expect(((await call(page, 'counters')) as { rankings: number }).rankings).toBe(ranked);
+});
+
 test('(6) a destroyed GPU device: the engine restarts, restores the session and says what happened', async ({ page }) => {
   test.setTimeout(300_000);
   await openApp(page);
@@ -233,4 +275,35 @@ test('(7) a second tab does not run a second engine; taking over stops the first
   await expect(page.getByTestId('open-elsewhere')).toBeVisible({ timeout: 10_000 });
   await expect(page.getByTestId('engine-notice')).toContainText('Another tab took the playground over');
   expect(await page.evaluate(() => (window as unknown as { playground: Client }).playground.api)).toBeNull();
+});
+
+test('(8) the autosave of the shipped mini model on wasm: its cost, during SFT steps and when idle', async ({ page }) => {
+  test.setTimeout(600_000);
+  await openApp(page, '?backend=wasm');
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm');
+  await expect(page.getByTestId('model-info')).toContainText('mini');
+  await page.evaluate(() => {
+    const p = (window as unknown as { playground: Client & { savedCosts: number[] } }).playground;
+    p.savedCosts = [];
+    p.listen((e) => e.type === 'saved' && p.savedCosts.push(e.costMs ?? NaN));
+  });
+  await call(page, 'step', 'sft');
+  await call(page, 'step', 'sft');
+  const idle: number[] = [];
+  for (let i = 0; i < 3; i++) idle.push((await call(page, 'saveNow')) as number);
+  const figures = await page.evaluate(() => {
+    const p = (window as unknown as { playground: Client & { savedCosts: number[]; longestSilenceMs: number } }).playground;
+    return { saved: p.savedCosts, longestSilenceMs: p.longestSilenceMs };
+  });
+  const cost = (await call(page, 'autosaveCost')) as { captureMs: number; totalMs: number };
+  const all = [...figures.saved];
+  console.log(
+    `autosave (shipped mini, wasm): every save ${all.map((ms) => ms.toFixed(0)).join(', ')} ms (the last three on request: ${idle
+      .map((ms) => ms.toFixed(0))
+      .join(', ')}); last capture ${cost.captureMs.toFixed(0)} ms; longest engine silence ${figures.longestSilenceMs.toFixed(0)} ms`,
+  );
+  expect(all.length).toBeGreaterThanOrEqual(4);
+  expect(all.every((ms) => Number.isFinite(ms) && ms > 0)).toBe(true);
+  // a save on request, beside no training step: under 300 ms (one during a step waits for the step's synchronous stretch)
+  expect(idle.sort((a, b) => a - b)[1]).toBeLessThan(300);
 });
