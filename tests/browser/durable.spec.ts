@@ -67,6 +67,7 @@ test('(1) a reload mid-PPO restores the model, the stages (paused), the charts a
   );
   const before = await client(page);
   const savedStep = before.status.stages.ppo.step;
+  await expect(page.getByTestId('model-lineage')).toHaveText(/^PPO-ptx iteration \d+ ← tiny-pretrained\.safetensors$/);
 
   page.once('dialog', (d) => void d.accept()); // beforeunload warns while PPO runs
   const began = Date.now();
@@ -80,6 +81,10 @@ test('(1) a reload mid-PPO restores the model, the stages (paused), the charts a
   expect(after.status.settings.ppo).toMatchObject({ iterations: 200, kl_coef: 0.07 });
   expect(after.metrics.ppo.length).toBeGreaterThanOrEqual(savedStep - 1);
   await expect(page.getByTestId('model-info')).toContainText('tiny-pretrained');
+  // the model card's lineage is the restored one: the iteration restored, on the model it began from
+  await expect(page.getByTestId('model-lineage')).toHaveText(
+    `PPO-ptx iteration ${after.status.stages.ppo.step} ← tiny-pretrained.safetensors`,
+  );
   // it continues: no "Train the reward model first"
   await call(page, 'step', 'ppo');
   expect((await client(page)).status.stages.ppo.step).toBe(after.status.stages.ppo.step + 1);
