@@ -30,8 +30,6 @@ export interface EngineInit {
   debugLoseDevice(): boolean;
   /** Blocks the worker's thread for ms. */
   debugHang(ms: number): void;
-  /** Fills this worker's storage as a quota would: rankings past `room` and every other write fail with QuotaExceededError. */
-  debugQuota(room: number): void;
 }
 
 type PublicApi<S> = { [K in keyof S as S[K] extends (...args: never[]) => unknown ? K : never]: S[K] };

@@ -93,25 +93,12 @@ function startPulse(port: MessagePort, heart: MessagePort): void {
   setInterval(() => heart.postMessage(0), 500);
 }
 
-/**
- * Test hook: this worker's storage fills up as a quota would (Chromium ignores the CDP quota override
- * here): the ranking write past `room` throws QuotaExceededError; checkpoints and the autosave never fit.
- */
-function debugQuota(room: number): void {
-  const put = IDBObjectStore.prototype.put;
-  IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-    if (this.name !== 'rankings' || --room < 0) throw new DOMException('quota exceeded', 'QuotaExceededError');
-    return put.call(this, value, key);
-  };
-}
-
 const own = {
   init,
   startPulse,
   loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
   debugLoseDevice: loseDevice,
   debugHang,
-  debugQuota,
 };
 
 function current(): Session {
