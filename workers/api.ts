@@ -18,21 +18,18 @@ export type InitResult = EngineStatus & { restored: { savedAt: number; skipped: 
 
 /**
  * Picks the backend, opens storage (or runs without), loads the shipped checkpoint (or a fresh model when
- * it is missing), the built-in corpus, the stored rankings and the autosave. `ping` answers the UI's
- * heartbeat; the debug hooks fake faults for the browser tests.
+ * it is missing), the built-in corpus, the stored rankings and the autosave. `startPulse` gives the UI's
+ * watchdog its signals; the debug hooks fake faults for the browser tests.
  */
 export interface EngineInit {
   init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
   loadShipped(): Promise<unknown>;
-  ping(): number;
-  /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is. */
-  startPulse(port: MessagePort): void;
+  /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is; this thread beats on `heart` every 500 ms. */
+  startPulse(port: MessagePort, heart: MessagePort): void;
   /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */
   debugLoseDevice(): boolean;
   /** Blocks the worker's thread for ms. */
   debugHang(ms: number): void;
-  /** Fills this worker's storage as a quota would: rankings past `room` and every other write fail with QuotaExceededError. */
-  debugQuota(room: number): void;
 }
 
 type PublicApi<S> = { [K in keyof S as S[K] extends (...args: never[]) => unknown ? K : never]: S[K] };

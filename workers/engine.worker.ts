@@ -1,8 +1,8 @@
 /**
  * The engine worker: owns tfjs, the models and training. It creates the session on `init` and hands
  * every other call to it, so each method of the worker API is written once, in the session. Its own
- * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse and
- * ping (the UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
+ * calls: init (backend, storage or none, shipped model, stored rankings, the autosave), startPulse (the
+ * UI's watchdog), and the test hooks for faults (a lost GPU device, a hung worker).
  */
 import * as Comlink from 'comlink';
 import type { EngineEvent } from '../src/lib/types';
@@ -82,35 +82,23 @@ function debugHang(ms: number): void {
 }
 
 /**
- * A pulse for the UI's watchdog that a busy thread cannot delay: a nested worker posts on `port` every
- * 250 ms. It ends with this worker (a crash, terminate()), so a silent port means this worker is gone.
+ * The UI's watchdog's two signals. A pulse that a busy thread cannot delay: a nested worker posts on
+ * `port` every 250 ms; it ends with this worker (a crash, terminate()), so a silent port means this worker
+ * is gone. A heartbeat from this thread's own event loop on `heart` every 500 ms: silent while it is stuck.
  */
-function startPulse(port: MessagePort): void {
+function startPulse(port: MessagePort, heart: MessagePort): void {
   const code = 'onmessage = (e) => { const port = e.data; setInterval(() => port.postMessage(0), 250); };';
   const pulse = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
   pulse.postMessage(port, [port]);
-}
-
-/**
- * Test hook: this worker's storage fills up as a quota would (Chromium ignores the CDP quota override
- * here): the ranking write past `room` throws QuotaExceededError; checkpoints and the autosave never fit.
- */
-function debugQuota(room: number): void {
-  const put = IDBObjectStore.prototype.put;
-  IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-    if (this.name !== 'rankings' || --room < 0) throw new DOMException('quota exceeded', 'QuotaExceededError');
-    return put.call(this, value, key);
-  };
+  setInterval(() => heart.postMessage(0), 500);
 }
 
 const own = {
   init,
   startPulse,
   loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
-  ping: () => Date.now(),
   debugLoseDevice: loseDevice,
   debugHang,
-  debugQuota,
 };
 
 function current(): Session {

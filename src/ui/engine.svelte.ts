@@ -106,12 +106,14 @@ export class EngineClient {
     const watchdog = new Watchdog((reason) => void this.recover(reason));
     this.watchdog = watchdog;
     this.api = watchdog.api;
+    let backend: BackendName;
     try {
       const result = await watchdog.api.init(
         { preferredBackend: this.preferredBackend, checkpointUrl: CHECKPOINT_URL },
         Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );
       this.status = result;
+      backend = result.backend.name;
       this.restoredFrom = result.restored?.savedAt ?? null;
       this.savedAt = result.storage?.savedAt ?? null;
       if (result.restored?.skipped.length) this.error = `Not everything could be restored: ${result.restored.skipped.join('; ')}.`;
@@ -121,7 +123,7 @@ export class EngineClient {
       this.error = `The engine could not start: ${(err as Error).message}`;
       return null;
     }
-    watchdog.beat();
+    watchdog.beat(backend);
     await this.loadCounters();
     const lineage = await this.attempt((api) => api.lineageInfo());
     if (lineage.ok) this.lineage = lineage.value;
@@ -156,9 +158,14 @@ export class EngineClient {
     return Object.values(this.status?.stages ?? {}).some((s) => s.state === 'running' || s.state === 'pausing');
   }
 
-  /** Test hooks (window.playground): end the worker abruptly, as a crash would, without telling the watchdog; freeze it. */
+  /** Test hook (window.playground): end the worker abruptly, as a crash would, without telling the watchdog. */
   debugTerminateWorker(): void {
     this.watchdog?.terminateQuietly();
+  }
+
+  /** For the measurements: the longest the engine's thread has been silent (between two heartbeats) while watched, in ms. */
+  get longestSilenceMs(): number {
+    return this.watchdog?.longestBeatGapMs ?? 0;
   }
 
   /** Reads the stored rankings' counters (they outlive a reload: IndexedDB). Quiet when the engine cannot tell. */

@@ -1,21 +1,27 @@
 /**
  * The engine worker, watched. Two signals: a pulse from a nested worker (every 250 ms, whatever the
  * engine's thread is doing; it stops when the engine worker is gone, so a crash or terminate() is
- * detected within 2 s), and a ping the engine's own thread must answer (unanswered for 15 s: hung). A
- * training step legitimately holds the thread for seconds (30 s for a reward-model step with mini on wasm on
- * 2 cores), so before each step the engine announces how long it may be busy (3x its longest step so far,
- * 120 s for a first step; a 'busy' event) and silence within that is no hang.
+ * detected within 2 s), and a heartbeat from the engine's own event loop (every 500 ms; silent for
+ * longer than the backend's bound: hung). The engine yields to its event loop between steps and PPO
+ * minibatches; what holds it longest is one training step. On a GPU backend the kernels run off the thread,
+ * so the bound is 4.5 s and a hang is declared within 5 s; on wasm and cpu a step is one synchronous stretch
+ * (the shipped mini model on wasm: 3 to 12 s, scripts/measure-stalls.ts), so the bound there is 30 s.
+ * Both signals are messages, which a throttled page (a background tab) still receives at once; a check
+ * that itself ran late judges nothing, so a throttled page never mistakes its own sleep for a hang.
  * Every call is raced against a timeout and against the worker's death, so no call hangs forever; on a
  * death the calls in flight fail with the reason, and `onDead` hears it once.
  */
 import * as Comlink from 'comlink';
+import type { BackendName } from '../lib/types';
 import type { EngineApi } from '../../workers/api';
 
 const CHECK_MS = 250;
 /** No pulse for this long: the worker is gone. */
 const GONE_AFTER_MS = 2000;
-/** No answer to a ping for this long: the worker's thread is stuck. */
-const HUNG_AFTER_MS = 15_000;
+/** No heartbeat for this long: the worker's thread is stuck (by backend: where the kernels run). */
+const HUNG_AFTER_MS: Record<BackendName, number> = { webgpu: 4500, webgl: 4500, wasm: 30_000, cpu: 30_000 };
+/** A check this late after the one before: this page was asleep (throttled), and the messages may still be queued. */
+const LATE_CHECK_MS = 1500;
 /** No ordinary call takes this long; run() returns at once, training goes on in the worker. */
 const CALL_TIMEOUT_MS = 120_000;
 /** Starting a worker loads a model, the rankings and the autosave. */
@@ -38,8 +44,13 @@ export class Watchdog {
   private readonly mourners = new Set<(reason: string) => void>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastPulse = performance.now();
-  private lastAnswer = performance.now();
-  private pinging = false;
+  private lastBeat = performance.now();
+  private lastCheck = performance.now();
+  /** How long the signal that failed had been silent when the worker was declared dead. */
+  private silence = 0;
+  private hungAfterMs = HUNG_AFTER_MS.webgpu;
+  /** The longest gap between two heartbeats while watched: the engine's longest legitimate silence so far. */
+  longestBeatGapMs = 0;
   private dead = false;
   /** Until then the engine said its thread is busy (a training step, a reward-model update): silence is no hang. */
   private busyUntil = 0;
@@ -48,14 +59,21 @@ export class Watchdog {
     this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     this.remote = Comlink.wrap<EngineApi>(this.worker);
     this.api = this.guarded();
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => (this.lastPulse = performance.now());
-    void this.remote.startPulse(Comlink.transfer(channel.port2, [channel.port2]));
+    const pulse = new MessageChannel();
+    const heart = new MessageChannel();
+    pulse.port1.onmessage = () => (this.lastPulse = performance.now());
+    heart.port1.onmessage = () => {
+      const now = performance.now();
+      if (this.timer) this.longestBeatGapMs = Math.max(this.longestBeatGapMs, now - this.lastBeat);
+      this.lastBeat = now;
+    };
+    void this.remote.startPulse(Comlink.transfer(pulse.port2, [pulse.port2]), Comlink.transfer(heart.port2, [heart.port2]));
   }
 
-  /** Starts watching (after init: a worker that is still loading answers pings late, but its pulse is on). */
-  beat(): void {
-    this.lastAnswer = this.lastPulse = performance.now();
+  /** Starts watching (after init: a worker that is still loading beats late, but its pulse is on), with the bound for its backend. */
+  beat(backend: BackendName): void {
+    this.hungAfterMs = HUNG_AFTER_MS[backend];
+    this.lastBeat = this.lastPulse = this.lastCheck = performance.now();
     this.timer = setInterval(() => this.check(), CHECK_MS);
   }
 
@@ -64,9 +82,9 @@ export class Watchdog {
     this.busyUntil = Math.max(this.busyUntil, performance.now() + forMs);
   }
 
-  /** How long since the last sign of life. */
+  /** How long the failed signal had been silent when the worker was declared dead (0 before, e.g. when it reported a fault itself). */
   silentForMs(): number {
-    return performance.now() - Math.max(this.lastPulse, this.pinging ? 0 : this.lastAnswer);
+    return this.silence;
   }
 
   /** Ends the worker and the watching; calls in flight fail. */
@@ -84,20 +102,21 @@ export class Watchdog {
   }
 
   private check(): void {
-    if (this.dead) return;
     const now = performance.now();
-    if (now - this.lastPulse > GONE_AFTER_MS) return this.declareDead('The engine worker stopped (it crashed or was ended).');
-    if (now - this.lastAnswer > HUNG_AFTER_MS && now > this.busyUntil)
-      return this.declareDead(`The engine stopped responding (no answer for ${HUNG_AFTER_MS / 1000} s).`);
-    if (this.pinging) return;
-    this.pinging = true;
-    void this.remote.ping().then(() => {
-      this.lastAnswer = performance.now();
-      this.pinging = false;
-    });
+    const late = now - this.lastCheck > LATE_CHECK_MS;
+    this.lastCheck = now;
+    if (this.dead || late) return;
+    if (now - this.lastPulse > GONE_AFTER_MS)
+      return this.declareDead('The engine worker stopped (it crashed or was ended).', now - this.lastPulse);
+    if (now - this.lastBeat > this.hungAfterMs && now > this.busyUntil)
+      return this.declareDead(
+        `The engine stopped responding (its thread was stuck for ${this.hungAfterMs / 1000} s).`,
+        now - this.lastBeat,
+      );
   }
 
-  private declareDead(reason: string): void {
+  private declareDead(reason: string, silence: number): void {
+    this.silence = silence;
     this.dead = true;
     if (this.timer) clearInterval(this.timer);
     this.mourn(reason);

@@ -53,6 +53,10 @@ describe('Autosave', () => {
     expect(b.history().metrics.ppo.map((p) => p.step)).toEqual(a.history().metrics.ppo.map((p) => p.step));
     expect(b.history().metrics.reward.length).toBeGreaterThan(0);
     expect(b.status().storage?.savedAt).toBe(restored?.savedAt);
+    // the lineage the model card shows comes back with the stages it is read from
+    expect(a.lineageInfo().lineage[0]).toBe('PPO-ptx iteration 1');
+    expect(b.lineageInfo().lineage).toEqual(a.lineageInfo().lineage);
+    expect(b.status().model?.lineage).toEqual(a.lineageInfo().lineage);
     await b.step('ppo');
     expect(b.status().stages.ppo).toMatchObject({ state: 'paused', step: 2 });
   }, 900_000);

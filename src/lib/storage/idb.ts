@@ -19,6 +19,9 @@ const CAUSE_TEXT: Record<StorageCause, string> = {
   failed: 'the browser refused the write',
 };
 
+/** Whether a message tells of a full storage (the UI then offers to free space): one wording, CAUSE_TEXT's. */
+export const tellsOfFullStorage = (message: string) => message.includes(CAUSE_TEXT.quota);
+
 export class StorageError extends Error {
   constructor(
     readonly kind: StorageCause,

@@ -1,0 +1,82 @@
+/**
+ * Measures how long the engine's thread goes without yielding to its event loop (what the watchdog's
+ * hung-worker bound must exceed): the session on the shipped mini model on wasm in Node, through
+ * sampling, SFT, the reward model, one PPO-ptx iteration at the default settings, checkpoint import and
+ * export, and a fresh BPE model. A 10 ms timer notes every gap; the longest per phase is printed.
+ *   npx tsx scripts/measure-stalls.ts            (TF_BACKEND=cpu for the pure-JS backend)
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { Session } from '../src/lib/session/session';
+import { useNodeBackend } from './node-backend';
+
+let last = performance.now();
+let longest = 0;
+/** What the session said last (a phase inside a step, a metric), to name where a long gap ended. */
+let said = '';
+const gaps: string[] = [];
+setInterval(() => {
+  const now = performance.now();
+  if (now - last > 1000) gaps.push(`${(now - last).toFixed(0)} ms, ended after: ${said}`);
+  longest = Math.max(longest, now - last);
+  last = now;
+}, 10);
+const yieldNow = () => new Promise((r) => setTimeout(r, 0));
+
+const figures: Record<string, { longestGapMs: number; totalMs: number }> = {};
+
+async function phase(name: string, action: () => unknown): Promise<void> {
+  await new Promise((r) => setTimeout(r, 30));
+  longest = 0;
+  last = performance.now();
+  const began = performance.now();
+  await action();
+  await new Promise((r) => setTimeout(r, 30));
+  figures[name] = { longestGapMs: Math.round(longest), totalMs: Math.round(performance.now() - began) };
+  console.log(name, figures[name], gaps.splice(0));
+}
+
+async function main(): Promise<void> {
+  const name = await useNodeBackend();
+  const s = new Session(
+    { name: name as 'wasm', adapter: 'node', fallbackReasons: [] },
+    (e) => {
+      if (e.type === 'state') said = `${e.stage} ${e.status.state} step ${e.status.step} ${e.status.phase?.label ?? ''}`;
+      else if (e.type === 'metrics') said = `${e.stage} metrics ${e.points.map((p) => p.kind).join(',')}`;
+    },
+    async (p) => new Uint8Array(readFileSync(p.replace(/^\//, 'public/'))),
+  );
+  s.setCorpus({ kind: 'builtin' });
+  await phase('load shipped checkpoint', () => s.loadCheckpointUrl('/checkpoints/default.safetensors'));
+  await s.restore();
+  await phase('sample 3 x 64 tokens', () => s.sample({ count: 3, maxNewTokens: 64 }));
+  await phase('SFT 2 steps (defaults)', async () => {
+    await s.step('sft');
+    await yieldNow(); // the run loop yields between steps
+    await s.step('sft');
+  });
+  await s.clearRankings();
+  s.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 4 });
+  await phase('6 simulated rankings', async () => {
+    for (let i = 0; i < 6; i++) await s.labelerTick();
+  });
+  s.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 4 });
+  await phase('reward model 2 steps (defaults)', async () => {
+    await s.step('reward');
+    await yieldNow();
+    await s.step('reward');
+  });
+  await phase('PPO-ptx 1 iteration (defaults)', () => s.step('ppo'));
+  const bytes = await s.exportCheckpoint();
+  await phase('export checkpoint', () => s.exportCheckpoint());
+  await phase('import checkpoint', () => s.importCheckpoint(bytes, 'again'));
+  await phase('new mini model (BPE 512)', () => s.newModel({ preset: 'mini', tokenizer: 'bpe' }));
+  const worst = Math.max(...Object.values(figures).map((f) => f.longestGapMs));
+  console.log(JSON.stringify({ backend: name, model: 'shipped mini', longestGapMs: worst, figures }, null, 1));
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
