@@ -52,6 +52,19 @@ async function readyForPpo(page: Page, iterations: number): Promise<void> {
   await expect.poll(async () => (await client(page)).status.stages.reward.state, { timeout: 240_000 }).toBe('done');
 }
 
+/** The tiny fixture as the policy and two rankings by a simulated labeler (what a fault must not lose). */
+async function tinyWithTwoRankings(page: Page): Promise<void> {
+  await page.evaluate(async (bytes) => {
+    const { api } = (window as unknown as { playground: Client }).playground;
+    await api!.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained.safetensors');
+    await api!.clearRankings();
+    await api!.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
+    await api!.labelerTick();
+    await api!.labelerTick();
+    await api!.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });
+  }, TINY);
+}
+
 test('(1) a reload mid-PPO restores the model, the stages (paused), the charts and the settings', async ({ page }) => {
   test.setTimeout(600_000);
   await openApp(page);
@@ -229,15 +242,7 @@ test('(4) without IndexedDB the app still runs, says storage is off, and trains'
 test('(5) a terminated worker is detected and replaced within 5 s; rankings and the session survive', async ({ page }) => {
   test.setTimeout(300_000);
   await openApp(page);
-  await page.evaluate(async (bytes) => {
-    const { api } = (window as unknown as { playground: Client }).playground;
-    await api!.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained.safetensors');
-    await api!.clearRankings();
-    await api!.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
-    await api!.labelerTick();
-    await api!.labelerTick();
-    await api!.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });
-  }, TINY);
+  await tinyWithTwoRankings(page);
   const ranked = ((await call(page, 'counters')) as { rankings: number }).rankings;
   await page.evaluate(() => (window as unknown as { playground: Client }).playground.debugTerminateWorker());
   // a call made now fails with a reason instead of hanging
@@ -263,15 +268,7 @@ test('(5) a terminated worker is detected and replaced within 5 s; rankings and 
 test('(5b) a hung worker thread is detected within 5 s and replaced; rankings and the session survive', async ({ page }) => {
   test.setTimeout(300_000);
   await openApp(page);
-  await page.evaluate(async (bytes) => {
-    const { api } = (window as unknown as { playground: Client }).playground;
-    await api!.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained.safetensors');
-    await api!.clearRankings();
-    await api!.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
-    await api!.labelerTick();
-    await api!.labelerTick();
-    await api!.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });
-  }, TINY);
+  await tinyWithTwoRankings(page);
   await expect(page.getByTestId('saved-at')).toBeVisible({ timeout: 60_000 });
   const ranked = ((await call(page, 'counters')) as { rankings: number }).rankings;
   // the worker's thread spins for 60 s, as an endless loop would: its nested pulse goes on, its heartbeat stops
