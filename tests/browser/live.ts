@@ -62,14 +62,17 @@ export async function timedSubmits(page: Page, count: number, thinkMs: number): 
     await expect(page.getByTestId('ranking-task')).toBeVisible({ timeout: 300_000 });
     const ms = await page.evaluate(
       () =>
-        new Promise<number>((resolve) => {
+        new Promise<number>((resolve, reject) => {
           const before = document.querySelector('[data-testid="ranking-task"]')?.getAttribute('data-task-id');
           const started = performance.now();
           (document.querySelector('[data-testid="ranking-submit"]') as HTMLButtonElement).click();
           const check = () => {
             const id = document.querySelector('[data-testid="ranking-task"]')?.getAttribute('data-task-id');
             if (id && id !== before) resolve(performance.now() - started);
-            else requestAnimationFrame(check);
+            else if (performance.now() - started > 300_000) {
+              const panel = document.querySelector('[data-testid="ranking-panel"]')?.textContent?.slice(0, 400);
+              reject(new Error(`no new task 300 s after a submit; the ranking panel says: ${panel}`));
+            } else requestAnimationFrame(check);
           };
           requestAnimationFrame(check);
         }),
@@ -103,7 +106,7 @@ export function report(file: string, figures: Record<string, unknown>): void {
 export async function timedPause(page: Page, stage: string): Promise<{ pausingShownMs: number; pausedMs: number }> {
   return page.evaluate(
     (s) =>
-      new Promise<{ pausingShownMs: number; pausedMs: number }>((resolve) => {
+      new Promise<{ pausingShownMs: number; pausedMs: number }>((resolve, reject) => {
         const state = () => document.querySelector(`[data-testid="${s}-state"]`)?.textContent?.trim();
         const started = performance.now();
         let pausingShownMs = -1;
@@ -111,6 +114,7 @@ export async function timedPause(page: Page, stage: string): Promise<{ pausingSh
         const check = () => {
           if (pausingShownMs < 0 && state() === 'pausing') pausingShownMs = performance.now() - started;
           if (state() === 'paused') resolve({ pausingShownMs, pausedMs: performance.now() - started });
+          else if (performance.now() - started > 300_000) reject(new Error(`not paused 300 s after Pause; the state says ${state()}`));
           else requestAnimationFrame(check);
         };
         requestAnimationFrame(check);
