@@ -68,6 +68,8 @@ export class Session {
   private readonly lecture: LectureMode;
   private readonly runs: RunRecorder;
   private readonly desk: LessonDesk;
+  /** Stages whose run waits for the reward model's update; a pause meanwhile calls the run off. */
+  private readonly runAsked = new Set<T.StageName>();
   private readonly storageProblem: string;
   private corpusSource: T.CorpusSource | null = null;
   /** The metric series and samples on show, kept here so that the autosave holds them. */
@@ -255,12 +257,18 @@ export class Session {
   }
   /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
   async run(stage: T.StageName): Promise<void> {
+    this.runAsked.add(stage);
     await this.flow.rewardSettled();
+    if (!this.runAsked.delete(stage)) return; // paused while it waited: it does not start
     await this.desk.pause();
     return this.runner.run(stage);
   }
-  /** The state says "pausing" from now until the stage stops at its next boundary; rankings that waited then reach the reward model. */
+  /**
+   * The state says "pausing" from now until the stage stops at its next boundary; rankings that waited then reach
+   * the reward model. A run still waiting for the reward model is called off.
+   */
   async pause(stage: T.StageName): Promise<void> {
+    this.runAsked.delete(stage);
     await this.runner.pause(stage);
     this.flow.kickRewardUpdates();
   }
