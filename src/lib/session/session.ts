@@ -104,6 +104,7 @@ export class Session {
         if (!isActive(status.state) && !this.restoring) this.autosaver?.request(true);
         // a stage that read the reward model stopped: rankings that arrived since its last boundary go in now
         if (!isActive(status.state)) this.flow.kickRewardUpdates();
+        if (status.state === 'done') this.emitLineage(); // "SFT step 6" becomes "SFT"
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
       onBusy: (forMs) => emit({ type: 'busy', forMs }),
@@ -181,6 +182,10 @@ export class Session {
       this.epoch = this.version;
       this.flow.discardTasksBefore(this.epoch);
     }
+    this.emitLineage();
+  }
+
+  private emitLineage(): void {
     this.emit({ type: 'lineage', lineage: { lineage: this.lineage(), version: this.version, epoch: this.epoch } });
   }
 
