@@ -15,7 +15,16 @@ import type { Metrics, Stage } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
 import { judgePairs, labelerRankings, orderedPairs, sampleTexts } from './data';
 import { mean, sqrtKl, wilsonInterval } from './stats';
-import type { LessonContext, PpoRunSpec, RewardModelRunSpec, RewardSweepRunSpec, RunRecord, RunSpec, SampleSet } from './types';
+import type {
+  LessonContext,
+  PpoRunSpec,
+  RankingSpec,
+  RewardModelRunSpec,
+  RewardSweepRunSpec,
+  RunRecord,
+  RunSpec,
+  SampleSet,
+} from './types';
 
 /** Reward models made by earlier runs of a lesson, by name. */
 export type Artefacts = Map<string, RewardModel>;
@@ -120,16 +129,7 @@ export class RewardSweepRun implements LessonRunStage {
     const { spec, ctx } = this;
     const most = Math.max(...spec.rankingCounts);
     this.train = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.prompts, most, spec.rankings, `${spec.id}-train`);
-    const heldOutSpec = { ...spec.rankings, k: spec.heldOutK, seed: spec.rankings.seed + 1000 };
-    this.heldOut = await labelerRankings(
-      ctx.policy,
-      ctx.tokenizer,
-      ctx.labeler,
-      ctx.heldOutPrompts,
-      spec.heldOutRankings,
-      heldOutSpec,
-      `${spec.id}-held-out`,
-    );
+    this.heldOut = await heldOutRankings(ctx, spec.id, spec.heldOutRankings, { ...spec.rankings, k: spec.heldOutK });
     // the labeler's measured agreement with its own gold order on the held-out rankings: the ceiling of accuracy/labeler
     this.agreement = pairAgreement(
       ctx.labeler,
@@ -206,16 +206,7 @@ export class RewardModelRun implements LessonRunStage {
   private async prepare(): Promise<RewardStage> {
     const { spec, ctx } = this;
     const train = await labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.prompts, spec.count, spec.rankings, `${spec.id}-train`);
-    const heldOutSpec = { ...spec.rankings, seed: spec.rankings.seed + 1000 };
-    this.heldOut = await labelerRankings(
-      ctx.policy,
-      ctx.tokenizer,
-      ctx.labeler,
-      ctx.heldOutPrompts,
-      spec.heldOutRankings,
-      heldOutSpec,
-      `${spec.id}-held-out`,
-    );
+    this.heldOut = await heldOutRankings(ctx, spec.id, spec.heldOutRankings, spec.rankings);
     this.time = rewardTime(ctx, [...train, ...this.heldOut]);
     this.rm = RewardModel.fromPolicy(ctx.policy, spec.reward.seed ?? 1);
     return new RewardStage(
@@ -419,4 +410,10 @@ export class PpoRun implements LessonRunStage {
     this.ppo = null;
     this.policy = null;
   }
+}
+
+/** The labeler's rankings of the held-out prompts for a run: the run's ranking settings, a seed 1000 apart from its training ones. */
+function heldOutRankings(ctx: LessonContext, runId: string, count: number, rankings: RankingSpec): Promise<Ranking[]> {
+  const spec = { ...rankings, seed: rankings.seed + 1000 };
+  return labelerRankings(ctx.policy, ctx.tokenizer, ctx.labeler, ctx.heldOutPrompts, count, spec, `${runId}-held-out`);
 }
