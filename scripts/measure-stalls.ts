@@ -36,12 +36,31 @@ async function phase(name: string, action: () => unknown): Promise<void> {
   console.log(name, figures[name], gaps.splice(0));
 }
 
+/**
+ * Pause latency: PPO-ptx runs and is paused at spread-out moments (the pause is asked for by a timer, which fires late
+ * when the thread is held, as a message from the page would be handled late); from when it was due until the state
+ * says paused. Then it runs on.
+ */
+async function pauses(s: Session, count: number): Promise<void> {
+  const latencies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    void s.run('ppo');
+    const due = performance.now() + 3000 + 2300 * i;
+    await new Promise((r) => setTimeout(r, due - performance.now()));
+    const where = said;
+    await s.pause('ppo');
+    latencies.push(`${(performance.now() - due).toFixed(0)} ms (${where})`);
+  }
+  console.log('pause latencies:', latencies);
+}
+
 async function main(): Promise<void> {
   const name = await useNodeBackend();
   const s = new Session(
     { name: name as 'wasm', adapter: 'node', fallbackReasons: [] },
     (e) => {
       if (e.type === 'state') said = `${e.stage} ${e.status.state} step ${e.status.step} ${e.status.phase?.label ?? ''}`;
+      else if (e.type === 'busy') said = `${said} (busy ${e.forMs} ms announced)`;
       else if (e.type === 'metrics') said = `${e.stage} metrics ${e.points.map((p) => p.kind).join(',')}`;
     },
     async (p) => new Uint8Array(readFileSync(p.replace(/^\//, 'public/'))),
@@ -67,6 +86,7 @@ async function main(): Promise<void> {
     await s.step('reward');
   });
   await phase('PPO-ptx 1 iteration (defaults)', () => s.step('ppo'));
+  await phase('PPO-ptx running, paused at 6 moments', () => pauses(s, 6));
   const bytes = await s.exportCheckpoint();
   await phase('export checkpoint', () => s.exportCheckpoint());
   await phase('import checkpoint', () => s.importCheckpoint(bytes, 'again'));

@@ -130,6 +130,17 @@ describe('GPT', () => {
 describe('sampler', () => {
   const opts = { maxNewTokens: 6, temperature: 1, topK: 0, seed: 42, eosId: 0 };
 
+  it('reads the prompts in parts of rows (prefillParts) to the same completions', async () => {
+    const model = GPT.init(cfg, 7);
+    const prompts = [[3, 4], [5, 6, 7], [8], [9, 2, 4]];
+    const whole = await sample(model, prompts, opts);
+    const rows: number[] = [];
+    const parts = { next: () => 1, record: (n: number) => void rows.push(n) };
+    expect(await sample(model, prompts, { ...opts, prefillParts: parts })).toEqual(whole);
+    expect(rows).toEqual([1, 1, 1, 1]);
+    model.dispose();
+  });
+
   it('is repeatable by seed and differs across seeds', async () => {
     const model = GPT.init(cfg, 7);
     const prompts = [[3, 4], [5, 6, 7], [8]];

@@ -21,6 +21,15 @@ function stage(control?: PpoControl) {
   return { ppo: new PpoStage({ policy: base, tokenizer, prompts, rewardModel: rm, pretrainTokens, settings: small, control }), rm };
 }
 
+/** The policy's weights before any step (every stage() starts from the same seed). */
+let initial: number[] = [];
+beforeAll(async () => {
+  const { ppo, rm } = stage();
+  initial = await flat(ppo);
+  ppo.dispose();
+  rm.dispose();
+});
+
 async function flat(ppo: PpoStage): Promise<number[]> {
   const parts = await Promise.all(ppo.policy.variables().map((v) => v.data()));
   return parts.flatMap((p) => Array.from(p as Float32Array));
@@ -87,6 +96,60 @@ describe('PPO-ptx: phases and a pause inside an iteration', () => {
     expect(second).toMatchObject(omitTimes(expected[1]));
     expect(await flat(paused.ppo)).toEqual(expectedWeights);
     for (const s of [plain, paused]) {
+      s.ppo.dispose();
+      s.rm.dispose();
+    }
+  }, 120_000);
+
+  it("a minibatch in parts (gradient accumulation) gives the whole minibatch's update; a pause between parts redoes it on resume", async () => {
+    const plain = stage();
+    const expected = [await plain.ppo.step(), await plain.ppo.step()];
+    const expectedWeights = await flat(plain.ppo);
+
+    // partMs 0: one row a part, each part yielding and asking whether to stop
+    const inParts = stage({ partMs: 0 });
+    const split = [await inParts.ppo.step(), await inParts.ppo.step()];
+    const splitWeights = await flat(inParts.ppo);
+    for (const [i, m] of split.entries()) for (const [k, v] of Object.entries(omitTimes(expected[i]))) expect(m[k], k).toBeCloseTo(v, 4);
+    const drift = Math.max(...splitWeights.map((w, i) => Math.abs(w - expectedWeights[i])));
+    const moved = Math.max(...expectedWeights.map((w, i) => Math.abs(w - (initial[i] ?? w))));
+    expect(drift).toBeLessThan(1e-4);
+    expect(moved).toBeGreaterThan(1e-3); // the comparison is not between two untrained models
+
+    const phases: PpoPhase[] = [];
+    let asked = 0;
+    let stopAt = 2; // the first call comes at minibatch 1's boundary; the second between its first two parts
+    const paused = stage({
+      partMs: 0,
+      onPhase: (p) => phases.push(p),
+      shouldStop: () => phases.at(-1)?.name === 'update' && ++asked === stopAt,
+    });
+    expect(await paused.ppo.step()).toEqual({});
+    expect(paused.ppo.stepsDone).toBe(0);
+    expect(phases.filter((p) => p.name === 'update').map((p) => p.label)).toEqual(['update epoch 1/2 · minibatch 1/2 · with ptx']);
+    stopAt = -1;
+    const first = await paused.ppo.step();
+    const second = await paused.ppo.step();
+    expect(first).toMatchObject(omitTimes(split[0]));
+    expect(second).toMatchObject(omitTimes(split[1]));
+    expect(await flat(paused.ppo)).toEqual(splitWeights);
+
+    // a pause between the scoring's parts: the next step scores the same responses again (not sampled anew)
+    const scoringPhases: PpoPhase[] = [];
+    let stopScoring = true;
+    const pausedScoring = stage({
+      partMs: 0,
+      onPhase: (p) => scoringPhases.push(p),
+      shouldStop: () => stopScoring && scoringPhases.at(-1)?.name === 'scoring',
+    });
+    expect(await pausedScoring.ppo.step()).toEqual({});
+    stopScoring = false;
+    scoringPhases.length = 0;
+    expect(await pausedScoring.ppo.step()).toMatchObject(omitTimes(split[0]));
+    expect(scoringPhases[0].name).toBe('scoring');
+    expect(await pausedScoring.ppo.step()).toMatchObject(omitTimes(split[1]));
+    expect(await flat(pausedScoring.ppo)).toEqual(splitWeights);
+    for (const s of [plain, inParts, paused, pausedScoring]) {
       s.ppo.dispose();
       s.rm.dispose();
     }

@@ -168,4 +168,31 @@ describe('reward model', () => {
     rm.dispose();
     policy.dispose();
   });
+
+  it('takes a step in parts (gradient accumulation, partMs 0: a ranking a part) to the same update as whole', async () => {
+    const run = async (partMs?: number) => {
+      const before = tf.memory().numTensors;
+      const policy = GPT.init(cfg, 2);
+      const rm = RewardModel.fromPolicy(policy, 3);
+      const rankings = Array.from({ length: 8 }, (_, i) => ranking(`p${i}`, 2 + (i % 3)));
+      const stage = new RewardStage(rm, tokenizer, rankings, { rankings_per_batch: 4, epochs: 2, held_out_share: 0 }, { partMs });
+      const metrics = [];
+      while (stage.stepsDone < stage.totalSteps) metrics.push(await stage.step());
+      const weights = Array.from(await rm.trunk.params.get('wte')!.data());
+      stage.dispose();
+      rm.dispose();
+      policy.dispose();
+      return { metrics, weights, left: tf.memory().numTensors - before };
+    };
+    const whole = await run();
+    const inParts = await run(0);
+    expect(inParts.left).toBe(whole.left); // the parts leave no tensor behind that a whole step does not
+    expect(inParts.metrics).toHaveLength(4);
+    for (const [i, m] of inParts.metrics.entries()) {
+      expect(m.loss).toBeCloseTo(whole.metrics[i].loss, 5);
+      expect(m.batch_accuracy).toBeCloseTo(whole.metrics[i].batch_accuracy, 5);
+      expect(m.grad_norm).toBeCloseTo(whole.metrics[i].grad_norm, 4);
+    }
+    expect(Math.max(...inParts.weights.map((w, i) => Math.abs(w - whole.weights[i])))).toBeLessThan(1e-5);
+  });
 });

@@ -73,4 +73,34 @@ describe('SFT', () => {
     stage.dispose();
     model.dispose();
   });
+
+  it.skipIf(!fixtureExists)(
+    'takes a step in parts (partMs 0: a row a part) to the whole step; a pause between parts redoes it',
+    async () => {
+      const { tokenizer } = loadPretrained();
+      const settings = { epochs: 1, batch_size: 4, demonstrations: 8, val_demonstrations: 4, learning_rate: 1e-2, seed: 3 };
+      const run = async (control?: { partMs?: number; shouldStop?: () => boolean }, pauseFirst = false) => {
+        const model = GPT.init(configFromPreset('tiny', tokenizer.vocabSize), 5);
+        const stage = new SftStage(model, tokenizer, settings, [], control);
+        const losses: number[] = [];
+        if (pauseFirst) {
+          expect(await stage.step()).toEqual({});
+          expect(stage.stepsDone).toBe(0);
+        }
+        while (stage.stepsDone < stage.totalSteps) losses.push((await stage.step()).loss);
+        const weights = Array.from(await model.params.get('wte')!.data());
+        stage.dispose();
+        model.dispose();
+        return { losses, weights };
+      };
+      const whole = await run();
+      const inParts = await run({ partMs: 0 });
+      expect(inParts.losses).toHaveLength(2);
+      inParts.losses.forEach((loss, i) => expect(loss).toBeCloseTo(whole.losses[i], 5));
+      expect(Math.max(...inParts.weights.map((w, i) => Math.abs(w - whole.weights[i])))).toBeLessThan(1e-5);
+      let asked = 0;
+      const paused = await run({ partMs: 0, shouldStop: () => ++asked === 1 }, true);
+      expect(paused).toEqual(inParts);
+    },
+  );
 });

@@ -21,6 +21,11 @@ export interface SampleOptions {
    * is awaited, and an error it throws stops the sampling (its tensors are freed).
    */
   onToken?: (done: number, total: number) => void | Promise<void>;
+  /**
+   * With it, the prompts are read (the whole context of every row, seconds for 16 rows on wasm) in parts of rows
+   * it sizes, with the event loop let in between (a PartSizer of train/parts.ts).
+   */
+  prefillParts?: { next(remaining: number): number; record(rows: number, ms: number): void };
 }
 
 export interface SampleResult {
@@ -32,7 +37,7 @@ export interface SampleResult {
 
 /** Next-token logits provider: logits at position `start - 1`, then after feeding each token. */
 interface Decoder {
-  first(): tf.Tensor2D;
+  first(parts?: SampleOptions['prefillParts']): Promise<tf.Tensor2D>;
   next(tokens: tf.Tensor1D, position: number): tf.Tensor2D;
   dispose(): void;
 }
@@ -61,16 +66,36 @@ function cachedDecoder(model: GPT, ids: tf.Tensor2D, start: number): Decoder {
   let cache: KvCache = { keys: [], values: [] };
   const disposeCache = () => [...cache.keys, ...cache.values].forEach((t) => t.dispose());
   return {
-    first: () => {
+    first: async (parts) => {
       const [batch] = ids.shape;
-      const result = tf.tidy(() => {
-        const kv: KvCache = { keys: [], values: [] };
-        const h = model.hidden(ids, kv);
-        const last = tf.reshape(tf.slice(h, [0, start - 1, 0], [batch, 1, model.config.nEmbd]), [batch, model.config.nEmbd]);
-        return { logits: model.head(last as tf.Tensor2D), keys: kv.keys, values: kv.values };
-      });
-      cache = { keys: result.keys, values: result.values };
-      return result.logits;
+      const prefill = (rows: tf.Tensor2D) =>
+        tf.tidy(() => {
+          const kv: KvCache = { keys: [], values: [] };
+          const h = model.hidden(rows, kv);
+          const n = rows.shape[0];
+          const last = tf.reshape(tf.slice(h, [0, start - 1, 0], [n, 1, model.config.nEmbd]), [n, model.config.nEmbd]);
+          return { logits: model.head(last as tf.Tensor2D), keys: kv.keys, values: kv.values };
+        });
+      if (!parts) {
+        const result = prefill(ids);
+        cache = { keys: result.keys, values: result.values };
+        return result.logits;
+      }
+      const done: ReturnType<typeof prefill>[] = [];
+      for (let from = 0; from < batch;) {
+        const to = from + parts.next(batch - from);
+        const started = performance.now();
+        done.push(tf.tidy(() => prefill(tf.slice(ids, [from, 0], [to - from, -1]))));
+        parts.record(to - from, performance.now() - started);
+        from = to;
+        if (from < batch) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      const join = (pick: (d: (typeof done)[number]) => tf.Tensor4D[]) =>
+        pick(done[0]).map((_, layer) => tf.concat(done.map((d) => pick(d)[layer])) as tf.Tensor4D);
+      cache = { keys: join((d) => d.keys), values: join((d) => d.values) };
+      const logits = tf.concat(done.map((d) => d.logits)) as tf.Tensor2D;
+      done.forEach((d) => tf.dispose([d.logits, ...d.keys, ...d.values]));
+      return logits;
     },
     next: (tokens, position) => {
       const step = tf.tidy(() => {
@@ -95,7 +120,7 @@ function fullDecoder(model: GPT, ids: tf.Tensor2D, start: number): Decoder {
       return model.head(row as tf.Tensor2D);
     });
   return {
-    first: () => logitsAt(start - 1),
+    first: async () => logitsAt(start - 1),
     next: (tokens, position) => {
       const updated = tf.tidy(() => {
         const at = tf.oneHot([position], current.shape[1], 1, 0, 'int32');
@@ -128,7 +153,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
   const fed: tf.Tensor1D[] = [];
   const finished = new Array<boolean>(batch).fill(false);
   try {
-    let logits = decoder.first();
+    let logits = await decoder.first(opts.prefillParts);
     for (let t = start; t < end; t++) {
       // On webgpu (no top-k) one kernel draws, with its own noise (a hash of the seed): no upload of random numbers.
       const onGpu = onWebGpu() && !(opts.topK > 0 && opts.topK < model.config.vocabSize);

@@ -13,6 +13,7 @@ import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
 import { breather } from '../train/breather';
+import { accumulateInParts, PartSizer, yieldToEventLoop, type PartControl } from '../train/parts';
 import type { Metrics, Stage } from '../train/loop';
 import { AdaptiveKlController, FixedKlController, type KlController } from './kl';
 import { clippedPolicyLoss, clippedValueLoss, maskedMean } from './losses';
@@ -26,6 +27,7 @@ import {
   rolloutShape,
   scoreRollouts,
   writeResponses,
+  type Responses,
   type RolloutShape,
   type ScoredRollouts,
 } from './rollout';
@@ -103,9 +105,15 @@ export interface PpoPhase {
  * epoch and minibatch), so a paused run follows exactly the updates of an unpaused one and the counter
  * stays true.
  */
-export interface PpoControl {
+export interface PpoControl extends PartControl {
   onPhase?(phase: PpoPhase): void;
-  shouldStop?(): boolean;
+  /**
+   * Gradient accumulation: each minibatch's gradient is summed over parts (rollout rows, then ptx windows) sized so
+   * that one part holds the thread about this long (from the time the last part of its kind took per row; 0: one
+   * row a part), with a yield between parts where a pause may cut the minibatch short (redone whole on resume).
+   * The sum equals the whole minibatch's gradient up to rounding. Unset: a minibatch is one part.
+   */
+  partMs?: number;
 }
 
 /** Thrown from the sampler's progress callback when a pause is asked for while the rollouts are sampled. */
@@ -114,7 +122,7 @@ class SamplingStopped extends Error {}
 /** An iteration between its rollouts and its last minibatch: kept across a pause. */
 interface IterationInFlight {
   prompts: string[];
-  responses: Awaited<ReturnType<typeof writeResponses>>;
+  responses: Responses;
   rollouts: ScoredRollouts;
   perSequence: Float32Array | Int32Array | Uint8Array;
   klCoef: number;
@@ -125,6 +133,15 @@ interface IterationInFlight {
   minibatch: number;
   order: number[] | null;
   sums: tf.Tensor1D | null;
+  /** The minibatch under way: kept across a pause inside it, so that it is redone on the same rows and ptx text. */
+  batch: MinibatchRows | null;
+}
+
+/** One minibatch's rollout rows (a short last one is filled with repeated rows that count 0) and ptx windows. */
+interface MinibatchRows {
+  rows: number[];
+  counts: number[];
+  ptx: { x: Int32Array; y: Int32Array } | null;
 }
 
 export interface PpoStageOptions {
@@ -198,10 +215,17 @@ export class PpoStage implements Stage {
   private readonly breathe: () => Promise<void>;
   /** The prompts of an iteration whose sampling a pause stopped: the next step() samples them again. */
   private picked: number[] | null = null;
+  /** Its responses, once sampled, when a pause stopped the scoring: the next step() scores them again. */
+  private sampled: { responses: Responses; seconds: number } | null = null;
+  /** Size the parts of a minibatch (PpoControl.partMs), by kind: a ptx window costs about half a rollout row. */
+  private readonly partSizers: Record<'rollout' | 'ptx' | 'scoring' | 'prefill', PartSizer>;
 
   constructor(opts: PpoStageOptions) {
     this.control = opts.control;
     this.breathe = opts.control ? breather() : async () => {};
+    const partMs = opts.control?.partMs ?? 0;
+    const sizer = () => new PartSizer(partMs);
+    this.partSizers = { rollout: sizer(), ptx: sizer(), scoring: sizer(), prefill: sizer() };
     if (!opts.rewardModel && !opts.rewardFunction) throw new Error('PPO needs a reward model or a reward function');
     this.settings = { ...PPO_DEFAULTS, ...opts.settings };
     const s = this.settings;
@@ -269,14 +293,15 @@ export class PpoStage implements Stage {
     return this.finishIteration(flight, update);
   }
 
-  /** Samples this iteration's responses and scores them (reward, KL, values, advantages). */
-  private async rollOut(): Promise<IterationInFlight | null> {
-    const s = this.settings;
-    const iteration = this.stepsDone;
-    const picked = (this.picked ??= this.cycle.take(s.batch_size));
-    const prompts = picked.map((i) => this.prompts[i]);
+  /** With PpoControl.partMs: the sampler reads the prompts in parts of rows. */
+  private prefillParts(): PartSizer | undefined {
+    return this.control?.partMs === undefined ? undefined : this.partSizers.prefill;
+  }
 
-    let started = performance.now();
+  /** The responses to this iteration's prompts; null when a pause stopped the sampling. */
+  private async sampleRollouts(picked: number[]): Promise<{ responses: Responses; seconds: number } | null> {
+    const s = this.settings;
+    const started = performance.now();
     const onPhase = this.control?.onPhase;
     const responses = await writeResponses(
       this.policy,
@@ -285,7 +310,8 @@ export class PpoStage implements Stage {
       this.shape,
       {
         temperature: s.temperature,
-        seed: mixSeed(s.seed, iteration),
+        seed: mixSeed(s.seed, this.stepsDone),
+        prefillParts: this.prefillParts(),
         onToken:
           onPhase &&
           (async (done, total) => {
@@ -298,16 +324,33 @@ export class PpoStage implements Stage {
       if (err instanceof SamplingStopped) return null;
       throw err;
     });
-    if (!responses) return null;
-    this.picked = null;
-    const sampleSeconds = (performance.now() - started) / 1000;
+    return responses && { responses, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Samples this iteration's responses and scores them (reward, KL, values, advantages). */
+  private async rollOut(): Promise<IterationInFlight | null> {
+    const s = this.settings;
+    const picked = (this.picked ??= this.cycle.take(s.batch_size));
+    const prompts = picked.map((i) => this.prompts[i]);
+
+    const onPhase = this.control?.onPhase;
+    const sampled = (this.sampled ??= await this.sampleRollouts(picked));
+    if (!sampled) return null;
+    const { responses, seconds: sampleSeconds } = sampled;
 
     onPhase?.({ name: 'scoring', label: 'scoring rollouts', done: 0, total: 1 });
-    started = performance.now();
+    const started = performance.now();
     const klCoef = this.klController.value;
     const rewardScores = this.rewardFunction ? prompts.map((p, i) => this.rewardFunction!(p, responses.texts[i])) : undefined;
     const models = { policy: this.policy, reference: this.reference, valueModel: this.valueModel, rewardModel: this.rewardModel };
-    const rollouts = scoreRollouts(models, responses, this.shape.time, this.tokenizer.eosId, { ...s, klCoef }, rewardScores);
+    const parts =
+      this.control?.partMs === undefined
+        ? undefined
+        : { sizer: this.partSizers.scoring, stop: () => this.control?.shouldStop?.() ?? false };
+    const rollouts = await scoreRollouts(models, responses, this.shape.time, this.tokenizer.eosId, { ...s, klCoef }, rewardScores, parts);
+    if (!rollouts) return null; // paused while scoring: the next step() scores the same responses again
+    this.picked = null;
+    this.sampled = null;
     const perSequence = await rollouts.perSequence.data();
     const scoreSeconds = (performance.now() - started) / 1000;
     return {
@@ -323,6 +366,7 @@ export class PpoStage implements Stage {
       minibatch: 0,
       order: null,
       sums: null,
+      batch: null,
     };
   }
 
@@ -379,14 +423,13 @@ export class PpoStage implements Stage {
       for (; flight.minibatch < perEpoch; flight.minibatch++) {
         if (this.control && (await this.boundary(flight, perEpoch, usePtx))) return false;
         const started = performance.now();
-        const m = flight.minibatch;
-        // a short last minibatch is filled with repeated rows that count 0
-        const rows = Array.from({ length: s.mini_batch_size }, (_, i) => order[(m * s.mini_batch_size + i) % s.batch_size]);
-        const counts = rows.map((_, i) => (m * s.mini_batch_size + i < s.batch_size ? 1 : 0));
-        const ptx = usePtx ? this.ptxBatch() : null;
-        const result = this.optimizer.step(() => this.minibatchLoss(r, rows, counts, ptx), s.learning_rate);
+        const batch = (flight.batch ??= this.minibatchRows(order, flight.minibatch, usePtx));
+        if (this.control?.partMs === undefined) this.optimizer.accumulate(() => this.minibatchLoss(r, batch));
+        else if (!(await this.accumulateInParts(r, batch))) return false;
+        const result = this.optimizer.applyAccumulated(s.learning_rate);
+        flight.batch = null;
         const values = tf.tidy(() => tf.stack(UPDATE_METRICS.map((k) => result.metrics[k] ?? tf.scalar(0))) as tf.Tensor1D);
-        tf.dispose([result.loss, result.gradNorm, ...Object.values(result.metrics), ...(ptx ?? [])]);
+        tf.dispose([result.loss, result.gradNorm, ...Object.values(result.metrics)]);
         const next: tf.Tensor1D = flight.sums ? tf.add(flight.sums, values) : values;
         if (flight.sums) tf.dispose([flight.sums, values]);
         flight.sums = next;
@@ -429,21 +472,37 @@ export class PpoStage implements Stage {
     this.inFlight = null;
   }
 
+  /** Minibatch `m` of the epoch's shuffled order, and its ptx windows (drawn here, once per minibatch). */
+  private minibatchRows(order: number[], m: number, usePtx: boolean): MinibatchRows {
+    const { batch_size: size, mini_batch_size: mini } = this.settings;
+    const rows = Array.from({ length: mini }, (_, i) => order[(m * mini + i) % size]);
+    const counts = rows.map((_, i) => (m * mini + i < size ? 1 : 0));
+    return { rows, counts, ptx: usePtx ? sampleLmBatch(this.pretrainTokens!, mini, this.shape.time, this.ptxRng) : null };
+  }
+
+  /** loss = pg_loss + vf_coef * vf_loss + ptx_coef * ptx_loss for a whole minibatch. */
+  private minibatchLoss(r: ScoredRollouts, batch: MinibatchRows): LossWithMetrics {
+    const { loss, metrics } = this.rolloutLoss(r, batch.rows, batch.counts);
+    if (!batch.ptx) return { loss, metrics };
+    const ptxLoss = this.ptxLoss(batch.ptx, 0, batch.rows.length);
+    return { loss: tf.add(loss, tf.mul(this.settings.ptx_coef, ptxLoss)) as tf.Scalar, metrics: { ...metrics, 'ptx/loss': ptxLoss } };
+  }
+
   /**
-   * loss = pg_loss + vf_coef * vf_loss + ptx_coef * ptx_loss for minibatch `rows` of the rollouts.
-   * Log-probs at the sampling temperature, as when the rollouts were scored.
+   * pg_loss + vf_coef * vf_loss on rollout rows `rows` (each counting `counts`, 0 or 1), and the mask of their
+   * response tokens. Log-probs at the sampling temperature, as when the rollouts were scored.
    */
-  private minibatchLoss(r: ScoredRollouts, rows: number[], counts: number[], ptx: [tf.Tensor2D, tf.Tensor2D] | null): LossWithMetrics {
+  private rolloutLoss(r: ScoredRollouts, rows: number[], counts: number[]): LossWithMetrics & { mask: tf.Tensor2D } {
     const s = this.settings;
     const index = tf.tensor1d(rows, 'int32');
     const take = <T extends tf.Tensor>(x: T) => tf.gather(x, index) as T; // data rows only: no gradient through gather
-    const mask = tf.mul(take(r.batch.targetMask), tf.reshape(tf.tensor1d(counts), [-1, 1])) as tf.Tensor2D;
+    const mask = responseMask(r, index, counts);
     const ids = take(r.batch.ids);
     const logp = logProbsAt(this.policy.logits(ids), take(r.batch.targets), s.temperature);
     const oldLogp = take(r.oldLogp);
     const policy = clippedPolicyLoss(logp, oldLogp, take(r.advantages), mask, s.cliprange);
     const value = clippedValueLoss(this.valueModel.values(ids), take(r.oldValues), take(r.returns), mask, s.cliprange_value);
-    let loss = tf.add(policy.loss, tf.mul(s.vf_coef, value.loss)) as tf.Scalar;
+    const loss = tf.add(policy.loss, tf.mul(s.vf_coef, value.loss)) as tf.Scalar;
     const metrics: Record<string, tf.Scalar> = {
       'loss/policy_avg': policy.loss,
       'loss/value_avg': value.loss,
@@ -452,13 +511,63 @@ export class PpoStage implements Stage {
       'val/clipfrac_avg': value.clipFrac,
       'val/ratio': maskedMean(tf.exp(tf.sub(logp, oldLogp)), mask) as tf.Scalar,
     };
-    if (ptx) {
-      // Eq. 2's gamma * E_pretrain[log pi(x)] as a loss: + ptx_coef * (-mean log pi(x))
-      const ptxLoss = lmLoss(this.policy, ptx[0], ptx[1]);
-      loss = tf.add(loss, tf.mul(s.ptx_coef, ptxLoss)) as tf.Scalar;
-      metrics['ptx/loss'] = ptxLoss;
+    return { loss, metrics, mask };
+  }
+
+  /** Eq. 2's gamma * E_pretrain[log pi(x)] as a loss, -mean log pi(x), on ptx windows [from, to) of the minibatch. */
+  private ptxLoss(ptx: { x: Int32Array; y: Int32Array }, from: number, to: number): tf.Scalar {
+    const { time } = this.shape;
+    const x = tf.tensor2d(ptx.x.subarray(from * time, to * time), [to - from, time], 'int32');
+    const y = tf.tensor2d(ptx.y.subarray(from * time, to * time), [to - from, time], 'int32');
+    return lmLoss(this.policy, x, y);
+  }
+
+  /**
+   * The minibatch's gradient summed over parts (train/parts.ts), rollout rows then ptx windows. A part's masked means
+   * are scaled by its share of the minibatch's response tokens, a ptx part's mean by its share of the windows. False
+   * when a pause cut it short.
+   */
+  private async accumulateInParts(r: ScoredRollouts, batch: MinibatchRows): Promise<boolean> {
+    const rows = batch.rows.length;
+    const stop = () => this.control?.shouldStop?.() ?? false;
+    const tokens = tf.tidy(() => tf.sum(responseMask(r, tf.tensor1d(batch.rows, 'int32'), batch.counts)));
+    const scaled = (part: LossWithMetrics, share: tf.Scalar | number): LossWithMetrics => ({
+      loss: tf.mul(part.loss, share) as tf.Scalar,
+      metrics: Object.fromEntries(Object.entries(part.metrics ?? {}).map(([k, v]) => [k, tf.mul(v, share) as tf.Scalar])),
+    });
+    try {
+      const rollouts = await accumulateInParts(
+        this.optimizer,
+        rows,
+        this.partSizers.rollout,
+        (from, to) => {
+          const part = this.rolloutLoss(r, batch.rows.slice(from, to), batch.counts.slice(from, to));
+          return scaled(part, tf.div(tf.sum(part.mask), tf.maximum(tokens, 1e-8)) as tf.Scalar);
+        },
+        stop,
+      );
+      if (!rollouts || !batch.ptx) return rollouts;
+      await yieldToEventLoop();
+      if (stop()) {
+        this.optimizer.discardAccumulated();
+        return false;
+      }
+      return await accumulateInParts(
+        this.optimizer,
+        rows,
+        this.partSizers.ptx,
+        (from, to) => {
+          const ptxLoss = this.ptxLoss(batch.ptx!, from, to);
+          return scaled(
+            { loss: tf.mul(this.settings.ptx_coef, ptxLoss) as tf.Scalar, metrics: { 'ptx/loss': ptxLoss } },
+            (to - from) / rows,
+          );
+        },
+        stop,
+      );
+    } finally {
+      tokens.dispose();
     }
-    return { loss, metrics };
   }
 
   /** mini_batch_size windows of pretraining text, as long as the rollout rows. */
@@ -480,12 +589,20 @@ export class PpoStage implements Stage {
 
   /** The reference (SFT) model's responses to the same prompts, for side-by-side comparison. */
   async sampleReference(prompts: string[], seed = this.settings.seed): Promise<{ prompt: string; response: string }[]> {
-    return sampleResponses(this.reference, this.tokenizer, prompts, this.shape, this.settings.temperature, seed);
+    return sampleResponses(this.reference, this.tokenizer, prompts, this.shape, {
+      temperature: this.settings.temperature,
+      seed,
+      onToken: this.breathe,
+    });
   }
 
   /** The current policy's responses to some prompts (e.g. held-out ones). */
   async samplePolicy(prompts: string[], seed = this.settings.seed): Promise<{ prompt: string; response: string }[]> {
-    return sampleResponses(this.policy, this.tokenizer, prompts, this.shape, this.settings.temperature, seed);
+    return sampleResponses(this.policy, this.tokenizer, prompts, this.shape, {
+      temperature: this.settings.temperature,
+      seed,
+      onToken: this.breathe,
+    });
   }
 
   dispose(): void {
@@ -493,6 +610,11 @@ export class PpoStage implements Stage {
     this.optimizer.dispose();
     this.owned.forEach((m) => m.dispose());
   }
+}
+
+/** 1 at the response tokens of rollout rows `index`, times each row's count (0 for a repeated filler row). */
+function responseMask(r: ScoredRollouts, index: tf.Tensor1D, counts: number[]): tf.Tensor2D {
+  return tf.mul(tf.gather(r.batch.targetMask, index), tf.reshape(tf.tensor1d(counts), [-1, 1])) as tf.Tensor2D;
 }
 
 /** A value model for when there is no reward model: the policy's trunk with a zero head (TRL's choice). */
@@ -505,15 +627,14 @@ async function sampleResponses(
   tokenizer: Tokenizer,
   prompts: string[],
   shape: RolloutShape,
-  temperature: number,
-  seed: number,
+  opts: Parameters<typeof writeResponses>[4],
 ) {
   const responses = await writeResponses(
     model,
     tokenizer,
     prompts.map((p) => tokenizer.encode(p)),
     shape,
-    { temperature, seed },
+    opts,
   );
   return prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] }));
 }

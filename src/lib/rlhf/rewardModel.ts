@@ -4,6 +4,7 @@
  * value model, V(s_t) = w · h_t + b at every position (the paper initialises it from the RM).
  */
 import * as tf from '@tensorflow/tfjs';
+import { yieldToEventLoop } from '../train/parts';
 import type { Checkpoint } from '../model/checkpoint';
 import { modelFromCheckpoint } from '../model/checkpoint';
 import type { GPT } from '../model/gpt';
@@ -132,6 +133,7 @@ export async function scorePairs(rm: RewardModel, pairs: TokenPair[], time: numb
     s.dispose();
     disposeSequenceTensors(batch);
     scores.push(...Array.from(values.subarray(0, chunk.length)));
+    if (start + rows < pairs.length) await yieldToEventLoop(); // many held-out pairs are seconds of work on wasm
   }
   return scores;
 }

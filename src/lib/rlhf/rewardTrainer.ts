@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data/tokenizer';
 import { Rng } from '../data/rng';
-import { AdamW, readStep } from '../train/adamw';
+import { AdamW, readStep, type LossWithMetrics } from '../train/adamw';
+import { accumulateInParts, PartSizer } from '../train/parts';
 import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
 import { hashFraction } from '../data/hash';
@@ -17,7 +18,7 @@ import { pairDiffs, rankingLoss } from './losses';
 import { MAX_COMPLETIONS, pairMatrix, pairMetrics, type Ranking } from './rankings';
 import { scorePairs, type RewardModel } from './rewardModel';
 import { clusteredWilson, wilsonInterval } from './stats';
-import { disposeSequenceTensors, encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
+import { encodePair, packSequences, sequenceTensors, type SequenceRows, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
 import type { HeldOutAccuracy } from '../types';
@@ -67,6 +68,12 @@ export interface RewardStageOptions {
   maxCompletions?: number;
   /** Positions per sequence (default: grown to the longest pair seen, at most the model's context). */
   time?: number;
+  /**
+   * Gradient accumulation: a step's gradient is summed over parts of its rankings, each sized to hold the thread
+   * about this long (from the last part's time per ranking; 0: one ranking a part), yielding in between so that
+   * messages get through. Unset: a step is one part.
+   */
+  partMs?: number;
 }
 
 export interface EncodedRanking {
@@ -136,6 +143,8 @@ export class RewardStage implements Stage {
   private optimizer: AdamW;
   private readonly rng: Rng;
   private order: number[] = [];
+  /** With RewardStageOptions.partMs: sizes the parts of a step. */
+  private readonly partSizer?: PartSizer;
 
   constructor(
     rm: RewardModel,
@@ -149,6 +158,7 @@ export class RewardStage implements Stage {
     this.settings = { ...REWARD_DEFAULTS, ...settings };
     // Padding every ranking to 9 rows of the whole context cost 2-4x on wasm for K = 4 and short answers; the shape
     // grows instead (a new shape compiles new WebGPU kernels once). Pairs that fit score exactly as before.
+    if (options.partMs !== undefined) this.partSizer = new PartSizer(options.partMs);
     this.fixedShape = options.maxCompletions !== undefined || options.time !== undefined;
     this.maxCompletions = options.maxCompletions ?? (this.fixedShape ? MAX_COMPLETIONS : 2);
     this.time = Math.min(options.time ?? (this.fixedShape ? rm.trunk.config.blockSize : 8), rm.trunk.config.blockSize);
@@ -217,28 +227,38 @@ export class RewardStage implements Stage {
   }
 
   private async trainOn(rankings: EncodedRanking[], lr: number): Promise<Metrics> {
-    const { sequences, pairMatrix, pairWeights } = rankingBatch(
-      rankings,
-      this.settings.rankings_per_batch,
-      this.maxCompletions,
-      this.time,
-      this.tokenizer.eosId,
-    );
+    if (!this.partSizer) this.optimizer.accumulate(() => this.stepLoss(rankings, this.settings.rankings_per_batch, 1));
+    else await this.accumulateInParts(rankings, this.partSizer);
+    const metrics = await readStep(this.optimizer.applyAccumulated(lr));
+    return { ...metrics, lr };
+  }
+
+  /**
+   * Eq. 1 on `rankings` (in a batch of `slots` ranking slots) times `share`, its part of the step: with the pair weights 1 / (rankings in the part * C(K,2)), a part's loss times its share of the step's
+   * rankings, summed over parts, is the whole step's loss. batch_accuracy is weighted by the part's share of pairs.
+   */
+  private stepLoss(rankings: EncodedRanking[], slots: number, share: number, pairShare = share): LossWithMetrics {
+    const { sequences, pairMatrix, pairWeights } = rankingBatch(rankings, slots, this.maxCompletions, this.time, this.tokenizer.eosId);
     const batch = sequenceTensors(sequences);
     const pairs = tf.tensor2d(pairMatrix, [pairWeights.length, sequences.rows]);
     const weights = tf.tensor1d(pairWeights);
-    const result = this.optimizer.step(() => {
-      const scores = this.rm.scores(batch.ids, batch.lastIndex);
-      const diffs = pairDiffs(scores, pairs);
-      const loss = rankingLoss(diffs, weights);
-      const counted = tf.cast(tf.greater(weights, 0), 'float32');
-      const accuracy = tf.div(tf.sum(tf.mul(counted, tf.cast(tf.greater(diffs, 0), 'float32'))), tf.sum(counted)) as tf.Scalar;
-      return { loss, metrics: { batch_accuracy: accuracy } };
-    }, lr);
-    const metrics = await readStep(result);
-    tf.dispose([pairs, weights]);
-    disposeSequenceTensors(batch);
-    return { ...metrics, lr };
+    const scores = this.rm.scores(batch.ids, batch.lastIndex);
+    const diffs = pairDiffs(scores, pairs);
+    const loss = rankingLoss(diffs, weights);
+    const counted = tf.cast(tf.greater(weights, 0), 'float32');
+    const accuracy = tf.div(tf.sum(tf.mul(counted, tf.cast(tf.greater(diffs, 0), 'float32'))), tf.sum(counted)) as tf.Scalar;
+    if (share === 1 && pairShare === 1) return { loss, metrics: { batch_accuracy: accuracy } };
+    return { loss: tf.mul(loss, share) as tf.Scalar, metrics: { batch_accuracy: tf.mul(accuracy, pairShare) as tf.Scalar } };
+  }
+
+  /** A step's gradient over parts of its rankings, with a yield between parts (RewardStageOptions.partMs). */
+  private async accumulateInParts(rankings: EncodedRanking[], sizer: PartSizer): Promise<void> {
+    const pairsIn = (rs: EncodedRanking[]) => rs.reduce((n, r) => n + choose2(r.order.length), 0);
+    const totalPairs = pairsIn(rankings);
+    await accumulateInParts(this.optimizer, rankings.length, sizer, (from, to) => {
+      const part = rankings.slice(from, to);
+      return this.stepLoss(part, part.length, part.length / rankings.length, pairsIn(part) / totalPairs);
+    });
   }
 
   async step(): Promise<Metrics> {
@@ -340,8 +360,19 @@ export class RewardStage implements Stage {
 
   /** The reward model's scores for completions of one prompt (for showing its predicted order). */
   async predict(prompt: string, completions: string[]): Promise<number[]> {
-    const pairs = completions.map((c) => encodePair(this.tokenizer, prompt, c, true));
-    return scorePairs(this.rm, pairs, this.time, this.tokenizer.eosId, this.rowsPerBatch());
+    return (await this.predictMany([{ prompt, completions }]))[0];
+  }
+
+  /**
+   * predict() for several prompts in one pass, padded to the rows used (not a whole training batch): each padded
+   * forward pass of the mini model costs about 0.8 s on wasm, so one per task or sample added seconds.
+   */
+  async predictMany(items: { prompt: string; completions: string[] }[]): Promise<number[][]> {
+    const pairs = items.flatMap(({ prompt, completions }) => completions.map((c) => encodePair(this.tokenizer, prompt, c, true)));
+    if (pairs.length === 0) return items.map(() => []);
+    const scores = await scorePairs(this.rm, pairs, this.time, this.tokenizer.eosId, Math.min(pairs.length, this.rowsPerBatch()));
+    let offset = 0;
+    return items.map(({ completions }) => scores.slice(offset, (offset += completions.length)));
   }
 
   dispose(): void {

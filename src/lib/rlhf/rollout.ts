@@ -10,14 +10,23 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt';
 import { logProbsAt } from '../model/logprobs';
-import { sample } from '../model/sampler';
+import { sample, type SampleOptions } from '../model/sampler';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { gaeTensor, whiten } from './advantages';
 import { perTokenRewards, type KlEstimator } from './kl';
 import { entropyFromLogits } from './losses';
 import type { RewardModel } from './rewardModel';
-import { packSequences, sequenceTensors, type SequenceRows, type SequenceTensors, type TokenPair } from './sequences';
+import {
+  batchRows,
+  disposeSequenceTensors,
+  packSequences,
+  sequenceTensors,
+  type SequenceRows,
+  type SequenceTensors,
+  type TokenPair,
+} from './sequences';
+import { type PartSizer, yieldToEventLoop } from '../train/parts';
 
 /** Token budget of a rollout: prompts are cut from the left to promptTokens; rows are `time` = promptTokens + responseTokens long. */
 export interface RolloutShape {
@@ -70,7 +79,7 @@ export async function writeResponses(
   tokenizer: Tokenizer,
   prompts: number[][],
   shape: RolloutShape,
-  opts: { temperature: number; seed: number; onToken?: (done: number, total: number) => void | Promise<void> },
+  opts: Pick<SampleOptions, 'temperature' | 'seed' | 'onToken' | 'prefillParts'>,
 ): Promise<Responses> {
   const cut = prompts.map((p) => p.slice(Math.max(0, p.length - shape.promptTokens)));
   const { completions, finished } = await sample(model, cut, {
@@ -80,6 +89,7 @@ export async function writeResponses(
     seed: opts.seed,
     eosId: tokenizer.eosId,
     onToken: opts.onToken,
+    prefillParts: opts.prefillParts,
   });
   return {
     pairs: cut.map((prompt, i) => ({ prompt, response: completions[i] })),
@@ -125,31 +135,102 @@ export function atTemperature<T extends tf.Tensor>(logits: T, temperature: numbe
   return temperature === 1 ? logits : (tf.div(logits, temperature) as T);
 }
 
+/** Per row of a batch: the forward passes of the four models that scoring needs. */
+interface Forwards {
+  logp: tf.Tensor2D;
+  refLogp: tf.Tensor2D;
+  values: tf.Tensor2D;
+  /** The reward model's score (absent when the scores come from a reward function). */
+  modelScore?: tf.Tensor1D;
+  /** Per row, the sum over response tokens of the policy's entropy at the sampling temperature. */
+  entropy: tf.Tensor1D;
+}
+
+function forwards(models: ScoringModels, batch: SequenceTensors, temperature: number, withScores: boolean): Forwards {
+  return tf.tidy(() => {
+    const { ids, targets, targetMask: mask, lastIndex } = batch;
+    const logits = models.policy.logits(ids);
+    return {
+      logp: logProbsAt(logits, targets, temperature),
+      refLogp: logProbsAt(models.reference.logits(ids), targets, temperature),
+      values: models.valueModel.values(ids),
+      modelScore: withScores ? models.rewardModel!.scores(ids, lastIndex) : undefined,
+      entropy: tf.sum(tf.mul(entropyFromLogits(atTemperature(logits, temperature)), mask), 1) as tf.Tensor1D,
+    };
+  });
+}
+
+/**
+ * The forward passes in parts of rows sized by `sizer`, yielding between them (train/parts.ts), then joined; null
+ * when `stop()` said so between parts. Without a sizer, one pass over the whole batch.
+ */
+async function forwardsInParts(
+  models: ScoringModels,
+  batch: SequenceTensors,
+  temperature: number,
+  withScores: boolean,
+  parts?: { sizer: PartSizer; stop?: () => boolean },
+): Promise<Forwards | null> {
+  if (!parts) return forwards(models, batch, temperature, withScores);
+  const rows = batch.ids.shape[0];
+  const done: Forwards[] = [];
+  const dropAll = () => done.forEach((f) => tf.dispose(Object.values(f)));
+  for (let from = 0; from < rows;) {
+    const to = from + parts.sizer.next(rows - from);
+    const started = performance.now();
+    const part = batchRows(batch, from, to);
+    done.push(forwards(models, part, temperature, withScores));
+    tf.dispose(Object.values(part));
+    parts.sizer.record(to - from, performance.now() - started);
+    from = to;
+    if (from === rows) break;
+    await yieldToEventLoop();
+    if (parts.stop?.()) {
+      dropAll();
+      return null;
+    }
+  }
+  const join = <K extends keyof Forwards>(key: K) => tf.concat(done.map((f) => f[key]!)) as NonNullable<Forwards[K]>;
+  const joined = {
+    logp: join('logp'),
+    refLogp: join('refLogp'),
+    values: join('values'),
+    modelScore: withScores ? join('modelScore') : undefined,
+    entropy: join('entropy'),
+  };
+  dropAll();
+  return joined;
+}
+
 /**
  * Scores a batch of responses. `rewardScores` (one per row) replaces the reward model's score when
- * given (a reward function, e.g. a simulated labeler's gold score).
+ * given (a reward function, e.g. a simulated labeler's gold score). With `parts`, the forward passes run in parts
+ * of rows that let the event loop in between; null when its `stop()` stopped them (nothing is kept).
  */
-export function scoreRollouts(
+export async function scoreRollouts(
   models: ScoringModels,
   responses: Responses,
   time: number,
   eosId: number,
   s: ScoringSettings,
   rewardScores?: number[],
-): ScoredRollouts {
+  parts?: { sizer: PartSizer; stop?: () => boolean },
+): Promise<ScoredRollouts | null> {
   const sequences = packSequences(responses.pairs, time, eosId, responses.pairs.length, time - 1);
   const batch = sequenceTensors(sequences);
+  const f = await forwardsInParts(models, batch, s.temperature, !rewardScores, parts);
+  if (!f) {
+    disposeSequenceTensors(batch);
+    return null;
+  }
   const kept = tf.tidy(() => {
-    const { ids, targets, targetMask: mask, lastIndex } = batch;
-    const logits = models.policy.logits(ids);
-    const logp = logProbsAt(logits, targets, s.temperature);
-    const refLogp = logProbsAt(models.reference.logits(ids), targets, s.temperature);
-    const values = models.valueModel.values(ids);
+    const { targetMask: mask, lastIndex } = batch;
+    const { logp, refLogp, values } = f;
     const finished = tf.tensor1d(
-      responses.finished.map((f) => (f ? 1 : 0)),
+      responses.finished.map((x) => (x ? 1 : 0)),
       'float32',
     );
-    const modelScore = rewardScores ? tf.tensor1d(rewardScores) : models.rewardModel!.scores(ids, lastIndex);
+    const modelScore = rewardScores ? tf.tensor1d(rewardScores) : f.modelScore!;
     const score = tf.sub(modelScore, tf.mul(s.missing_eos_penalty, tf.sub(1, finished))) as tf.Tensor1D;
     // r_t = -beta * KL_t + [t == last] * score; the last token is written by column lastIndex - 1
     const lastTarget = tf.sub(lastIndex, 1) as tf.Tensor1D;
@@ -163,11 +244,12 @@ export function scoreRollouts(
       tf.neg(tf.sum(tf.mul(logp, mask), 1)),
       tf.sum(mask, 1),
       finished,
-      tf.sum(tf.mul(entropyFromLogits(atTemperature(logits, s.temperature)), mask), 1),
+      f.entropy,
     ]) as tf.Tensor2D;
-    return { oldLogp: logp, oldValues: values, advantages: whiten(advantages, mask) as tf.Tensor2D, returns, perSequence };
+    return { advantages: whiten(advantages, mask) as tf.Tensor2D, returns, perSequence };
   });
-  return { sequences, batch, ...kept };
+  tf.dispose([f.refLogp, f.entropy, ...(f.modelScore ? [f.modelScore] : [])]);
+  return { sequences, batch, oldLogp: f.logp, oldValues: f.values, ...kept };
 }
 
 export function disposeRollouts(r: ScoredRollouts): void {

@@ -105,6 +105,12 @@ export function sequenceTensors(seq: SequenceRows): SequenceTensors {
   };
 }
 
+/** Rows [from, to) of a batch (for a step in parts). */
+export function batchRows(batch: SequenceTensors, from: number, to: number): SequenceTensors {
+  const rows = <T extends tf.Tensor>(x: T) => tf.slice(x, [from, ...x.shape.slice(1).map(() => 0)], [to - from, ...x.shape.slice(1)]) as T;
+  return { ids: rows(batch.ids), targets: rows(batch.targets), targetMask: rows(batch.targetMask), lastIndex: rows(batch.lastIndex) };
+}
+
 export function disposeSequenceTensors(t: SequenceTensors): void {
   tf.dispose([t.ids, t.targets, t.targetMask, t.lastIndex]);
 }

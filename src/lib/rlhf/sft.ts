@@ -11,10 +11,20 @@ import type { Tokenizer } from '../data/tokenizer';
 import { generateDemonstrations } from '../data/world';
 import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
+import { accumulateInParts, PartSizer, yieldToEventLoop, type PartControl } from '../train/parts';
 import { cosineLr } from '../train/schedule';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
 import { followingPrompts, measureInstructionFollowing } from './instructionEval';
-import { encodePair, fixedBatch, packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
+import {
+  batchRows,
+  encodePair,
+  fixedBatch,
+  packSequences,
+  sequenceTensors,
+  disposeSequenceTensors,
+  type SequenceTensors,
+  type TokenPair,
+} from './sequences';
 
 export interface Demonstration {
   prompt: string; // formatted, as formatPrompt() gives it
@@ -96,9 +106,21 @@ export class SftStage implements Stage {
   private readonly optimizer: AdamW;
   private readonly rng: Rng;
   private order: number[] = [];
+  private readonly control?: PartControl;
+  private readonly partSizer?: PartSizer;
+  /** The items of a step that a pause cut short. */
+  private items: TokenPair[] | null = null;
 
-  constructor(model: GPT, tokenizer: Tokenizer, settings: Partial<SftSettings> = {}, userDemonstrations: Demonstration[] = []) {
+  constructor(
+    model: GPT,
+    tokenizer: Tokenizer,
+    settings: Partial<SftSettings> = {},
+    userDemonstrations: Demonstration[] = [],
+    control?: PartControl,
+  ) {
     this.model = model;
+    this.control = control;
+    if (control?.partMs !== undefined) this.partSizer = new PartSizer(control.partMs);
     this.settings = { ...SFT_DEFAULTS, ...settings };
     const { demonstrations, val_demonstrations: valCount, seed, epochs, batch_size: batchSize } = this.settings;
     const builtIn = builtInDemonstrations(seed, demonstrations, valCount);
@@ -131,16 +153,43 @@ export class SftStage implements Stage {
     return fixedBatch(this.order, inEpoch * batchSize, batchSize).map((i) => this.train[i]);
   }
 
+  /** One step; with a PartControl, in parts of rows, and {} (no step made) when a pause stopped it between parts. */
   async step(): Promise<Metrics> {
     const { learning_rate: peak, warmup_steps: warmup } = this.settings;
     const lr = cosineLr(this.stepsDone, this.totalSteps, peak, warmup);
-    const batch = sequenceTensors(packSequences(this.nextBatch(), this.time, this.eosId));
-    // loss = -sum_t m_t log pi(y_t | x, y_<t) / sum_t m_t, m = 1 on demonstration tokens
-    const result = this.optimizer.step(() => ({ loss: lmLoss(this.model, batch.ids, batch.targets, batch.targetMask) }), lr);
-    const metrics = await readStep(result);
-    disposeSequenceTensors(batch);
+    const items = (this.items ??= this.nextBatch()); // kept across a pause: the step is redone on the same items
+    const batch = sequenceTensors(packSequences(items, this.time, this.eosId));
+    try {
+      // loss = -sum_t m_t log pi(y_t | x, y_<t) / sum_t m_t, m = 1 on demonstration tokens
+      if (!this.partSizer) this.optimizer.accumulate(() => ({ loss: lmLoss(this.model, batch.ids, batch.targets, batch.targetMask) }));
+      else if (!(await this.accumulateInParts(batch, this.partSizer))) return {};
+    } finally {
+      disposeSequenceTensors(batch);
+    }
+    const metrics = await readStep(this.optimizer.applyAccumulated(lr));
+    this.items = null;
     this.stepsDone += 1;
     return { loss: metrics.loss, lr, grad_norm: metrics.grad_norm };
+  }
+
+  /** The step's gradient over parts of rows, each part's masked mean scaled by its share of the demonstration tokens. */
+  private async accumulateInParts(batch: SequenceTensors, sizer: PartSizer): Promise<boolean> {
+    const tokens = tf.sum(batch.targetMask);
+    try {
+      return await accumulateInParts(
+        this.optimizer,
+        batch.ids.shape[0],
+        sizer,
+        (from, to) => {
+          const part = batchRows(batch, from, to);
+          const loss = lmLoss(this.model, part.ids, part.targets, part.targetMask);
+          return { loss: tf.mul(loss, tf.div(tf.sum(part.targetMask), tf.maximum(tokens, 1))) as tf.Scalar };
+        },
+        () => this.control?.shouldStop?.() ?? false,
+      );
+    } finally {
+      tokens.dispose();
+    }
   }
 
   /**
@@ -182,6 +231,7 @@ export async function responseLoss(model: GPT, pairs: TokenPair[], time: number,
     disposeSequenceTensors(batch);
     nll += batchNll;
     tokens += batchTokens;
+    if (start + rows < pairs.length) await yieldToEventLoop();
   }
   return nll / Math.max(tokens, 1);
 }

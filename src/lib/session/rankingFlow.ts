@@ -5,6 +5,8 @@
  * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
 import { sample } from '../model/sampler';
+import { breather, PART_MS } from '../train/breather';
+import { PartSizer } from '../train/parts';
 import {
   kError,
   parseRankingsFile,
@@ -57,6 +59,9 @@ export interface RankingFlowHost {
   onRewardMetrics(point: Omit<MetricPoint, 'step'>): void;
 }
 
+/** Thrown from the sampler's progress callback to give up a refill. */
+class SamplingStopped extends Error {}
+
 export class RankingFlow {
   rankings: Ranking[] = [];
   demonstrations: Demonstration[] = [];
@@ -70,6 +75,8 @@ export class RankingFlow {
   private taskCount = 0;
   private promptCursor = 0;
   private refilling = false;
+  /** Task sampling reads its prompts in parts that let messages through. */
+  private readonly prefillParts = new PartSizer(PART_MS);
 
   constructor(
     private readonly host: RankingFlowHost,
@@ -119,10 +126,11 @@ export class RankingFlow {
   }
 
   /**
-   * `count` prompts with k completions each, sampled in one batch (two tasks cost far less than twice one). It does
-   * not let PPO-ptx's steps in while it samples (~2.5 s for one K = 4 task with mini on wasm): a person waits for it.
+   * `count` prompts with k completions each, sampled in one batch (two tasks cost far less than twice one). It lets
+   * messages through every BREATHE_MS (a pause, a stored ranking); PPO-ptx's steps may then run a part, so a task
+   * sampled during an iteration may straddle one of its updates. Stopped (no tasks) as soon as `stop()` is true.
    */
-  async sampleTasks(k: number, count: number): Promise<RankingTask[]> {
+  async sampleTasks(k: number, count: number, stop?: () => boolean): Promise<RankingTask[]> {
     const problem = kError(k);
     if (problem) throw new Error(problem);
     const { model, tokenizer } = this.host.policy();
@@ -132,7 +140,8 @@ export class RankingFlow {
     const promptTokens = prompts.map((p) => tokenizer.encode(p));
     const { temperature, maxNewTokens } = this.host.samplingSettings();
     const longest = Math.max(...promptTokens.map((t) => t.length));
-    const { completions } = await sample(
+    const breathe = breather();
+    const sampled = await sample(
       model,
       promptTokens.flatMap((t) => new Array<number[]>(k).fill(t)),
       {
@@ -141,26 +150,44 @@ export class RankingFlow {
         topK: 0,
         seed: (this.promptCursor * 7919) >>> 0,
         eosId: tokenizer.eosId,
+        onToken: async () => {
+          await breathe();
+          if (stop?.()) throw new SamplingStopped();
+        },
       },
-    );
+    ).catch((err) => {
+      if (err instanceof SamplingStopped) return null;
+      throw err;
+    });
+    if (!sampled) return [];
+    const { completions } = sampled;
     const reward = this.host.reward();
-    const tasks: RankingTask[] = [];
-    for (const [i, prompt] of prompts.entries()) {
-      const texts = completions.slice(i * k, (i + 1) * k).map((c) => tokenizer.decode(c));
-      const predicted = reward ? await reward.stage.predict(prompt, texts) : undefined;
-      const id = `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`;
-      tasks.push({ id, prompt, completions: texts, iteration: this.host.policyIteration(), version, origin, predicted });
-    }
-    return tasks;
+    const written = prompts.map((prompt, i) => ({
+      prompt,
+      completions: completions.slice(i * k, (i + 1) * k).map((c) => tokenizer.decode(c)),
+    }));
+    const predicted = reward ? await reward.stage.predictMany(written) : [];
+    return written.map(({ prompt, completions: texts }, i) => ({
+      id: `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`,
+      prompt,
+      completions: texts,
+      iteration: this.host.policyIteration(),
+      version,
+      origin,
+      predicted: predicted[i],
+    }));
   }
 
-  /** Tops the queue up with fresh tasks of the given K from the live policy, in one batch; at most one refill at a time. */
-  async refillQueue(k: number): Promise<void> {
+  /**
+   * Tops the queue up with fresh tasks of the given K from the live policy, in one batch; at most one refill at a
+   * time. Given up (nothing added) once `stop()` is true: a pause does not wait for it.
+   */
+  async refillQueue(k: number, stop?: () => boolean): Promise<void> {
     const missing = QUEUE_LENGTH - this.queue.freshCount(this.host.policyVersion());
     if (this.refilling || missing <= 0) return;
     this.refilling = true;
     try {
-      for (const task of await this.sampleTasks(k, missing)) this.queue.add(task);
+      for (const task of await this.sampleTasks(k, missing, stop)) this.queue.add(task);
       this.queue.prune(this.host.policyVersion());
       this.emitCounters();
     } finally {
@@ -274,9 +301,9 @@ export class RankingFlow {
     const held = await reward.stage.evaluate();
     this.heldOut = heldOutOf(held) ?? this.heldOut;
     this.host.onRewardMetrics({ kind: 'eval', values: { ...trained, ...held } });
-    const predicted = [];
-    for (const r of batch.slice(-PREDICTIONS_REPORTED))
-      predicted.push({ taskId: r.id, scores: await reward.stage.predict(r.prompt, r.completions) });
+    const reported = batch.slice(-PREDICTIONS_REPORTED);
+    const scores = await reward.stage.predictMany(reported);
+    const predicted = reported.map((r, i) => ({ taskId: r.id, scores: scores[i] }));
     this.emitCounters();
     this.host.onRewardUpdate({ applied: batch.length, atIteration: this.appliedAtIteration, predicted, counters: this.counters() });
   }

@@ -337,7 +337,7 @@ export class Session {
       goldScorer: this.lecture.goldScorer(),
       rankingFlow: {
         applyPending: () => this.flow.applyPending(),
-        refillQueue: () => this.flow.refillQueue(this.lecture.settings.k),
+        refillQueue: (stop) => this.flow.refillQueue(this.lecture.settings.k, stop),
         rewardTrained: () => this.flow.rewardTrained(),
         rewardDropped: () => this.flow.rewardDropped(),
       },

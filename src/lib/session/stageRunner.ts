@@ -6,6 +6,7 @@ import type { GPT } from '../model/gpt';
 import { applySettings, defaultsOf, type SettingValues } from '../settings';
 import type { StageContext, StageControl, StageDescriptor } from '../stages/descriptor';
 import { TrainingLoop, type Metrics, type Stage } from '../train/loop';
+import { PART_MS } from '../train/breather';
 import type { MetricPoint, SampleView, StageName, StagePhase, StageState, StageStatus } from '../types';
 
 /** Phase reports within a step reach the UI at most this often (a phase change of name always does). */
@@ -197,6 +198,7 @@ export class StageRunner {
     return {
       onPhase: (phase) => this.setPhase(name, phase),
       shouldStop: () => this.running.get(name)?.loop.stopRequested ?? true,
+      partMs: PART_MS,
     };
   }
 
@@ -226,7 +228,7 @@ export class StageRunner {
         const every = Number(this.settings[d.name].sample_every ?? 0);
         const samples =
           r && d.afterStep
-            ? await d.afterStep(r.stage, step, this.host.context())
+            ? await d.afterStep(r.stage, step, this.host.context(), this.control(d.name))
             : every > 0 && step % every === 0
               ? await this.host.samplePolicy(step)
               : undefined;

@@ -12,10 +12,14 @@ import type { Stage } from '../train/loop';
 import type { TokenSplit } from '../train/pretrain';
 import type { SampleView, StageInfo, StageName, StagePhase, StageState } from '../types';
 
-/** What a stage may call inside a step: report its phase, and ask whether to stop at its next boundary. */
+/**
+ * What a stage may call inside a step: report its phase, and ask whether to stop at its next boundary; and how long
+ * one part of a step may hold the thread (a stage that can split its steps into parts does).
+ */
 export interface StageControl {
   onPhase(phase: StagePhase): void;
   shouldStop(): boolean;
+  partMs?: number;
 }
 
 /** What a stage is built from and may talk to while it runs; the session supplies it. */
@@ -35,7 +39,8 @@ export interface StageContext {
   /** The ranking flow: rankings that arrived during a run, the task queue, the reward model's figures. */
   rankingFlow: {
     applyPending(): Promise<void>;
-    refillQueue(): Promise<void>;
+    /** Given up once `stop()` is true. */
+    refillQueue(stop?: () => boolean): Promise<void>;
     rewardTrained(): Promise<void>;
     rewardDropped(): void;
   };
@@ -56,7 +61,7 @@ export interface StageDescriptor<S extends SettingValues = SettingValues> extend
   evalEvery?: number;
   create(ctx: StageContext, settings: S, control?: StageControl): Stage;
   /** After each step: interleaved work such as reward-model updates; samples it returns are shown. */
-  afterStep?(stage: Stage, step: number, ctx: StageContext): Promise<SampleView[] | void>;
+  afterStep?(stage: Stage, step: number, ctx: StageContext, control: StageControl): Promise<SampleView[] | void>;
   onDone?(stage: Stage, ctx: StageContext): Promise<void>;
   /** Frees the stage (default: stage.dispose()). */
   release?(stage: Stage, ctx: StageContext): void;

@@ -64,10 +64,18 @@ export const ppoStage = defineStage({
       goldScorer: ctx.goldScorer,
       settings,
     }),
-  /** Between iterations: new rankings update the reward model, the ranking queue refills from the newest policy, the sample stream refreshes. */
-  async afterStep(stage, step, ctx) {
+  /**
+   * Between iterations: new rankings update the reward model, the ranking queue refills from the newest policy, the
+   * sample stream refreshes. A pause asked for skips what is left (the rankings then reach the reward model once
+   * paused, in the background) rather than wait for it.
+   */
+  async afterStep(stage, step, ctx, control) {
+    const pausing = () => control.shouldStop();
+    if (pausing()) return;
     await ctx.rankingFlow.applyPending();
-    await ctx.rankingFlow.refillQueue();
+    if (pausing()) return;
+    await ctx.rankingFlow.refillQueue(pausing);
+    if (pausing()) return;
     if (step % SAMPLE_EVERY === 0 || step === 1) return policyBesideSft(stage as PpoStage, step, ctx);
   },
 });
@@ -80,16 +88,14 @@ async function policyBesideSft(ppo: PpoStage, step: number, ctx: StageContext): 
     shown.map((s) => s.prompt),
     step,
   );
-  const samples: SampleView[] = [];
-  for (const [i, s] of shown.entries()) {
-    const [referenceReward] = reward ? await reward.predict(s.prompt, [references[i].response]) : [undefined];
-    samples.push({
-      prompt: s.prompt,
-      completion: s.response,
-      reward: s.score,
-      kl: s.kl,
-      reference: { completion: references[i].response, reward: referenceReward },
-    });
-  }
-  return samples;
+  const referenceRewards = reward
+    ? await reward.predictMany(shown.map((s, i) => ({ prompt: s.prompt, completions: [references[i].response] })))
+    : [];
+  return shown.map((s, i) => ({
+    prompt: s.prompt,
+    completion: s.response,
+    reward: s.score,
+    kl: s.kl,
+    reference: { completion: references[i].response, reward: referenceRewards[i]?.[0] },
+  }));
 }

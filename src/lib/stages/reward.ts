@@ -54,10 +54,11 @@ export const rewardStage = defineStage({
     ctx.rankings.length < MIN_RANKINGS
       ? 'Rank at least two prompts first (or let a simulated labeler rank), then train the reward model.'
       : null,
-  create(ctx, settings) {
+  create(ctx, settings, control) {
     const demonstrations = [...builtInDemonstrations(settings.seed, 0, NORMALISING_DEMOS).val, ...ctx.demonstrations];
     const stage = new RewardStage(RewardModel.fromPolicy(ctx.model, settings.seed), ctx.tokenizer, [...ctx.rankings], settings, {
       demonstrations,
+      partMs: control?.partMs,
     });
     if (stage.counts.train === 0) {
       stage.rewardModel.dispose();

@@ -27,5 +27,5 @@ export const sftStage = defineStage({
   plannedSteps: () => 0,
   // validation figures while it runs, not only at the end
   evalEvery: 5,
-  create: (ctx, settings) => new SftStage(ctx.model, ctx.tokenizer, settings, [...ctx.demonstrations]),
+  create: (ctx, settings, control) => new SftStage(ctx.model, ctx.tokenizer, settings, [...ctx.demonstrations], control),
 });

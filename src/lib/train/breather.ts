@@ -15,3 +15,9 @@ export function breather(everyMs = BREATHE_MS): () => Promise<void> {
     last = performance.now();
   };
 }
+
+/**
+ * How long one part of a training step may hold the thread when the step is split (gradient accumulation, in the
+ * app): a pause and a ranking then get through within about this long, at a small cost in speed on wasm.
+ */
+export const PART_MS = 250;
