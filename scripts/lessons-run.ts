@@ -4,13 +4,14 @@
  *   npx tsx scripts/lessons-run.ts                       # all six on public/checkpoints/default.safetensors, wasm
  *   npx tsx scripts/lessons-run.ts --checkpoint tests/fixtures/tiny-pretrained.safetensors   # tiny sizes
  *   npx tsx scripts/lessons-run.ts --lesson over-optimisation --labeler dog-lover
+ *   npx tsx scripts/lessons-run.ts --sizes mini-cpu --lesson win-rate --progress --override '{"winRatePrompts":32}'
  *   TF_BACKEND=cpu npx tsx scripts/lessons-run.ts --checkpoint tests/fixtures/tiny-pretrained.safetensors
  * --series prints every run's metric series as JSON lines as well.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
-import { buildLessons, LessonRunner, sizesFor, worldLessonContext } from '../src/lib/lessons';
+import { buildLessons, LessonRunner, sizesFor, worldLessonContext, type LessonSizes } from '../src/lib/lessons';
 import { PRESETS } from '../src/lib/model/config';
 import { useNodeBackend } from './node-backend';
 
@@ -20,7 +21,11 @@ const { values: args } = parseArgs({
     lesson: { type: 'string', multiple: true },
     labeler: { type: 'string', default: 'dog-lover' },
     series: { type: 'boolean', default: false },
-    sizes: { type: 'string' }, // tiny | mini (default: from the checkpoint's shape)
+    sizes: { type: 'string' }, // tiny | mini | mini-cpu (default: from the checkpoint's shape)
+    // JSON merged over the sizes, e.g. '{"iterations":{"overOptimisation":12,"frontier":6,"alignmentTax":6,"winRate":8}}'
+    override: { type: 'string' },
+    // one line per step: run, step, seconds
+    progress: { type: 'boolean', default: false },
   },
 });
 
@@ -31,8 +36,10 @@ async function main(): Promise<void> {
   const ctx = worldLessonContext(policy, ckpt.tokenizer, { labeler: args.labeler });
   const { nLayer, nEmbd } = ckpt.config;
   const preset = args.sizes ?? (nLayer === PRESETS.tiny.nLayer && nEmbd === PRESETS.tiny.nEmbd ? 'tiny' : 'mini');
-  if (preset !== 'tiny' && preset !== 'mini') throw new Error(`--sizes must be tiny or mini, got ${preset}`);
-  const LESSONS = buildLessons(sizesFor(preset));
+  if (preset !== 'tiny' && preset !== 'mini' && preset !== 'mini-cpu')
+    throw new Error(`--sizes must be tiny, mini or mini-cpu, got ${preset}`);
+  const sizes = { ...sizesFor(preset), ...(args.override ? (JSON.parse(args.override) as Partial<LessonSizes>) : {}) };
+  const LESSONS = buildLessons(sizes);
   const chosen = args.lesson?.length ? LESSONS.filter((l) => args.lesson!.includes(l.id)) : LESSONS;
   if (chosen.length === 0) throw new Error(`no such lesson; known: ${LESSONS.map((l) => l.id).join(', ')}`);
   console.log(
@@ -42,7 +49,16 @@ async function main(): Promise<void> {
     const runner = new LessonRunner(lesson, ctx);
     const started = performance.now();
     try {
-      await runner.runAll();
+      let last = performance.now();
+      await runner.runAll((r) => {
+        if (!args.progress) return;
+        const now = performance.now();
+        const run = r.records.findLast((x) => x.stepsDone > 0);
+        console.log(
+          `  ${run?.id} ${run?.stepsDone}/${run?.totalSteps}: ${((now - last) / 1000).toFixed(1)} s (${((now - started) / 1000).toFixed(0)} s)`,
+        );
+        last = now;
+      });
       const seconds = (performance.now() - started) / 1000;
       const perRun = runner.records.map((r) => `${r.id} ${r.seconds.toFixed(0)} s`).join(', ');
       console.log(`\n[${lesson.id}] ${lesson.title}: ${seconds.toFixed(0)} s (${perRun})\n  ${runner.summary()}`);

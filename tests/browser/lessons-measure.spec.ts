@@ -1,13 +1,15 @@
 /**
- * Each lesson's run time and measured-result sentence in the browser on ?backend=wasm, on the tiny fixture at
- * the sizes the app picks for it (TINY_SIZES). A measurement, skipped in the ordinary test run:
+ * Each lesson's run time and measured-result sentence in the browser on ?backend=wasm, at the sizes the app picks:
+ * on the shipped mini model (MINI_CPU_SIZES on wasm) by default, or on the tiny fixture (TINY_SIZES) with
+ * MEASURE_MODEL=tiny. A measurement, skipped in the ordinary test run:
  *
  *   npm run build && MEASURE_LESSONS=1 npx playwright test tests/browser/lessons-measure.spec.ts
  *   MEASURE_LESSONS=win-rate,k-way ...   # only these lessons
+ *   MEASURE_MODEL=tiny MEASURE_LESSONS=1 ...   # the tiny fixture
  *
- * Writes test-results/lessons-wasm.json (one entry per lesson: seconds, per-run seconds, summary), merged with the
- * figures of earlier runs kept in bench-results/ (Playwright empties test-results/ at each start), and a screenshot of
- * each finished lesson as bench-results/lessons-<id>.png.
+ * Writes test-results/lessons-<backend>.json (one entry per lesson and model: seconds, per-run seconds, summary),
+ * merged with the figures of earlier runs kept in bench-results/ (Playwright empties test-results/ at each start),
+ * and a screenshot of each finished lesson as bench-results/lessons-<id>-<model>.png.
  */
 import { expect, test } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,8 +19,9 @@ const ALL = ['rankings', 'k-way', 'over-optimisation', 'kl-frontier', 'alignment
 const ASKED = process.env.MEASURE_LESSONS ?? '';
 const LESSONS = ASKED && ASKED !== '1' ? ASKED.split(',') : ALL;
 const BACKEND = process.env.MEASURE_BACKEND || 'wasm';
-const OUT = 'test-results/lessons-wasm.json';
-const KEPT = 'bench-results/lessons-wasm.json';
+const MODEL = process.env.MEASURE_MODEL === 'tiny' ? 'tiny' : 'mini';
+const OUT = `test-results/lessons-${BACKEND}.json`;
+const KEPT = `bench-results/lessons-${BACKEND}.json`;
 
 test.skip(!ASKED, 'a measurement: MEASURE_LESSONS=1 (or a list of lesson ids)');
 
@@ -31,16 +34,20 @@ interface View {
 }
 
 for (const id of LESSONS) {
-  test(`measure: lesson ${id} on ${BACKEND}, tiny fixture`, async ({ page }) => {
+  test(`measure: lesson ${id} on ${BACKEND}, ${MODEL === 'tiny' ? 'tiny fixture' : 'shipped mini model'}`, async ({ page }) => {
     test.setTimeout(1_800_000);
     await openApp(page, `?backend=${BACKEND}&lesson=${id}`);
     await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', BACKEND);
-    const bytes = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
-    await page.evaluate(async (b) => {
-      const api = (window as unknown as { playground: { api: { importCheckpoint(x: Uint8Array, n: string): Promise<unknown> } } })
-        .playground.api;
-      await api.importCheckpoint(new Uint8Array(b), 'tiny-pretrained');
-    }, bytes);
+    if (MODEL === 'tiny') {
+      const bytes = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
+      await page.evaluate(async (b) => {
+        const api = (window as unknown as { playground: { api: { importCheckpoint(x: Uint8Array, n: string): Promise<unknown> } } })
+          .playground.api;
+        await api.importCheckpoint(new Uint8Array(b), 'tiny-pretrained');
+      }, bytes);
+    } else {
+      await expect(page.getByTestId('header-model')).toContainText('mini');
+    }
     await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', id);
     const started = Date.now();
     await page.getByTestId('lesson-run').click();
@@ -50,9 +57,12 @@ for (const id of LESSONS) {
       (window as unknown as { playground: { api: { lesson(): Promise<unknown> } } }).playground.api.lesson(),
     )) as View;
     await expect(page.getByTestId('lesson-summary')).toContainText(view.summary.slice(0, 40));
+    // the sizes the app picks: the tiny preset's, else mini's on a GPU backend and mini-cpu's on wasm or cpu
+    expect(view.sizes).toBe(MODEL === 'tiny' ? 'tiny' : BACKEND === 'wasm' || BACKEND === 'cpu' ? 'mini-cpu' : 'mini');
     const figures = existsSync(KEPT) ? JSON.parse(readFileSync(KEPT, 'utf8')) : {};
-    figures[id] = {
+    figures[`${id}:${MODEL}`] = {
       backend: BACKEND,
+      model: MODEL,
       sizes: view.sizes,
       wallSeconds: Math.round(wall),
       stepSeconds: Math.round(view.seconds),
@@ -65,8 +75,8 @@ for (const id of LESSONS) {
       mkdirSync(path.split('/')[0], { recursive: true });
       writeFileSync(path, JSON.stringify(figures, null, 2) + '\n');
     }
-    await page.screenshot({ path: `bench-results/lessons-${id}.png`, fullPage: true });
-    await page.screenshot({ path: `bench-results/lessons-${id}-top.png` });
+    await page.screenshot({ path: `bench-results/lessons-${id}-${MODEL}.png`, fullPage: true });
+    await page.screenshot({ path: `bench-results/lessons-${id}-${MODEL}-top.png` });
     console.log(`[${id}] ${Math.round(wall)} s: ${view.summary}`);
   });
 }

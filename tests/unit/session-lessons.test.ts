@@ -1,7 +1,7 @@
 /** Lessons through the session (lessonDesk.ts), at the quick sizes on the tiny fixture: events, pause and step, run history. */
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryRunStore } from '../../src/lib/runs/runStore';
 import { Session } from '../../src/lib/session/session';
 import type { EngineEvent, LessonView } from '../../src/lib/types';
@@ -29,6 +29,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 beforeAll(useWasmBackend);
+afterEach(() => vi.unstubAllGlobals());
 
 describe('lessons in the session', () => {
   it('lists the six lessons at the sizes for the model', () => {
@@ -71,6 +72,37 @@ describe('lessons in the session', () => {
     expect(record.points).toHaveLength(4); // two runs of two sweep points
     expect(record.points[0].values['agreement-100:rankings']).toBe(2);
     expect(record.points[3].values['agreement-73:step']).toBe(2);
+  });
+
+  it('on a CPU backend the mini model gets the mini-cpu sizes: three lessons on the shipped tiny model, win-rate with short answers', async () => {
+    const session = tinySession([]);
+    session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
+    const lessons = session.lessons(); // the tests run on wasm: mini-cpu
+    expect(lessons.map((l) => [l.id, l.onTinyModel])).toEqual([
+      ['rankings', true],
+      ['k-way', true],
+      ['over-optimisation', true],
+      ['kl-frontier', false],
+      ['alignment-tax', false],
+      ['win-rate', false],
+    ]);
+    expect(lessons[2].explanation).toContain('64 rankings'); // built at the tiny sizes
+    expect(lessons[5].explanation).toContain('"Likes short answers"');
+    expect(session.lessons('mini').some((l) => l.onTinyModel)).toBe(false); // a GPU backend: all on the current model
+
+    // a lesson on the tiny model fetches it (the app serves public/checkpoints/) at its first step
+    const fetched: string[] = [];
+    vi.stubGlobal('fetch', async (url: string) => {
+      fetched.push(url);
+      return new Response(new Uint8Array(readFileSync('public/checkpoints/tiny.safetensors')));
+    });
+    const view = await session.stepLesson('over-optimisation');
+    expect(view.sizes).toBe('mini-cpu');
+    expect(view.status).toMatchObject({ state: 'paused', step: 1 });
+    expect(fetched).toEqual(['/checkpoints/tiny.safetensors']);
+    await session.flushRuns();
+    const run = session.listRuns().find((r) => r.stage === 'lesson:over-optimisation')!;
+    expect(run.settings).toMatchObject({ sizes: 'mini-cpu', model: 'shipped tiny' });
   });
 
   it('a stage that runs pauses the lesson; a new model closes it', async () => {

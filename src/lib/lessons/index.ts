@@ -6,6 +6,7 @@ export {
   LESSONS,
   LESSONS_BY_ID,
   MINI_SIZES,
+  MINI_CPU_SIZES,
   QUICK_SIZES,
   TINY_SIZES,
   sizesFor,

@@ -1,8 +1,10 @@
 /**
  * The six lessons of issue #11: the paper's findings, one click each. Every lesson's runs are plain data
- * (types.ts); buildLessons(sizes) fills in the sizes (model-dependent budgets); LESSONS is the set for the
- * tiny preset on wasm (each lesson about 3 minutes on 2 cores). Tests use smaller sizes still.
+ * (types.ts); buildLessons(sizes) fills in the sizes (model- and backend-dependent budgets): TINY_SIZES for the
+ * tiny preset, MINI_SIZES for the mini model on a GPU backend, MINI_CPU_SIZES for it on wasm or cpu (each lesson
+ * within 3 minutes on the 2-core machine). LESSONS is the set at the tiny sizes. Tests use smaller sizes still.
  */
+import { labelerById } from '../data/labelers';
 import type { PpoSettings } from '../rlhf/ppo';
 import type { RewardSettings } from '../rlhf/rewardTrainer';
 import { argmax, movingAverage } from './stats';
@@ -33,6 +35,16 @@ export interface LessonSizes {
   heldOutGoldPrompts: number;
   heldOutLossBatches: number;
   winRatePrompts: number;
+  /**
+   * Lessons that run on the shipped tiny model (public/checkpoints/tiny.safetensors) at TINY_SIZES instead of on the
+   * current model, because their finding does not show on the current model within about 3 minutes at these sizes.
+   */
+  onTinyModel?: string[];
+  /**
+   * A labeler id per lesson that replaces the context's (lecture mode's or the default) in all its runs: one whose taste
+   * shows within the iterations these sizes allow.
+   */
+  labelers?: Record<string, string>;
 }
 
 /**
@@ -64,11 +76,10 @@ export const TINY_SIZES: LessonSizes = {
 };
 
 /**
- * For the shipped mini model (0.9M parameters, public/checkpoints/default.safetensors). Measured on wasm in Node
- * with the 2-core machine heavily shared: about 33 s per PPO iteration of 8 rollouts of 32 tokens (the
- * win-rate lesson, 24 iterations: 800 s). Even on a quiet machine a lesson of 2-5 PPO runs does not fit in
- * 3 minutes at this size, so the app should run the lessons on the tiny preset (TINY_SIZES) unless it has a
- * GPU backend; these sizes are a starting point for that case. Only the win-rate lesson was run on mini.
+ * For the shipped mini model (0.9M parameters, public/checkpoints/default.safetensors) on a GPU backend. Measured on
+ * wasm in Node with the 2-core machine heavily shared: about 33 s per PPO iteration of 8 rollouts of 32 tokens (the
+ * win-rate lesson, 24 iterations: 800 s), so on wasm or cpu the desk picks MINI_CPU_SIZES instead. These sizes are a
+ * starting point for a GPU; only the win-rate lesson was run on mini at them.
  */
 export const MINI_SIZES: LessonSizes = {
   ...TINY_SIZES,
@@ -77,6 +88,37 @@ export const MINI_SIZES: LessonSizes = {
   rewardSettings: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
   iterations: { overOptimisation: 24, frontier: 8, alignmentTax: 8, winRate: 12 },
   overOptimisationEvalEvery: 4,
+};
+
+/**
+ * For the shipped mini model on a CPU backend (wasm or cpu; lessonDesk.ts picks them from the backend): MINI_SIZES cut
+ * down so that each lesson fits in 3 minutes on the 2-core machine's wasm backend (measured in the browser: README).
+ * Rollouts of 16 tokens, 8 per iteration and one PPO epoch: about 3-4 s per iteration on wasm in Node.
+ * Tried on mini in Node (scripts/lessons-run.ts) and not kept:
+ * - rankings (short-answers labeler, 4 -> 40 rankings): held-out accuracy 0.90, 0.87, 0.84, 0.88 (mini's features
+ *   already order by length after 4 rankings: no climb), and 313 s;
+ * - over-optimisation, 12 iterations per beta: at lr 1e-3 KL exploded (to 80-120) and the proxy never rose steadily,
+ *   with dog-lover (reward model 54 % accurate) or short-answers; at 5e-4 (short-answers) gold was still rising at the end;
+ *   24 tokens and 2 PPO epochs (6-8 s per iteration) did not make the proxy rise either;
+ * - win-rate with dog-lover: gold did not move in 8 iterations (a dog rarely shows in 16 tokens), 41 %.
+ * So rankings, k-way and over-optimisation run on the shipped tiny model at TINY_SIZES (onTinyModel; the UI says so),
+ * and win-rate uses the short-answers labeler (69 % after 8 iterations in Node).
+ */
+export const MINI_CPU_SIZES: LessonSizes = {
+  ...MINI_SIZES,
+  responseLength: 16,
+  heldOutRankings: 16,
+  proxyRankings: 32,
+  rewardRankings: 16,
+  ppo: { ...MINI_SIZES.ppo, batch_size: 8, mini_batch_size: 8, num_ppo_epochs: 1 },
+  iterations: { overOptimisation: 12, frontier: 6, alignmentTax: 8, winRate: 12 },
+  evalEvery: 2,
+  overOptimisationEvalEvery: 2,
+  heldOutGoldPrompts: 16,
+  heldOutLossBatches: 2,
+  winRatePrompts: 32,
+  onTinyModel: ['rankings', 'k-way', 'over-optimisation'],
+  labelers: { 'win-rate': 'short-answers' },
 };
 
 /**
@@ -101,9 +143,18 @@ export const QUICK_SIZES: LessonSizes = {
   winRatePrompts: 4,
 };
 
-/** Lesson sizes by name: for a model preset ('small' gets mini's), or 'quick' (tests). */
-export function sizesFor(preset: 'tiny' | 'mini' | 'small' | 'quick'): LessonSizes {
-  return preset === 'quick' ? QUICK_SIZES : preset === 'tiny' ? TINY_SIZES : MINI_SIZES;
+/** Lesson sizes by name: for a model preset ('small' gets mini's), mini's on a CPU backend, or 'quick' (tests). */
+export function sizesFor(preset: 'tiny' | 'mini' | 'mini-cpu' | 'small' | 'quick'): LessonSizes {
+  switch (preset) {
+    case 'quick':
+      return QUICK_SIZES;
+    case 'tiny':
+      return TINY_SIZES;
+    case 'mini-cpu':
+      return MINI_CPU_SIZES;
+    default:
+      return MINI_SIZES;
+  }
 }
 
 const rankings = (sizes: LessonSizes, k: number, agreement: number, seed: number, source: RankingSpec['source']): RankingSpec => ({
@@ -513,7 +564,17 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     },
   };
 
-  return [rewardFromRankings, kWay, overOptimisation, frontier, alignmentTax, winRate];
+  return [rewardFromRankings, kWay, overOptimisation, frontier, alignmentTax, winRate].map((l) => withLabeler(l, sizes.labelers?.[l.id]));
+}
+
+/** Lesson `lesson` with labeler `id` in every run, and the explanation saying so. */
+function withLabeler(lesson: Lesson, id: string | undefined): Lesson {
+  if (!id) return lesson;
+  return {
+    ...lesson,
+    explanation: `${lesson.explanation} At these sizes the simulated labeler is "${labelerById(id).name}", whose taste PPO finds within the few iterations they allow.`,
+    runs: lesson.runs.map((r) => ({ ...r, labeler: id })),
+  };
 }
 
 /** The lessons at the tiny preset's sizes (the ones the learning tests check); buildLessons(MINI_SIZES) for mini. */

@@ -21,11 +21,14 @@ export class LessonRunner implements Stage {
   private readonly artefacts: Artefacts = new Map();
   private current: LessonRunStage | null = null;
   private index = 0;
+  private ctx: LessonContext | null;
 
+  /** `context` may be a loader (a model fetched first, say): it is called once, at the first step. */
   constructor(
     readonly lesson: Lesson,
-    private readonly ctx: LessonContext,
+    private readonly context: LessonContext | (() => Promise<LessonContext>),
   ) {
+    this.ctx = typeof context === 'function' ? null : context;
     this.name = `lesson:${lesson.id}`;
     this.records = lesson.runs.map((spec) => newRecord(spec, runSteps(spec)));
     this.totalSteps = this.records.reduce((s, r) => s + r.totalSteps, 0);
@@ -51,6 +54,7 @@ export class LessonRunner implements Stage {
   async step(): Promise<Metrics> {
     if (this.done) throw new Error(`lesson ${this.lesson.id} is finished`);
     if (!this.current) {
+      this.ctx ??= await (this.context as () => Promise<LessonContext>)();
       this.current = createRunStage(this.lesson.runs[this.index], this.ctx, this.artefacts);
       // the stage records into the runner's record from here on
       this.records[this.index] = this.current.record;

@@ -62,6 +62,11 @@ export function createRunStage(spec: RunSpec, ctx: LessonContext, artefacts: Art
   }
 }
 
+/** The context with labeler `id` in place of its own (a run's `labeler`), or as it is. */
+function withLabeler(ctx: LessonContext, id: string | undefined): LessonContext {
+  return id ? { ...ctx, labeler: labelerById(id) } : ctx;
+}
+
 /** Positions for reward-model rows: room for the longest prompt and response of the rankings, within the context. */
 function rewardTime(ctx: LessonContext, rankings: Ranking[]): number {
   let prompt = 1;
@@ -119,7 +124,7 @@ export class RewardSweepRun implements LessonRunStage {
     private readonly spec: RewardSweepRunSpec,
     ctx: LessonContext,
   ) {
-    this.ctx = spec.labeler ? { ...ctx, labeler: labelerById(spec.labeler) } : ctx;
+    this.ctx = withLabeler(ctx, spec.labeler);
     this.name = spec.id;
     this.totalSteps = spec.rankingCounts.length;
     this.record = newRecord(spec, this.totalSteps);
@@ -192,12 +197,14 @@ export class RewardModelRun implements LessonRunStage {
   private stage: RewardStage | null = null;
   private heldOut: Ranking[] = [];
   private time = 0;
+  private readonly ctx: LessonContext;
 
   constructor(
     private readonly spec: RewardModelRunSpec,
-    private readonly ctx: LessonContext,
+    ctx: LessonContext,
     private readonly artefacts: Artefacts,
   ) {
+    this.ctx = withLabeler(ctx, spec.labeler);
     this.name = spec.id;
     this.totalSteps = runSteps(spec);
     this.record = newRecord(spec, this.totalSteps);
@@ -268,12 +275,14 @@ export class PpoRun implements LessonRunStage {
   private sftTexts: string[] | null = null;
   private bestGold = -Infinity;
   private readonly judgeRng: Rng;
+  private readonly ctx: LessonContext;
 
   constructor(
     private readonly spec: PpoRunSpec,
-    private readonly ctx: LessonContext,
+    ctx: LessonContext,
     private readonly artefacts: Artefacts,
   ) {
+    this.ctx = withLabeler(ctx, spec.labeler);
     this.name = spec.id;
     this.totalSteps = runSteps(spec);
     this.record = newRecord(spec, this.totalSteps);

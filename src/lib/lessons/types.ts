@@ -84,6 +84,8 @@ export interface RewardModelRunSpec {
   heldOutRankings: number;
   reward: Partial<RewardSettings>;
   produces: string;
+  /** A labeler id that replaces the context's for this run. */
+  labeler?: string;
 }
 
 /** PPO from the context's policy; a step = a PPO iteration. */
@@ -104,6 +106,8 @@ export interface PpoRunSpec {
   heldOutGoldPrompts?: number;
   /** Keep the rollouts of the iteration with the highest gold, and of the last iteration. */
   keepSamples?: boolean;
+  /** A labeler id that replaces the context's for this run (its gold score, and the reward when that is 'gold'). */
+  labeler?: string;
 }
 
 export type RunSpec = RewardSweepRunSpec | RewardModelRunSpec | PpoRunSpec;

@@ -6,8 +6,10 @@
  * history under the stage name `lesson:<id>`, tagged with the lesson: one column per run and metric
  * (`beta-0:gold`, `beta-0:step`), one point per point of a run's series.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data/tokenizer';
-import { buildLessons, LessonRunner, sizesFor, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
+import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
+import { decodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
 import { presetOf } from '../model/config';
 import type { GPT } from '../model/gpt';
 import type { RunRecorder } from '../runs/recorder';
@@ -17,6 +19,9 @@ import type { EngineEvent, LessonInfo, LessonSizeName, LessonView, MetricPoint, 
 
 /** The labeler whose taste the lessons teach when lecture mode has none chosen. */
 const DEFAULT_LABELER = 'dog-lover';
+
+/** The shipped tiny model, for the lessons that the sizes run on it (LessonSizes.onTinyModel); the app serves public/. */
+const tinyCheckpointUrl = () => `${import.meta.env?.BASE_URL ?? '/'}checkpoints/tiny.safetensors`;
 
 export interface LessonHost {
   policy(): { model: GPT; tokenizer: Tokenizer };
@@ -32,6 +37,7 @@ export interface LessonHost {
 
 interface OpenLesson {
   lesson: Lesson;
+  onTinyModel: boolean;
   sizes: LessonSizeName;
   runner: LessonRunner;
   loop: TrainingLoop;
@@ -43,24 +49,42 @@ interface OpenLesson {
 const stageState = (state: LoopState): StageState => (state === 'idle' ? 'not-started' : state);
 
 /** What the UI shows of a lesson before it runs: everything but its code. */
-function infoOf(lesson: Lesson): LessonInfo {
+function infoOf({ lesson, onTinyModel }: { lesson: Lesson; onTinyModel: boolean }): LessonInfo {
   const { id, title, explanation, paperFinding, charts } = lesson;
-  return { id, title, explanation, paperFinding, charts, runs: lesson.runs.map((r) => ({ id: r.id, label: r.label, kind: r.kind })) };
+  const runs = lesson.runs.map((r) => ({ id: r.id, label: r.label, kind: r.kind }));
+  return { id, title, explanation, paperFinding, charts, runs, onTinyModel };
+}
+
+/** The lessons at sizes `name`; those the sizes put on the shipped tiny model are built at TINY_SIZES. */
+function lessonsAt(name: LessonSizeName): { lesson: Lesson; onTinyModel: boolean }[] {
+  const sizes = sizesFor(name);
+  const onTiny = new Set(sizes.onTinyModel ?? []);
+  const tiny = onTiny.size ? buildLessons(TINY_SIZES) : [];
+  return buildLessons(sizes).map((lesson) =>
+    onTiny.has(lesson.id) ? { lesson: tiny.find((l) => l.id === lesson.id)!, onTinyModel: true } : { lesson, onTinyModel: false },
+  );
 }
 
 export class LessonDesk {
   private open: OpenLesson | null = null;
+  /** The shipped tiny model, fetched once when a lesson first needs it. */
+  private tiny: Promise<{ model: GPT; tokenizer: Tokenizer }> | null = null;
 
   constructor(private readonly host: LessonHost) {}
 
-  /** The sizes for the current model: tiny's for the tiny preset, mini's otherwise. */
+  /**
+   * The sizes for the current model and backend: tiny's for the tiny preset; for any other model mini's on a GPU
+   * backend (webgpu, webgl), mini-cpu's (fewer, shorter rollouts and iterations) on wasm or cpu.
+   */
   private defaultSizes(): LessonSizeName {
-    return presetOf(this.host.policy().model.config) === 'tiny' ? 'tiny' : 'mini';
+    if (presetOf(this.host.policy().model.config) === 'tiny') return 'tiny';
+    const backend = tf.getBackend();
+    return backend === 'wasm' || backend === 'cpu' ? 'mini-cpu' : 'mini';
   }
 
   /** The lessons at the sizes they would run at now. */
   list(sizes: LessonSizeName = this.defaultSizes()): LessonInfo[] {
-    return buildLessons(sizesFor(sizes)).map(infoOf);
+    return lessonsAt(sizes).map(infoOf);
   }
 
   view(): LessonView | null {
@@ -80,15 +104,16 @@ export class LessonDesk {
 
   /** Opens lesson `id` afresh (a new run in the history); it waits, not started, for run or step. */
   start(id: string, sizes: LessonSizeName = this.defaultSizes()): LessonView {
-    const lesson = buildLessons(sizesFor(sizes)).find((l) => l.id === id);
-    if (!lesson) throw new Error(`There is no lesson "${id}".`);
+    const found = lessonsAt(sizes).find((l) => l.lesson.id === id);
+    if (!found) throw new Error(`There is no lesson "${id}".`);
+    const { lesson, onTinyModel } = found;
     this.close();
     const labeler = this.host.labelerId() ?? DEFAULT_LABELER;
-    const runner = new LessonRunner(lesson, this.context(labeler));
+    const runner = new LessonRunner(lesson, onTinyModel ? () => this.tinyContext(labeler) : this.context(labeler));
     const loop = new TrainingLoop(runner, { onMetrics: () => this.record(open), onState: () => this.changed(open) });
-    const open: OpenLesson = { lesson, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
+    const open: OpenLesson = { lesson, onTinyModel, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
     this.open = open;
-    this.host.runs.created(runner.name, { sizes, labeler }, lesson.id);
+    this.host.runs.created(runner.name, onTinyModel ? { sizes, labeler, model: 'shipped tiny' } : { sizes, labeler }, lesson.id);
     this.emitView(open);
     return this.view()!;
   }
@@ -148,6 +173,24 @@ export class LessonDesk {
       pretrainTokens: corpus.train,
       heldOutPretrainTokens: corpus.val.length > model.config.blockSize ? corpus.val : ctx.heldOutPretrainTokens,
     };
+  }
+
+  /** The world's prompts and pretraining text on the shipped tiny model (fetched the first time), for its own tokenizer. */
+  private async tinyContext(labeler: string): Promise<LessonContext> {
+    this.tiny ??= (async () => {
+      const url = tinyCheckpointUrl();
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`The shipped tiny model (${url}) could not be loaded: HTTP ${response.status}.`);
+      const ckpt = decodeCheckpoint(new Uint8Array(await response.arrayBuffer()));
+      return { model: modelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
+    })();
+    try {
+      const { model, tokenizer } = await this.tiny;
+      return worldLessonContext(model, tokenizer, { labeler });
+    } catch (err) {
+      this.tiny = null; // try again next time
+      throw err;
+    }
   }
 
   private status(o: OpenLesson): StageStatus {

@@ -6,7 +6,7 @@
 import type { LessonInfo, LessonSizeName, LessonView } from '../../lib/types';
 import { engine } from '../engine.svelte';
 
-const SIZES: readonly LessonSizeName[] = ['tiny', 'mini', 'quick'];
+const SIZES: readonly LessonSizeName[] = ['tiny', 'mini', 'mini-cpu', 'quick'];
 
 export class LessonsClient {
   list = $state<LessonInfo[]>([]);
