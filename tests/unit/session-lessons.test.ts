@@ -1,7 +1,7 @@
 /** Lessons through the session (lessonDesk.ts), at the quick sizes on the tiny fixture: events, pause and step, run history. */
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRunStore } from '../../src/lib/runs/runStore';
 import { Session } from '../../src/lib/session/session';
 import type { EngineEvent, LessonView } from '../../src/lib/types';
@@ -10,13 +10,15 @@ import { useWasmBackend } from './lessons-setup';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
+/** The files the session asked for (the app serves public/), read from public/. */
+const fetched: string[] = [];
+const loadPublic = async (url: string) => {
+  fetched.push(url);
+  return new Uint8Array(readFileSync(`public${url}`));
+};
+
 function tinySession(events: EngineEvent[]): Session {
-  const session = new Session(
-    backend,
-    (e) => events.push(e),
-    async () => new Uint8Array(),
-    { runStore: new MemoryRunStore() },
-  );
+  const session = new Session(backend, (e) => events.push(e), loadPublic, { runStore: new MemoryRunStore() });
   session.setCorpus({ kind: 'builtin', documents: 300 });
   session.importCheckpoint(new Uint8Array(readFileSync(FIXTURE_PATH)), 'tiny fixture');
   return session;
@@ -29,7 +31,6 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 beforeAll(useWasmBackend);
-afterEach(() => vi.unstubAllGlobals());
 
 describe('lessons in the session', () => {
   it('lists the six lessons at the sizes for the model', () => {
@@ -77,7 +78,7 @@ describe('lessons in the session', () => {
   it('on a CPU backend the mini model gets the mini-cpu sizes: three lessons on the shipped tiny model, win-rate with short answers', async () => {
     const session = tinySession([]);
     session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
-    const lessons = session.lessons(); // the tests run on wasm: mini-cpu
+    const lessons = session.lessons(); // the session's backend is cpu: mini-cpu
     expect(lessons.map((l) => [l.id, l.onTinyModel])).toEqual([
       ['rankings', true],
       ['k-way', true],
@@ -91,11 +92,7 @@ describe('lessons in the session', () => {
     expect(session.lessons('mini').some((l) => l.onTinyModel)).toBe(false); // a GPU backend: all on the current model
 
     // a lesson on the tiny model fetches it (the app serves public/checkpoints/) at its first step
-    const fetched: string[] = [];
-    vi.stubGlobal('fetch', async (url: string) => {
-      fetched.push(url);
-      return new Response(new Uint8Array(readFileSync('public/checkpoints/tiny.safetensors')));
-    });
+    fetched.length = 0;
     const view = await session.stepLesson('over-optimisation');
     expect(view.sizes).toBe('mini-cpu');
     expect(view.status).toMatchObject({ state: 'paused', step: 1 });

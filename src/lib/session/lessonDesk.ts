@@ -6,7 +6,6 @@
  * history under the stage name `lesson:<id>`, tagged with the lesson: one column per run and metric
  * (`beta-0:gold`, `beta-0:step`), one point per point of a run's series.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data/tokenizer';
 import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
 import { decodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
@@ -21,9 +20,13 @@ import type { EngineEvent, LessonInfo, LessonSizeName, LessonView, MetricPoint, 
 const DEFAULT_LABELER = 'dog-lover';
 
 /** The shipped tiny model, for the lessons that the sizes run on it (LessonSizes.onTinyModel); the app serves public/. */
-const tinyCheckpointUrl = () => `${import.meta.env?.BASE_URL ?? '/'}checkpoints/tiny.safetensors`;
+const TINY_CHECKPOINT_URL = '/checkpoints/tiny.safetensors';
 
 export interface LessonHost {
+  /** The backend the engine runs on: lessons on wasm or cpu use smaller sizes. */
+  backend(): string;
+  /** Reads a file the app ships (public/), as the session loads its checkpoints. */
+  loadBytes(url: string): Promise<Uint8Array>;
   policy(): { model: GPT; tokenizer: Tokenizer };
   /** The session's corpus as tokens (PPO-ptx's pretraining data and the held-out loss), when there is one. */
   corpus(): TokenSplit | null;
@@ -78,7 +81,7 @@ export class LessonDesk {
    */
   private defaultSizes(): LessonSizeName {
     if (presetOf(this.host.policy().model.config) === 'tiny') return 'tiny';
-    const backend = tf.getBackend();
+    const backend = this.host.backend();
     return backend === 'wasm' || backend === 'cpu' ? 'mini-cpu' : 'mini';
   }
 
@@ -178,10 +181,10 @@ export class LessonDesk {
   /** The world's prompts and pretraining text on the shipped tiny model (fetched the first time), for its own tokenizer. */
   private async tinyContext(labeler: string): Promise<LessonContext> {
     this.tiny ??= (async () => {
-      const url = tinyCheckpointUrl();
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`The shipped tiny model (${url}) could not be loaded: HTTP ${response.status}.`);
-      const ckpt = decodeCheckpoint(new Uint8Array(await response.arrayBuffer()));
+      const bytes = await this.host.loadBytes(TINY_CHECKPOINT_URL).catch((err: Error) => {
+        throw new Error(`The shipped tiny model (${TINY_CHECKPOINT_URL}) could not be loaded: ${err.message}`);
+      });
+      const ckpt = decodeCheckpoint(bytes);
       return { model: modelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
     })();
     try {

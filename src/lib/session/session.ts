@@ -135,6 +135,8 @@ export class Session {
       },
       runs: this.runs,
       emit,
+      backend: () => this.backend.name,
+      loadBytes: (url) => this.loadBytes(url),
     });
   }
 
