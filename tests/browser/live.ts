@@ -114,8 +114,21 @@ export async function timedPause(page: Page, stage: string): Promise<{ pausingSh
         const check = () => {
           if (pausingShownMs < 0 && state() === 'pausing') pausingShownMs = performance.now() - started;
           if (state() === 'paused') resolve({ pausingShownMs, pausedMs: performance.now() - started });
-          else if (performance.now() - started > 300_000) reject(new Error(`not paused 300 s after Pause; the state says ${state()}`));
-          else requestAnimationFrame(check);
+          else if (performance.now() - started > 300_000) {
+            // what the engine itself says (the page's copy may be stale), asked with a timeout of its own
+            const pg = (window as unknown as { playground: Client }).playground;
+            const engineSays = Promise.race([
+              pg.api.status().then((st) => JSON.stringify((st as { stages: Record<string, unknown> }).stages[s])),
+              new Promise<string>((r) => setTimeout(() => r('no answer in 5 s'), 5000)),
+            ]);
+            void engineSays.then((said) =>
+              reject(
+                new Error(
+                  `not paused 300 s after Pause; the state says ${state()} ("pausing" shown: ${pausingShownMs >= 0}); the engine says ${said}`,
+                ),
+              ),
+            );
+          } else requestAnimationFrame(check);
         };
         requestAnimationFrame(check);
       }),
