@@ -157,18 +157,19 @@ test('(2, 3) a full disk: an import is refused whole with its cause, memory and 
         return { ok: false, error: String((err as Error).message), value: null };
       }
     }, t);
-  // 3000 rankings (about 3.3 MB) do not fit in what is left (under 2 MB): refused whole, with the cause
-  const got = await importText(Array.from({ length: 3000 }, (_, i) => line(i)).join('\n'));
-  expect(got.ok).toBe(false);
-  expect(got.error).toMatch(/full \(quota exceeded\).*None of its 3000 new rankings were kept/);
-  const inMemory = ((await call(page, 'counters')) as { rankings: number }).rankings;
-  expect(inMemory).toBe(0);
-  // 20 fit: the import says exactly what it kept, and memory holds just those
+  // 20 fit: the import says exactly what it kept, and memory holds just those. (Before the refused import below: the
+  // room a refused 3.3 MB write took is not always given back at once, so 20 after it did not always fit.)
   const small = await importText(Array.from({ length: 20 }, (_, i) => line(5000 + i)).join('\n'));
   expect(small).toMatchObject({ ok: true });
   expect(small.value).toMatchObject({ added: 20, errors: [], counters: { rankings: 20 } });
+  // 3000 rankings (about 3.3 MB) do not fit in what is left (under 2 MB): refused whole, with the cause
+  const got = await importText(Array.from({ length: 3000 }, (_, i) => line(i)).join('\n'));
+  expect(got.ok).toBe(false);
+  expect(got.error).toMatch(/full \(quota exceeded\).*None of its 3000 new rankings were kept; you still have the 20 you had/);
+  const inMemory = ((await call(page, 'counters')) as { rankings: number }).rankings;
+  expect(inMemory).toBe(20);
   const kept = ((await call(page, 'counters')) as { rankings: number }).rankings;
-  expect(kept).toBe(inMemory + 20);
+  expect(kept).toBe(inMemory);
 
   // the checkpoint save: the error, not "Saved in this browser", and nothing listed under its name
   const saved = await page.evaluate(async () => {
