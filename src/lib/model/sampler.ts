@@ -28,6 +28,17 @@ export interface SampleOptions {
   prefillParts?: { next(remaining: number): number; record(rows: number, ms: number): void };
 }
 
+/** Thrown from onToken to stop a sampling early; stoppable() turns it into null. */
+export class SamplingStopped extends Error {}
+
+/** The sampling's result, or null when onToken stopped it with SamplingStopped (other errors pass through). */
+export function stoppable<T>(sampling: Promise<T>): Promise<T | null> {
+  return sampling.catch((err) => {
+    if (err instanceof SamplingStopped) return null;
+    throw err;
+  });
+}
+
 export interface SampleResult {
   /** Completion tokens per row; a completion that ended includes its end-of-text token. */
   completions: number[][];

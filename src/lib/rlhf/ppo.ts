@@ -12,6 +12,7 @@ import { sampleLmBatch } from '../data/batches';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
+import { SamplingStopped, stoppable } from '../model/sampler';
 import { breather } from '../train/breather';
 import { accumulateInParts, PartSizer, yieldToEventLoop, type PartControl } from '../train/parts';
 import type { Metrics, Stage } from '../train/loop';
@@ -103,21 +104,12 @@ export interface PpoPhase {
  * step() returns early with no metrics and stepsDone unchanged, and the next step() resumes the same
  * iteration (a stopped sampling starts again on the same prompts and seed; after it, the same rollouts,
  * epoch and minibatch), so a paused run follows exactly the updates of an unpaused one and the counter
- * stays true.
+ * stays true. With partMs, scoring and each minibatch (rollout rows, then ptx windows) run in parts of about that
+ * long, yielding between them; a pause there redoes the scoring or the minibatch whole on resume.
  */
 export interface PpoControl extends PartControl {
   onPhase?(phase: PpoPhase): void;
-  /**
-   * Gradient accumulation: each minibatch's gradient is summed over parts (rollout rows, then ptx windows) sized so
-   * that one part holds the thread about this long (from the time the last part of its kind took per row; 0: one
-   * row a part), with a yield between parts where a pause may cut the minibatch short (redone whole on resume).
-   * The sum equals the whole minibatch's gradient up to rounding. Unset: a minibatch is one part.
-   */
-  partMs?: number;
 }
-
-/** Thrown from the sampler's progress callback when a pause is asked for while the rollouts are sampled. */
-class SamplingStopped extends Error {}
 
 /** An iteration between its rollouts and its last minibatch: kept across a pause. */
 interface IterationInFlight {
@@ -303,27 +295,26 @@ export class PpoStage implements Stage {
     const s = this.settings;
     const started = performance.now();
     const onPhase = this.control?.onPhase;
-    const responses = await writeResponses(
-      this.policy,
-      this.tokenizer,
-      picked.map((i) => this.promptTokens[i]),
-      this.shape,
-      {
-        temperature: s.temperature,
-        seed: mixSeed(s.seed, this.stepsDone),
-        prefillParts: this.prefillParts(),
-        onToken:
-          onPhase &&
-          (async (done, total) => {
-            onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total });
-            await this.breathe();
-            if (this.control?.shouldStop?.()) throw new SamplingStopped();
-          }),
-      },
-    ).catch((err) => {
-      if (err instanceof SamplingStopped) return null;
-      throw err;
-    });
+    const responses = await stoppable(
+      writeResponses(
+        this.policy,
+        this.tokenizer,
+        picked.map((i) => this.promptTokens[i]),
+        this.shape,
+        {
+          temperature: s.temperature,
+          seed: mixSeed(s.seed, this.stepsDone),
+          prefillParts: this.prefillParts(),
+          onToken:
+            onPhase &&
+            (async (done, total) => {
+              onPhase({ name: 'sampling', label: `sampling rollouts ${done}/${total}`, done, total });
+              await this.breathe();
+              if (this.control?.shouldStop?.()) throw new SamplingStopped();
+            }),
+        },
+      ),
+    );
     return responses && { responses, seconds: (performance.now() - started) / 1000 };
   }
 
@@ -477,7 +468,7 @@ export class PpoStage implements Stage {
     const { batch_size: size, mini_batch_size: mini } = this.settings;
     const rows = Array.from({ length: mini }, (_, i) => order[(m * mini + i) % size]);
     const counts = rows.map((_, i) => (m * mini + i < size ? 1 : 0));
-    return { rows, counts, ptx: usePtx ? sampleLmBatch(this.pretrainTokens!, mini, this.shape.time, this.ptxRng) : null };
+    return { rows, counts, ptx: usePtx ? this.ptxWindows() : null };
   }
 
   /** loss = pg_loss + vf_coef * vf_loss + ptx_coef * ptx_loss for a whole minibatch. */
@@ -571,19 +562,15 @@ export class PpoStage implements Stage {
   }
 
   /** mini_batch_size windows of pretraining text, as long as the rollout rows. */
-  private ptxBatch(): [tf.Tensor2D, tf.Tensor2D] {
-    const rows = this.settings.mini_batch_size;
-    const { time } = this.shape;
-    const { x, y } = sampleLmBatch(this.pretrainTokens!, rows, time, this.ptxRng);
-    return [tf.tensor2d(x, [rows, time], 'int32'), tf.tensor2d(y, [rows, time], 'int32')];
+  private ptxWindows(): { x: Int32Array; y: Int32Array } {
+    return sampleLmBatch(this.pretrainTokens!, this.settings.mini_batch_size, this.shape.time, this.ptxRng);
   }
 
   /** With ptx off: the LM loss on one pretraining batch, for the chart only (no gradient). */
   private async ptxLossOnly(): Promise<number> {
-    const [x, y] = this.ptxBatch();
-    const loss = lmLoss(this.policy, x, y);
+    const loss = tf.tidy(() => this.ptxLoss(this.ptxWindows(), 0, this.settings.mini_batch_size));
     const value = (await loss.data())[0];
-    tf.dispose([x, y, loss]);
+    loss.dispose();
     return value;
   }
 

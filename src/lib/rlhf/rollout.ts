@@ -26,7 +26,7 @@ import {
   type SequenceTensors,
   type TokenPair,
 } from './sequences';
-import { type PartSizer, yieldToEventLoop } from '../train/parts';
+import { runInParts, type PartSizer } from '../train/parts';
 
 /** Token budget of a rollout: prompts are cut from the left to promptTokens; rows are `time` = promptTokens + responseTokens long. */
 export interface RolloutShape {
@@ -172,23 +172,21 @@ async function forwardsInParts(
   parts?: { sizer: PartSizer; stop?: () => boolean },
 ): Promise<Forwards | null> {
   if (!parts) return forwards(models, batch, temperature, withScores);
-  const rows = batch.ids.shape[0];
   const done: Forwards[] = [];
+  const finished = await runInParts(
+    batch.ids.shape[0],
+    parts.sizer,
+    (from, to) => {
+      const part = batchRows(batch, from, to);
+      done.push(forwards(models, part, temperature, withScores));
+      tf.dispose(Object.values(part));
+    },
+    parts.stop,
+  );
   const dropAll = () => done.forEach((f) => tf.dispose(Object.values(f)));
-  for (let from = 0; from < rows;) {
-    const to = from + parts.sizer.next(rows - from);
-    const started = performance.now();
-    const part = batchRows(batch, from, to);
-    done.push(forwards(models, part, temperature, withScores));
-    tf.dispose(Object.values(part));
-    parts.sizer.record(to - from, performance.now() - started);
-    from = to;
-    if (from === rows) break;
-    await yieldToEventLoop();
-    if (parts.stop?.()) {
-      dropAll();
-      return null;
-    }
+  if (!finished) {
+    dropAll();
+    return null;
   }
   const join = <K extends keyof Forwards>(key: K) => tf.concat(done.map((f) => f[key]!)) as NonNullable<Forwards[K]>;
   const joined = {

@@ -4,7 +4,7 @@
  * Queued rankings reach the reward model together: in the background, or, while PPO-ptx runs, at its
  * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
  */
-import { sample } from '../model/sampler';
+import { sample, SamplingStopped, stoppable } from '../model/sampler';
 import { breather, PART_MS } from '../train/breather';
 import { PartSizer } from '../train/parts';
 import {
@@ -58,9 +58,6 @@ export interface RankingFlowHost {
   onBusy?(forMs: number): void;
   onRewardMetrics(point: Omit<MetricPoint, 'step'>): void;
 }
-
-/** Thrown from the sampler's progress callback to give up a refill. */
-class SamplingStopped extends Error {}
 
 export class RankingFlow {
   rankings: Ranking[] = [];
@@ -141,24 +138,23 @@ export class RankingFlow {
     const { temperature, maxNewTokens } = this.host.samplingSettings();
     const longest = Math.max(...promptTokens.map((t) => t.length));
     const breathe = breather();
-    const sampled = await sample(
-      model,
-      promptTokens.flatMap((t) => new Array<number[]>(k).fill(t)),
-      {
-        maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - longest),
-        temperature,
-        topK: 0,
-        seed: (this.promptCursor * 7919) >>> 0,
-        eosId: tokenizer.eosId,
-        onToken: async () => {
-          await breathe();
-          if (stop?.()) throw new SamplingStopped();
+    const sampled = await stoppable(
+      sample(
+        model,
+        promptTokens.flatMap((t) => new Array<number[]>(k).fill(t)),
+        {
+          maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - longest),
+          temperature,
+          topK: 0,
+          seed: (this.promptCursor * 7919) >>> 0,
+          eosId: tokenizer.eosId,
+          onToken: async () => {
+            await breathe();
+            if (stop?.()) throw new SamplingStopped();
+          },
         },
-      },
-    ).catch((err) => {
-      if (err instanceof SamplingStopped) return null;
-      throw err;
-    });
+      ),
+    );
     if (!sampled) return [];
     const { completions } = sampled;
     const reward = this.host.reward();

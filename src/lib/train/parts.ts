@@ -33,9 +33,32 @@ export class PartSizer {
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
+ * Runs `work(from, to)` on consecutive row ranges covering [0, rows), sized by `sizer`, yielding between them (not
+ * after the last). False when `stop()` said so between parts (the rows after it are not run).
+ */
+export async function runInParts(
+  rows: number,
+  sizer: PartSizer,
+  work: (from: number, to: number) => void,
+  stop?: () => boolean,
+): Promise<boolean> {
+  for (let from = 0; from < rows;) {
+    const to = from + sizer.next(rows - from);
+    const started = performance.now();
+    work(from, to);
+    sizer.record(to - from, performance.now() - started);
+    from = to;
+    if (from === rows) break;
+    await yieldToEventLoop();
+    if (stop?.()) return false;
+  }
+  return true;
+}
+
+/**
  * Adds the gradient of `part(from, to)` for consecutive row ranges covering [0, rows) to the optimizer's pending sum,
- * yielding between parts (not after the last). False when `stop()` said so between parts: the whole pending sum is
- * then discarded, and the caller redoes the step later.
+ * yielding between parts. False when `stop()` said so between parts: the whole pending sum is then discarded, and the
+ * caller redoes the step later.
  */
 export async function accumulateInParts(
   optimizer: AdamW,
@@ -44,18 +67,7 @@ export async function accumulateInParts(
   part: (from: number, to: number) => LossWithMetrics,
   stop?: () => boolean,
 ): Promise<boolean> {
-  for (let from = 0; from < rows;) {
-    const to = from + sizer.next(rows - from);
-    const started = performance.now();
-    optimizer.accumulate(() => part(from, to));
-    sizer.record(to - from, performance.now() - started);
-    from = to;
-    if (from === rows) break;
-    await yieldToEventLoop();
-    if (stop?.()) {
-      optimizer.discardAccumulated();
-      return false;
-    }
-  }
-  return true;
+  const done = await runInParts(rows, sizer, (from, to) => optimizer.accumulate(() => part(from, to)), stop);
+  if (!done) optimizer.discardAccumulated();
+  return done;
 }
