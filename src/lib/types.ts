@@ -251,6 +251,8 @@ export interface LessonInfo {
    * model: at these sizes (mini's on a CPU backend) its finding does not show on the mini model within 3 minutes.
    */
   onTinyModel: boolean;
+  /** The lesson starts from the shipped pretrained model of the current size (lesson 0: SFT), not the current model. */
+  fromPretrained: boolean;
 }
 
 /**

@@ -2,7 +2,8 @@
  * The Lessons tab on WebGPU, at the quick sizes (`?lessonSizes=quick`: a couple of steps per run) on the tiny
  * fixture: a lesson opens from its link, runs to its measured-result sentence, runs again and the two runs
  * overlay on its chart from the runs panel; over-optimisation steps, stops, resumes and shows the samples at the
- * gold peak beside those at the end; two more lessons start and make their first step.
+ * gold peak beside those at the end; three more lessons start and make their first step (lesson 0: SFT from the shipped
+ * pretrained model, its responses before and after).
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -90,6 +91,15 @@ test('over-optimisation steps, stops, resumes and shows the samples at the gold 
     await stepOnce(page, /^1 \/ \d+$/);
     await expect(page.getByTestId('lesson-so-far')).toBeVisible();
   }
+  // lesson 0 fine-tunes a copy of the shipped pretrained model: its responses before SFT beside those after the step
+  await page.getByTestId('lesson-item-instruction-following').click();
+  await expect(page.getByTestId('lesson-model-note')).toContainText('From the shipped pretrained model');
+  await stepOnce(page, '1 / 2');
+  await expect(page.getByTestId('lesson-so-far')).toContainText('Instruction following went from');
+  await expect(page.getByTestId('lesson-samples-0')).toContainText('before SFT');
+  await expect(page.getByTestId('lesson-samples-1')).toContainText(/after 1 SFT step[\s\S]*follows \d+ of \d+/);
+  await expect(page.getByTestId('lesson-chart-following')).not.toHaveAttribute('data-points', '0');
+  await page.getByTestId('lesson-item-alignment-tax').click();
   await expect(page.getByTestId('lesson-chart-accuracy')).toHaveCount(0); // alignment-tax has no such chart
   await page.getByTestId('lesson-item-k-way').click();
   // its run was closed when the next lesson began: it is in the run history now, drawn dashed

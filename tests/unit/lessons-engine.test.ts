@@ -38,7 +38,7 @@ describe('series helpers', () => {
       id: 'beta-0',
       label: 'PPO, beta = 0',
       kind: 'ppo',
-      spec: LESSONS[2].runs[1],
+      spec: LESSONS[3].runs[1],
       totalSteps: 8,
       stepsDone: 8,
       samples: [],
@@ -57,13 +57,21 @@ describe('series helpers', () => {
     expect(p.peakGold).toBe(0.9);
     expect(p.fallShare).toBeCloseTo(1.2, 10); // (0.9 - 0.3) / (0.9 - 0.4)
     expect(p.proxyEnd).toBe(p.proxyMax);
-    expect(LESSONS[2].summarise([record])).toMatch(/gold peaked at iteration 4 .* then fell 120 % of its gain/);
+    expect(LESSONS[3].summarise([record])).toMatch(/gold peaked at iteration 4 .* then fell 120 % of its gain/);
   });
 });
 
 describe('lesson descriptors', () => {
-  it('has the six lessons of issue #11, each with runs, charts and a summary before running', () => {
-    expect(LESSONS.map((l) => l.id)).toEqual(['rankings', 'k-way', 'over-optimisation', 'kl-frontier', 'alignment-tax', 'win-rate']);
+  it('has the seven lessons of issue #11, each with runs, charts and a summary before running', () => {
+    expect(LESSONS.map((l) => l.id)).toEqual([
+      'instruction-following',
+      'rankings',
+      'k-way',
+      'over-optimisation',
+      'kl-frontier',
+      'alignment-tax',
+      'win-rate',
+    ]);
     for (const lesson of LESSONS) {
       expect(lesson.runs.length).toBeGreaterThan(0);
       expect(lesson.charts.length).toBeGreaterThan(0);

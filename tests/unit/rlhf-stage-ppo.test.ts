@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { summariseFollowing } from '../../src/lib/data/instructionFollowing';
 import { GPT } from '../../src/lib/model/gpt';
 import { TrainingLoop } from '../../src/lib/train/loop';
 import { PPO_METRIC_NAMES } from '../../src/lib/rlhf/metrics';
@@ -62,6 +63,9 @@ describe('PPO stage', () => {
     expect(first['objective/gold']).toBeLessThan(0);
     expect(first.episode).toBe(4);
     expect(stage.lastSamples).toHaveLength(4);
+    const following = summariseFollowing(stage.lastSamples.map((x) => ({ prompt: x.prompt, response: x.response })));
+    expect(following.total).toBeGreaterThan(0);
+    expect(first['objective/instruction_following']).toBe(following.share);
     expect(prompts).toContain(stage.lastSamples[0].prompt);
     const tensors = tf.memory().numTensors;
     await stage.step();

@@ -33,9 +33,10 @@ async function until(done: () => boolean): Promise<void> {
 beforeAll(useWasmBackend);
 
 describe('lessons in the session', () => {
-  it('lists the six lessons at the sizes for the model', () => {
+  it('lists the seven lessons at the sizes for the model', () => {
     const session = tinySession([]);
     expect(session.lessons().map((l) => l.id)).toEqual([
+      'instruction-following',
       'rankings',
       'k-way',
       'over-optimisation',
@@ -43,8 +44,8 @@ describe('lessons in the session', () => {
       'alignment-tax',
       'win-rate',
     ]);
-    expect(session.lessons()[2].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
-    expect(session.lessons('quick')[2].explanation).toContain('4 rankings');
+    expect(session.lessons()[3].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
+    expect(session.lessons('quick')[3].explanation).toContain('4 rankings');
   });
 
   it('steps, runs to the end with a summary, and records each lesson run in the history, tagged', async () => {
@@ -80,6 +81,7 @@ describe('lessons in the session', () => {
     session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
     const lessons = session.lessons(); // the session's backend is cpu: mini-cpu
     expect(lessons.map((l) => [l.id, l.onTinyModel])).toEqual([
+      ['instruction-following', false],
       ['rankings', true],
       ['k-way', true],
       ['over-optimisation', true],
@@ -87,8 +89,8 @@ describe('lessons in the session', () => {
       ['alignment-tax', false],
       ['win-rate', false],
     ]);
-    expect(lessons[2].explanation).toContain('64 rankings'); // built at the tiny sizes
-    expect(lessons[5].explanation).toContain('"Likes short answers"');
+    expect(lessons[3].explanation).toContain('64 rankings'); // built at the tiny sizes
+    expect(lessons[6].explanation).toContain('"Likes short answers"');
     expect(session.lessons('mini').some((l) => l.onTinyModel)).toBe(false); // a GPU backend: all on the current model
 
     // a lesson on the tiny model fetches it (the app serves public/checkpoints/) at its first step
@@ -100,6 +102,30 @@ describe('lessons in the session', () => {
     await session.flushRuns();
     const run = session.listRuns().find((r) => r.stage === 'lesson:over-optimisation')!;
     expect(run.settings).toMatchObject({ sizes: 'mini-cpu', model: 'shipped tiny' });
+  });
+
+  it('lesson 0 fine-tunes a copy of the shipped pretrained model of the current size, not the session model', async () => {
+    const session = tinySession([]);
+    const info = session.lessons('quick')[0];
+    expect(info).toMatchObject({ id: 'instruction-following', fromPretrained: true, onTinyModel: false });
+    fetched.length = 0;
+    await session.runLesson('instruction-following', 'quick');
+    await until(() => session.lesson()?.status.state === 'done');
+    expect(fetched).toEqual(['/checkpoints/tiny.safetensors']); // the session's model is the tiny fixture
+    const [run] = session.lesson()!.records;
+    expect(run.series.map((p) => p.step)).toEqual([0, 1, 2]); // before SFT, then each step (evaluated at quick sizes)
+    for (const p of [run.series[0], run.series[2]]) {
+      expect(p.values.instruction_following).toBeGreaterThanOrEqual(0);
+      expect(p.values.instruction_following).toBeLessThanOrEqual(1);
+      expect(p.values.val_loss).toBeGreaterThan(0);
+    }
+    expect(run.samples.map((s) => s.label)).toEqual(['before SFT (the pretrained model)', 'after 2 SFT steps']);
+    expect(run.samples[0].items.map((i) => i.prompt)).toEqual(run.samples[1].items.map((i) => i.prompt));
+    expect(run.samples[1].items[0].badge).toMatch(/^follows \d+ of \d+$/);
+    expect(session.lesson()!.summary).toMatch(/^Instruction following went from \d+ % \(the pretrained model\) to \d+ % after 2 SFT steps/);
+    await session.flushRuns();
+    const recorded = session.listRuns().find((r) => r.stage === 'lesson:instruction-following')!;
+    expect(recorded.settings).toMatchObject({ sizes: 'quick', model: 'shipped tiny' });
   });
 
   it('a stage that runs pauses the lesson; a new model closes it', async () => {

@@ -10,6 +10,9 @@ import { PpoStage, type RolloutSample } from '../rlhf/ppo';
 import type { Ranking } from '../rlhf/rankings';
 import { RewardModel, scorePairs } from '../rlhf/rewardModel';
 import { REWARD_DEFAULTS, RewardStage } from '../rlhf/rewardTrainer';
+import { followingPrompts, measureInstructionFollowing } from '../rlhf/instructionEval';
+import { SFT_DEFAULTS, SftStage } from '../rlhf/sft';
+import { CONSTRAINT_KINDS, instructionFollowing } from '../data/instructionFollowing';
 import { encodePair } from '../rlhf/sequences';
 import type { Metrics, Stage } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
@@ -24,6 +27,7 @@ import type {
   RunRecord,
   RunSpec,
   SampleSet,
+  SftRunSpec,
 } from './types';
 
 /** Reward models made by earlier runs of a lesson, by name. */
@@ -48,6 +52,10 @@ export function runSteps(spec: RunSpec): number {
     }
     case 'ppo':
       return spec.ppo.iterations ?? 1;
+    case 'sft': {
+      const s = { ...SFT_DEFAULTS, ...spec.sft };
+      return s.epochs * Math.ceil(s.demonstrations / s.batch_size);
+    }
   }
 }
 
@@ -59,6 +67,8 @@ export function createRunStage(spec: RunSpec, ctx: LessonContext, artefacts: Art
       return new RewardModelRun(spec, ctx, artefacts);
     case 'ppo':
       return new PpoRun(spec, ctx, artefacts);
+    case 'sft':
+      return new SftRun(spec, ctx);
   }
 }
 
@@ -417,6 +427,94 @@ export class PpoRun implements LessonRunStage {
     this.ppo?.dispose();
     this.policy?.dispose();
     this.ppo = null;
+    this.policy = null;
+  }
+}
+
+/**
+ * Lesson 0: SFT on the world's demonstrations from a clone of the context's policy (the pretrained model). Records the
+ * training loss every step and, before the first step, every evalEvery steps and at the end, the validation loss and
+ * instruction following: the share of the named constraints of fixed held-out instructions that responses sampled
+ * with a fixed seed honour, overall and per kind ('following/character', ...). Keeps the responses before SFT and the
+ * latest ones side by side.
+ */
+export class SftRun implements LessonRunStage {
+  readonly name: string;
+  readonly totalSteps: number;
+  stepsDone = 0;
+  readonly record: RunRecord;
+  private sft: SftStage | null = null;
+  private policy: GPT | null = null;
+  private readonly prompts: string[];
+
+  constructor(
+    private readonly spec: SftRunSpec,
+    private readonly ctx: LessonContext,
+  ) {
+    this.name = spec.id;
+    this.totalSteps = runSteps(spec);
+    this.record = newRecord(spec, this.totalSteps);
+    this.prompts = followingPrompts(ctx.heldOutPrompts, spec.followingPrompts);
+  }
+
+  /** The model being fine-tuned (null before the first step and after dispose). */
+  get trainedPolicy(): GPT | null {
+    return this.policy;
+  }
+
+  /** Instruction following (and its samples) of the model now. */
+  private async following(): Promise<Metrics> {
+    const { spec, ctx } = this;
+    const report = await measureInstructionFollowing(this.policy!, ctx.tokenizer, this.prompts, {
+      maxNewTokens: spec.followingTokens > 0 ? spec.followingTokens : undefined,
+      seed: 101,
+    });
+    const values: Metrics = { instruction_following: report.share };
+    for (const kind of CONSTRAINT_KINDS) {
+      const k = report.byKind[kind];
+      if (k.total > 0) values[`following/${kind}`] = k.honoured / k.total;
+    }
+    const items = this.prompts.map((prompt, i) => {
+      const { honoured, total } = instructionFollowing(prompt, report.responses[i]);
+      return { prompt, response: report.responses[i], gold: honoured / total, badge: `follows ${honoured} of ${total}` };
+    });
+    const set: SampleSet = {
+      label:
+        this.stepsDone === 0 ? 'before SFT (the pretrained model)' : `after ${this.stepsDone} SFT step${this.stepsDone === 1 ? '' : 's'}`,
+      step: this.stepsDone,
+      items,
+    };
+    this.record.samples = this.stepsDone === 0 ? [set] : [this.record.samples[0], set];
+    return values;
+  }
+
+  async step(): Promise<Metrics> {
+    const started = performance.now();
+    try {
+      if (!this.sft) {
+        this.policy = this.ctx.policy.clone(true);
+        this.sft = new SftStage(this.policy, this.ctx.tokenizer, { ...this.spec.sft, instruction_prompts: 0 });
+        const { val_loss } = await this.sft.evaluate();
+        this.record.series.push({ step: 0, values: { val_loss, ...(await this.following()) } });
+      }
+      const m = await this.sft.step();
+      const step = (this.stepsDone = this.sft.stepsDone);
+      const values: Metrics = { loss: m.loss };
+      if (step === this.totalSteps || (this.spec.evalEvery > 0 && step % this.spec.evalEvery === 0)) {
+        Object.assign(values, await this.sft.evaluate(), await this.following());
+      }
+      this.record.series.push({ step, values });
+      return values;
+    } finally {
+      this.record.stepsDone = this.stepsDone;
+      this.record.seconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  dispose(): void {
+    this.sft?.dispose();
+    this.policy?.dispose();
+    this.sft = null;
     this.policy = null;
   }
 }

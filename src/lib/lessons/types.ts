@@ -7,6 +7,7 @@ import type { Tokenizer } from '../data/tokenizer';
 import type { GPT } from '../model/gpt';
 import type { PpoSettings } from '../rlhf/ppo';
 import type { RewardSettings } from '../rlhf/rewardTrainer';
+import type { SftSettings } from '../rlhf/sft';
 
 /** What the session hands the lesson engine. Nothing in it is modified or disposed by the engine. */
 export interface LessonContext {
@@ -35,7 +36,7 @@ export interface SampleSet {
   /** e.g. 'gold peak (iteration 12)' or 'end (iteration 40)'. */
   label: string;
   step: number;
-  items: { prompt: string; response: string; gold: number; proxy?: number }[];
+  items: { prompt: string; response: string; gold: number; proxy?: number; /** Shown instead of the gold score. */ badge?: string }[];
 }
 
 /** Settings of the simulated labeler's rankings. */
@@ -110,7 +111,23 @@ export interface PpoRunSpec {
   labeler?: string;
 }
 
-export type RunSpec = RewardSweepRunSpec | RewardModelRunSpec | PpoRunSpec;
+/**
+ * Lesson 0: SFT from a clone of the context's policy (the pretrained model); a step = an SFT step. Instruction following
+ * on held-out prompts before the first step, every `evalEvery` steps and at the end.
+ */
+export interface SftRunSpec {
+  kind: 'sft';
+  id: string;
+  label: string;
+  sft: Partial<SftSettings>;
+  /** Held-out instructions (that name something) sampled at each evaluation. */
+  followingPrompts: number;
+  /** Longest sampled response of that measure (0: as much as the context leaves). */
+  followingTokens: number;
+  evalEvery: number;
+}
+
+export type RunSpec = RewardSweepRunSpec | RewardModelRunSpec | PpoRunSpec | SftRunSpec;
 
 export interface RunRecord {
   id: string;
@@ -149,6 +166,11 @@ export interface Lesson {
   paperFinding: string;
   runs: RunSpec[];
   charts: ChartSpec[];
+  /**
+   * What the lesson's runs start from: 'current' (default) the session's policy (SFT or pretrained); 'pretrained' the
+   * shipped pretrained checkpoint of the current size, whatever the session has trained since (lesson 0 trains SFT on it).
+   */
+  base?: 'current' | 'pretrained';
   /** Measured result in one or two sentences, from the finished (or partly finished) runs. */
   summarise(runs: RunRecord[]): string;
 }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt';
 import { lmLoss, logProbsAt } from '../model/logprobs';
 import { sampleLmBatch } from '../data/batches';
+import { summariseFollowing } from '../data/instructionFollowing';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW, type LossWithMetrics } from '../train/adamw';
@@ -396,6 +397,10 @@ export class PpoStage implements Stage {
       'time/update_s': flight.updateSeconds,
     };
     if (this.goldScorer) metrics['objective/gold'] = mean(prompts.map((p, i) => this.goldScorer!(p + responses.texts[i])));
+    // the share of the named constraints of the rollouts' instructions that their responses honour, as written (cut at
+    // response_length, so a long story's ending may not be there yet); absent when no instruction names anything
+    const following = summariseFollowing(prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] })));
+    if (following.total > 0) metrics['objective/instruction_following'] = following.share;
     return metrics;
   }
 

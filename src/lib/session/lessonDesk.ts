@@ -21,6 +21,8 @@ const DEFAULT_LABELER = 'dog-lover';
 
 /** The shipped tiny model, for the lessons that the sizes run on it (LessonSizes.onTinyModel); the app serves public/. */
 const TINY_CHECKPOINT_URL = '/checkpoints/tiny.safetensors';
+/** The shipped pretrained mini model, lesson 0's start (Lesson.base 'pretrained') for any model but the tiny one. */
+const MINI_CHECKPOINT_URL = '/checkpoints/default.safetensors';
 
 export interface LessonHost {
   /** The backend the engine runs on: lessons on wasm or cpu use smaller sizes. */
@@ -55,7 +57,7 @@ const stageState = (state: LoopState): StageState => (state === 'idle' ? 'not-st
 function infoOf({ lesson, onTinyModel }: { lesson: Lesson; onTinyModel: boolean }): LessonInfo {
   const { id, title, explanation, paperFinding, charts } = lesson;
   const runs = lesson.runs.map((r) => ({ id: r.id, label: r.label, kind: r.kind }));
-  return { id, title, explanation, paperFinding, charts, runs, onTinyModel };
+  return { id, title, explanation, paperFinding, charts, runs, onTinyModel, fromPretrained: lesson.base === 'pretrained' };
 }
 
 /** The lessons at sizes `name`; those the sizes put on the shipped tiny model are built at TINY_SIZES. */
@@ -70,8 +72,8 @@ function lessonsAt(name: LessonSizeName): { lesson: Lesson; onTinyModel: boolean
 
 export class LessonDesk {
   private open: OpenLesson | null = null;
-  /** The shipped tiny model, fetched once when a lesson first needs it. */
-  private tiny: Promise<{ model: GPT; tokenizer: Tokenizer }> | null = null;
+  /** Shipped checkpoints by URL, each fetched once when a lesson first needs it. */
+  private readonly shipped = new Map<string, Promise<{ model: GPT; tokenizer: Tokenizer }>>();
 
   constructor(private readonly host: LessonHost) {}
 
@@ -112,11 +114,13 @@ export class LessonDesk {
     const { lesson, onTinyModel } = found;
     this.close();
     const labeler = this.host.labelerId() ?? DEFAULT_LABELER;
-    const runner = new LessonRunner(lesson, onTinyModel ? () => this.tinyContext(labeler) : this.context(labeler));
+    const checkpoint = this.checkpointFor(lesson, onTinyModel);
+    const runner = new LessonRunner(lesson, checkpoint ? () => this.shippedContext(checkpoint, labeler) : this.context(labeler));
     const loop = new TrainingLoop(runner, { onMetrics: () => this.record(open), onState: () => this.changed(open) });
     const open: OpenLesson = { lesson, onTinyModel, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
     this.open = open;
-    this.host.runs.created(runner.name, onTinyModel ? { sizes, labeler, model: 'shipped tiny' } : { sizes, labeler }, lesson.id);
+    const model = checkpoint === TINY_CHECKPOINT_URL ? 'shipped tiny' : checkpoint ? 'shipped mini' : undefined;
+    this.host.runs.created(runner.name, model ? { sizes, labeler, model } : { sizes, labeler }, lesson.id);
     this.emitView(open);
     return this.view()!;
   }
@@ -178,20 +182,34 @@ export class LessonDesk {
     };
   }
 
-  /** The world's prompts and pretraining text on the shipped tiny model (fetched the first time), for its own tokenizer. */
-  private async tinyContext(labeler: string): Promise<LessonContext> {
-    this.tiny ??= (async () => {
-      const bytes = await this.host.loadBytes(TINY_CHECKPOINT_URL).catch((err: Error) => {
-        throw new Error(`The shipped tiny model (${TINY_CHECKPOINT_URL}) could not be loaded: ${err.message}`);
-      });
-      const ckpt = decodeCheckpoint(bytes);
-      return { model: modelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
-    })();
+  /**
+   * The shipped checkpoint a lesson's runs start from instead of the current model: the tiny one for a lesson the sizes
+   * put on it; for a lesson from the pretrained model, the shipped pretrained model of the current size (tiny or mini).
+   */
+  private checkpointFor(lesson: Lesson, onTinyModel: boolean): string | null {
+    if (onTinyModel) return TINY_CHECKPOINT_URL;
+    if (lesson.base !== 'pretrained') return null;
+    return presetOf(this.host.policy().model.config) === 'tiny' ? TINY_CHECKPOINT_URL : MINI_CHECKPOINT_URL;
+  }
+
+  /** The world's prompts and pretraining text on a shipped model (fetched the first time), for its own tokenizer. */
+  private async shippedContext(url: string, labeler: string): Promise<LessonContext> {
+    let loading = this.shipped.get(url);
+    if (!loading) {
+      loading = (async () => {
+        const bytes = await this.host.loadBytes(url).catch((err: Error) => {
+          throw new Error(`The shipped model (${url}) could not be loaded: ${err.message}`);
+        });
+        const ckpt = decodeCheckpoint(bytes);
+        return { model: modelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
+      })();
+      this.shipped.set(url, loading);
+    }
     try {
-      const { model, tokenizer } = await this.tiny;
+      const { model, tokenizer } = await loading;
       return worldLessonContext(model, tokenizer, { labeler });
     } catch (err) {
-      this.tiny = null; // try again next time
+      this.shipped.delete(url); // try again next time
       throw err;
     }
   }

@@ -186,7 +186,7 @@ export class StageRunner {
     }
     const stage = d.create(ctx, this.settings[name], this.control(name));
     const evalEvery = Number(this.settings[name].eval_every ?? d.evalEvery ?? 0);
-    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery });
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery, evalAtStart: d.evalAtStart ?? false });
     const created = { stage, loop, snapshot: ctx.model.clone(false) };
     this.running.set(name, created);
     this.host.onCreate?.(name, this.settings[name]);

@@ -59,6 +59,8 @@ export interface StageDescriptor<S extends SettingValues = SettingValues> extend
   validate?(settings: S): string | null;
   /** Held-out evaluation every so many steps when the settings have no eval_every (default: only at the end). */
   evalEvery?: number;
+  /** Also evaluate before the first step (reported at step 0), to show where the stage starts from. */
+  evalAtStart?: boolean;
   create(ctx: StageContext, settings: S, control?: StageControl): Stage;
   /** After each step: interleaved work such as reward-model updates; samples it returns are shown. */
   afterStep?(stage: Stage, step: number, ctx: StageContext, control: StageControl): Promise<SampleView[] | void>;

@@ -33,6 +33,16 @@ export const ppoStage = defineStage({
       ...chart('ppo-chart-gold', 'Gold score (simulated labeler)', 'objective/gold', 'gold', 'what the labeler really prefers'),
       optional: true,
     },
+    {
+      ...chart(
+        'ppo-chart-following',
+        'Instruction following',
+        'objective/instruction_following',
+        'following',
+        "share of the rollout instructions' named characters, animals, place, mood, ending and length honoured",
+      ),
+      optional: true,
+    },
     chart('ppo-chart-kl', 'KL to the SFT model', 'objective/kl', 'KL', 'nats per response'),
     chart('ppo-chart-kl-coef', 'KL coefficient β', 'objective/kl_coef', 'β'),
     chart('ppo-chart-policy-loss', 'Policy loss', 'loss/policy_avg', 'policy'),

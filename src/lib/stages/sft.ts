@@ -19,13 +19,22 @@ export const sftStage = defineStage({
         { key: 'sft/val_loss', label: 'validation', kind: 'eval' },
       ],
     },
+    {
+      id: 'sft-chart-following',
+      title: 'Instruction following (held-out instructions)',
+      note: "share of the instructions' named characters, animals, objects, place, mood, ending and length that sampled responses honour; step 0: before SFT",
+      series: [{ key: 'sft/instruction_following', label: 'following', kind: 'eval' }],
+      optional: true,
+    },
   ],
   stats: [
     { id: 'sft-loss', label: 'loss', key: 'sft/loss', kind: 'train', format: 'fixed3' },
     { id: 'sft-val-loss', label: 'val loss', key: 'sft/val_loss', kind: 'eval', format: 'fixed3' },
+    { id: 'sft-following', label: 'following', key: 'sft/instruction_following', kind: 'eval', format: 'percent', optional: true },
   ],
   plannedSteps: () => 0,
-  // validation figures while it runs, not only at the end
+  // validation figures while it runs, not only at the end, and before the first step: where SFT starts from
   evalEvery: 5,
+  evalAtStart: true,
   create: (ctx, settings, control) => new SftStage(ctx.model, ctx.tokenizer, settings, [...ctx.demonstrations], control),
 });

@@ -34,6 +34,8 @@ export interface LoopHooks {
 
 export interface LoopOptions {
   evalEvery: number; // 0 = only at the end
+  /** Also evaluate before the first step (reported at step 0): where the stage starts from. */
+  evalAtStart: boolean;
 }
 
 /** The name of the first metric that is NaN or infinite, or null; entries left undefined are skipped. */
@@ -50,11 +52,12 @@ export class TrainingLoop {
   private readonly opts: LoopOptions;
   private running: Promise<void> | null = null;
   private longestStepMs = 0;
+  private evaluatedAtStart = false;
 
   constructor(stage: Stage, hooks: LoopHooks = {}, opts: Partial<LoopOptions> = {}) {
     this.stage = stage;
     this.hooks = hooks;
-    this.opts = { evalEvery: 0, ...opts };
+    this.opts = { evalEvery: 0, evalAtStart: false, ...opts };
   }
 
   /** Runs until done, paused or an error; resolves when the loop has stopped. */
@@ -114,6 +117,10 @@ export class TrainingLoop {
   /** One step, its metrics, the evaluation when due, the owner's afterStep; null when the stage paused inside it. */
   private async stepAndReport(): Promise<Metrics | null> {
     const before = this.stage.stepsDone;
+    if (before === 0 && this.opts.evalAtStart && this.stage.evaluate && !this.evaluatedAtStart) {
+      this.hooks.onMetrics?.(0, await this.stage.evaluate(), 'eval');
+      this.evaluatedAtStart = true;
+    }
     const metrics = await this.stage.step();
     // a stage that stopped inside its step (a pause) made no step: nothing to report, the next call resumes it
     if (this.stage.stepsDone === before) return null;
