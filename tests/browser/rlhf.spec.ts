@@ -19,7 +19,7 @@ test('on WebGPU the worker runs SFT, trains a reward model from simulated rankin
     const { api } = (window as unknown as { playground: Client }).playground;
     await api.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained.safetensors');
     await api.clearRankings();
-    await api.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4 });
+    await api.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4, instruction_prompts: 4 });
     await api.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.25 });
     await api.configure('ppo', { iterations: 2, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8 });
     await api.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 120, k: 3 });

@@ -28,7 +28,7 @@ describe('Session: the whole recipe on the tiny checkpoint', () => {
     expect(engine.counters()).toMatchObject({ rankings: 8, pairs: 48 });
 
     await engine.addDemonstration('Write a short story about Tom.', 'Tom went to the park. He was happy. The end.');
-    engine.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4 });
+    engine.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4, instruction_prompts: 4 });
     await until(engine, 'sft', 'done');
 
     engine.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3 });
