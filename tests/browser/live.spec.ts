@@ -99,7 +99,12 @@ test('SFT reports validation while it runs; its end replaces older tasks; the li
   await page.getByTestId('tab-sft').click();
   await expect(page.getByTestId('ranking-origin')).toContainText('tiny-pretrained', { timeout: 120_000 });
   await page.evaluate(() =>
-    (window as unknown as { playground: Client }).playground.api.configure('sft', { epochs: 1, demonstrations: 24, batch_size: 4, instruction_prompts: 4 }),
+    (window as unknown as { playground: Client }).playground.api.configure('sft', {
+      epochs: 1,
+      demonstrations: 24,
+      batch_size: 4,
+      instruction_prompts: 4,
+    }),
   );
   await page.getByTestId('sft-run').click();
   await expect(page.getByTestId('sft-state')).toHaveText('done', { timeout: 300_000 });
