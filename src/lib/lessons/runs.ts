@@ -117,6 +117,9 @@ async function rankingAccuracy(
 
 const choose2 = (k: number) => (k * (k - 1)) / 2;
 
+/** Whether a run evaluates after step `step`: every `every` steps (0 = never) and at the end. */
+const evaluationDue = (step: number, total: number, every: number) => step === total || (every > 0 && step % every === 0);
+
 /** Lessons 1 and 2: step i trains a fresh reward model on the first rankingCounts[i] rankings and measures it. */
 export class RewardSweepRun implements LessonRunStage {
   readonly name: string;
@@ -389,8 +392,7 @@ export class PpoRun implements LessonRunStage {
         kl: m['objective/kl'],
         sqrt_kl: sqrtKl(m['objective/kl']),
       };
-      const due = step === this.totalSteps || (this.spec.evalEvery > 0 && step % this.spec.evalEvery === 0);
-      if (due) Object.assign(values, await this.heldOutMetrics());
+      if (evaluationDue(step, this.totalSteps, this.spec.evalEvery)) Object.assign(values, await this.heldOutMetrics());
       this.record.series.push({ step, values });
       if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts)
         this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
@@ -500,9 +502,8 @@ export class SftRun implements LessonRunStage {
       const m = await this.sft.step();
       const step = (this.stepsDone = this.sft.stepsDone);
       const values: Metrics = { loss: m.loss };
-      if (step === this.totalSteps || (this.spec.evalEvery > 0 && step % this.spec.evalEvery === 0)) {
+      if (evaluationDue(step, this.totalSteps, this.spec.evalEvery))
         Object.assign(values, await this.sft.evaluate(), await this.following());
-      }
       this.record.series.push({ step, values });
       return values;
     } finally {
