@@ -4,12 +4,14 @@
  *
  *   npm run pretrain                                   # mini preset -> public/checkpoints/default.safetensors
  *   npm run pretrain -- --preset tiny --steps 600 --out tests/fixtures/tiny-pretrained.safetensors
+ *   npm run pretrain -- --init public/checkpoints/default.safetensors --steps 600 --lr 1e-3 --out /tmp/longer.safetensors
+ *                                                      # more steps from a checkpoint (its tokenizer and weights)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configFromPreset, countParams, type PresetName } from '../src/lib/model/config';
-import { checkpointOf, encodeCheckpoint } from '../src/lib/model/checkpoint';
+import { configFromPreset, countParams, presetOf, type PresetName } from '../src/lib/model/config';
+import { checkpointOf, decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import { GPT } from '../src/lib/model/gpt';
 import { sample } from '../src/lib/model/sampler';
 import { BpeTokenizer } from '../src/lib/data/bpeTokenizer';
@@ -29,19 +31,21 @@ const { values: args } = parseArgs({
     vocab: { type: 'string', default: '512' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'public/checkpoints/default.safetensors' },
+    init: { type: 'string' },
   },
 });
 
 const backend = await useNodeBackend();
-const preset = args.preset as PresetName;
 const steps = Number(args.steps);
 const seed = Number(args.seed);
 const documents = generateCorpus({ seed, documents: Number(args.documents) }).map((d) => d.text);
-const tokenizer = BpeTokenizer.train(documents.join('\n'), Number(args.vocab));
+const init = args.init ? decodeCheckpoint(new Uint8Array(readFileSync(args.init))) : null;
+const tokenizer = init ? init.tokenizer : BpeTokenizer.train(documents.join('\n'), Number(args.vocab));
 const split = splitTrainVal(documents, 0.1, seed);
 const data = { train: encodeDocuments(tokenizer, split.train), val: encodeDocuments(tokenizer, split.val) };
-const config = configFromPreset(preset, tokenizer.vocabSize);
-const model = GPT.init(config, seed);
+const model = init ? modelFromCheckpoint(init) : GPT.init(configFromPreset(args.preset as PresetName, tokenizer.vocabSize), seed);
+const config = model.config;
+const preset = presetOf(config);
 console.log(
   `${preset}: ${countParams(config).toLocaleString()} parameters, ${data.train.length.toLocaleString()} train tokens, backend ${backend}`,
 );
@@ -50,7 +54,7 @@ const stage = new PretrainStage(model, data, {
   steps,
   batch_size: Number(args.batch),
   learning_rate: Number(args.lr),
-  warmup_steps: 100,
+  warmup_steps: init ? 0 : 100,
   seed,
 });
 const started = Date.now();
@@ -80,7 +84,8 @@ const { completions } = await sample(model, encoded, {
   eosId: tokenizer.eosId,
 });
 const samples = prompts.map((p, i) => p + tokenizer.decode(completions[i]));
-const note = `shipped ${preset} checkpoint: ${steps} steps on the built-in world corpus, seed ${seed}, val loss ${valLoss.toFixed(3)}`;
+const from = args.init ? ` after ${args.init}` : '';
+const note = `shipped ${preset} checkpoint: ${steps} steps${from} on the built-in world corpus, seed ${seed}, val loss ${valLoss.toFixed(3)}`;
 const bytes = encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), note));
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, bytes);
