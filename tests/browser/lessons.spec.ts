@@ -2,7 +2,7 @@
  * The Lessons tab on WebGPU, at the quick sizes (`?lessonSizes=quick`: a couple of steps per run) on the tiny
  * fixture: a lesson opens from its link, runs to its measured-result sentence, runs again and the two runs
  * overlay on its chart from the runs panel; over-optimisation steps, stops, resumes and shows the samples at the
- * gold peak beside those at the end; three more lessons start and make their first step (lesson 0: SFT from the shipped
+ * gold peak beside those at the end; the other five start and make their first step (lesson 0: SFT from the shipped
  * pretrained model, its responses before and after).
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -83,9 +83,9 @@ test('over-optimisation steps, stops, resumes and shows the samples at the gold 
   await expect(samples.getByTestId('lesson-samples-1')).toContainText('latest');
   if (process.env.LESSONS_SCREENSHOT) await page.screenshot({ path: 'test-results/lessons-ui.png', fullPage: true });
 
-  // the others start and make their first step: a reward sweep (as in rankings) and a reward model for PPO (as in kl-frontier);
+  // the others start and make their first step (a reward sweep, or the reward model their PPO runs optimise);
   // tests/unit/session-lessons.test.ts runs the rankings lesson whole, lessons-learning.test.ts every lesson
-  for (const id of ['k-way', 'alignment-tax']) {
+  for (const id of ['rankings', 'kl-frontier', 'k-way', 'alignment-tax']) {
     await page.getByTestId(`lesson-item-${id}`).click();
     await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', id);
     await stepOnce(page, /^1 \/ \d+$/);

@@ -108,13 +108,13 @@ test('SFT reports validation while it runs; its end replaces older tasks; the li
   );
   await page.getByTestId('sft-run').click();
   await expect(page.getByTestId('sft-state')).toHaveText('done', { timeout: 300_000 });
-  // validation at step 5 and at the end (6), not only at the end
+  // validation before the first step (where SFT starts from), at step 5 and at the end (6), not only at the end
   const evalSteps = await page.evaluate(() =>
     (window as unknown as { playground: { metrics: Record<string, { step: number; kind: string }[]> } }).playground.metrics.sft
       .filter((p) => p.kind === 'eval')
       .map((p) => p.step),
   );
-  expect(evalSteps).toEqual([5, 6]);
+  expect(evalSteps).toEqual([0, 5, 6]);
   // the untouched pre-SFT task gave way to one written by the SFT model
   await expect(page.getByTestId('ranking-origin')).toHaveText('written by SFT', { timeout: 120_000 });
   await page.getByTestId('tab-pretrain').click();
