@@ -9,7 +9,7 @@
  */
 import { rankingOfTask, type Ranking } from '../lib/rlhf/rankings';
 import { IdbRankingStore } from '../lib/session/rankingStore';
-import { TaskQueue } from '../lib/session/taskQueue';
+import { isFresh, TaskQueue } from '../lib/session/taskQueue';
 import type { RankingTask } from '../lib/types';
 import { engine } from './engine.svelte';
 import { MAX_K, MIN_K, instructionOf, letter, moveItem } from './ranking';
@@ -76,9 +76,18 @@ class RankingDeskState {
     this.prefetch();
   }
 
+  /**
+   * The policy moved on: when spares of the current K are in hand but none is fresh any more, one more is fetched,
+   * and the stale ones give way to it (keepSpare), so that the task shown at the next submit is a recent one.
+   */
+  refreshSpares(): void {
+    const ofK = this.spares.list().filter((t) => t.completions.length === this.k);
+    if (ofK.length > 0 && !ofK.some((t) => isFresh(t, engine.lineage.version))) this.prefetch(true);
+  }
+
   /** Tops the spares up in the background, one request at a time, while the person ranks the task on show. */
-  private prefetch(): void {
-    if (this.spares.length >= SPARES || this.spareFetch || !engine.ready) return;
+  private prefetch(evenWhenFull = false): void {
+    if ((this.spares.length >= SPARES && !evenWhenFull) || this.spareFetch || !engine.ready) return;
     const want = this.k;
     this.spareFetch = engine
       .attempt((api) => api.nextRankingTask(want))
