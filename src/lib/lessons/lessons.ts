@@ -4,6 +4,7 @@
  * tiny preset, MINI_SIZES for the mini model on a GPU backend, MINI_CPU_SIZES for it on wasm or cpu (each lesson
  * within 3 minutes on the 2-core machine). LESSONS is the set at the tiny sizes. Tests use smaller sizes still.
  */
+import { CONSTRAINT_KINDS } from '../data/instructionFollowing';
 import { labelerById } from '../data/labelers';
 import type { PpoSettings } from '../rlhf/ppo';
 import type { RewardSettings } from '../rlhf/rewardTrainer';
@@ -345,8 +346,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       const share = seriesOf(r, 'instruction_following');
       if (!r || share.values.length < 2) return 'Not run yet.';
       const n = share.values.length - 1;
-      const kinds = ['character', 'animal', 'object', 'place', 'mood', 'ending', 'length']
-        .map((k) => ({ k, v: seriesOf(r, `following/${k}`).values }))
+      const kinds = CONSTRAINT_KINDS.map((k) => ({ k, v: seriesOf(r, `following/${k}`).values }))
         .filter(({ v }) => v.length > n)
         .map(({ k, v }) => `${k} ${pct(v[0])} → ${pct(v[n])}`);
       return (
