@@ -76,6 +76,10 @@ describe('instructionFollowing', () => {
     const mismatched = summariseFollowing(demos.map((d, i) => ({ prompt: d.prompt, response: demos[(i + 1) % demos.length].response })));
     expect(mismatched.share).toBeLessThan(0.3); // measured 0.17 on 2000
     expect(mismatched.total).toBe(matched.total);
+    // each pair's own score, in order, adds up to the pooled counts
+    expect(mismatched.scores).toHaveLength(demos.length);
+    expect(mismatched.scores[3]).toEqual(instructionFollowing(demos[3].prompt, demos[4].response));
+    expect(mismatched.scores.reduce((n, s) => n + s.honoured, 0)).toBe(mismatched.honoured);
   });
 });
 

@@ -132,6 +132,8 @@ export interface FollowingSummary {
   /** Prompts that named at least one constraint. */
   prompts: number;
   byKind: Record<ConstraintKind, { honoured: number; total: number }>;
+  /** Each pair's own score, in the order given (those that name nothing included, as 0 of 0). */
+  scores: FollowingScore[];
 }
 
 /** Pools many (prompt, response) scores: the share of all named constraints honoured, and per kind. */
@@ -140,8 +142,8 @@ export function summariseFollowing(pairs: { prompt: string; response: string }[]
   let honoured = 0;
   let total = 0;
   let prompts = 0;
-  for (const { prompt, response } of pairs) {
-    const s = instructionFollowing(prompt, response);
+  const scores = pairs.map(({ prompt, response }) => instructionFollowing(prompt, response));
+  for (const s of scores) {
     if (s.total === 0) continue;
     prompts++;
     honoured += s.honoured;
@@ -151,5 +153,5 @@ export function summariseFollowing(pairs: { prompt: string; response: string }[]
       if (c.honoured) byKind[c.kind].honoured++;
     }
   }
-  return { share: total ? honoured / total : NaN, honoured, total, prompts, byKind };
+  return { share: total ? honoured / total : NaN, honoured, total, prompts, byKind, scores };
 }

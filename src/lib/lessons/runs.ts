@@ -12,7 +12,7 @@ import { RewardModel, scorePairs } from '../rlhf/rewardModel';
 import { REWARD_DEFAULTS, RewardStage } from '../rlhf/rewardTrainer';
 import { followingPrompts, measureInstructionFollowing } from '../rlhf/instructionEval';
 import { SFT_DEFAULTS, SftStage } from '../rlhf/sft';
-import { CONSTRAINT_KINDS, instructionFollowing } from '../data/instructionFollowing';
+import { CONSTRAINT_KINDS } from '../data/instructionFollowing';
 import { encodePair } from '../rlhf/sequences';
 import type { Metrics, Stage } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
@@ -477,7 +477,7 @@ export class SftRun implements LessonRunStage {
       if (k.total > 0) values[`following/${kind}`] = k.honoured / k.total;
     }
     const items = this.prompts.map((prompt, i) => {
-      const { honoured, total } = instructionFollowing(prompt, report.responses[i]);
+      const { honoured, total } = report.scores[i];
       return { prompt, response: report.responses[i], gold: honoured / total, badge: `follows ${honoured} of ${total}` };
     });
     const set: SampleSet = {
