@@ -120,12 +120,37 @@ const choose2 = (k: number) => (k * (k - 1)) / 2;
 /** Whether a run evaluates after step `step`: every `every` steps (0 = never) and at the end. */
 const evaluationDue = (step: number, total: number, every: number) => step === total || (every > 0 && step % every === 0);
 
-/** Lessons 1 and 2: step i trains a fresh reward model on the first rankingCounts[i] rankings and measures it. */
-export class RewardSweepRun implements LessonRunStage {
+/** What every lesson run keeps: its record's steps and seconds, true even when a step throws or is cut short. */
+abstract class RecordedRun implements LessonRunStage {
   readonly name: string;
   readonly totalSteps: number;
   stepsDone = 0;
   readonly record: RunRecord;
+
+  constructor(spec: RunSpec) {
+    this.name = spec.id;
+    this.totalSteps = runSteps(spec);
+    this.record = newRecord(spec, this.totalSteps);
+  }
+
+  async step(): Promise<Metrics> {
+    const started = performance.now();
+    try {
+      return await this.advance();
+    } finally {
+      this.record.stepsDone = this.stepsDone;
+      this.record.seconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  /** One step of the run; pushes its metrics onto the record's series and returns them. */
+  protected abstract advance(): Promise<Metrics>;
+
+  abstract dispose(): void;
+}
+
+/** Lessons 1 and 2: step i trains a fresh reward model on the first rankingCounts[i] rankings and measures it. */
+export class RewardSweepRun extends RecordedRun {
   private train: Ranking[] = [];
   private heldOut: Ranking[] = [];
   private ready = false;
@@ -137,10 +162,8 @@ export class RewardSweepRun implements LessonRunStage {
     private readonly spec: RewardSweepRunSpec,
     ctx: LessonContext,
   ) {
+    super(spec);
     this.ctx = withLabeler(ctx, spec.labeler);
-    this.name = spec.id;
-    this.totalSteps = spec.rankingCounts.length;
-    this.record = newRecord(spec, this.totalSteps);
   }
 
   private async prepare(): Promise<void> {
@@ -157,8 +180,7 @@ export class RewardSweepRun implements LessonRunStage {
     this.ready = true;
   }
 
-  async step(): Promise<Metrics> {
-    const started = performance.now();
+  protected async advance(): Promise<Metrics> {
     if (!this.ready) await this.prepare();
     const { spec, ctx } = this;
     const n = spec.rankingCounts[this.stepsDone];
@@ -192,8 +214,6 @@ export class RewardSweepRun implements LessonRunStage {
     } finally {
       stage.dispose();
       rm.dispose();
-      this.record.stepsDone = this.stepsDone;
-      this.record.seconds += (performance.now() - started) / 1000;
     }
   }
 
@@ -201,11 +221,7 @@ export class RewardSweepRun implements LessonRunStage {
 }
 
 /** Trains the reward model that later PPO runs of the lesson optimise against (their proxy reward). */
-export class RewardModelRun implements LessonRunStage {
-  readonly name: string;
-  readonly totalSteps: number;
-  stepsDone = 0;
-  readonly record: RunRecord;
+export class RewardModelRun extends RecordedRun {
   private rm: RewardModel | null = null;
   private stage: RewardStage | null = null;
   private heldOut: Ranking[] = [];
@@ -217,10 +233,8 @@ export class RewardModelRun implements LessonRunStage {
     ctx: LessonContext,
     private readonly artefacts: Artefacts,
   ) {
+    super(spec);
     this.ctx = withLabeler(ctx, spec.labeler);
-    this.name = spec.id;
-    this.totalSteps = runSteps(spec);
-    this.record = newRecord(spec, this.totalSteps);
   }
 
   private async prepare(): Promise<RewardStage> {
@@ -238,29 +252,23 @@ export class RewardModelRun implements LessonRunStage {
     );
   }
 
-  async step(): Promise<Metrics> {
-    const started = performance.now();
-    try {
-      this.stage ??= await this.prepare();
-      const metrics = await this.stage.step();
-      this.stepsDone += 1;
-      const values: Metrics = { loss: metrics.loss, batch_accuracy: metrics.batch_accuracy };
-      if (this.stepsDone === this.totalSteps && this.heldOut.length > 0) {
-        const accuracy = await rankingAccuracy(this.rm!, this.ctx, this.heldOut, this.time);
-        values['accuracy/labeler'] = accuracy.labeler;
-        values['accuracy/gold'] = accuracy.gold;
-      }
-      if (this.stepsDone === this.totalSteps) {
-        this.artefacts.get(this.spec.produces)?.dispose();
-        this.artefacts.set(this.spec.produces, this.rm!);
-        this.rm = null; // the runner owns it now
-      }
-      this.record.series.push({ step: this.stepsDone, values });
-      return values;
-    } finally {
-      this.record.stepsDone = this.stepsDone;
-      this.record.seconds += (performance.now() - started) / 1000;
+  protected async advance(): Promise<Metrics> {
+    this.stage ??= await this.prepare();
+    const metrics = await this.stage.step();
+    this.stepsDone += 1;
+    const values: Metrics = { loss: metrics.loss, batch_accuracy: metrics.batch_accuracy };
+    if (this.stepsDone === this.totalSteps && this.heldOut.length > 0) {
+      const accuracy = await rankingAccuracy(this.rm!, this.ctx, this.heldOut, this.time);
+      values['accuracy/labeler'] = accuracy.labeler;
+      values['accuracy/gold'] = accuracy.gold;
     }
+    if (this.stepsDone === this.totalSteps) {
+      this.artefacts.get(this.spec.produces)?.dispose();
+      this.artefacts.set(this.spec.produces, this.rm!);
+      this.rm = null; // the runner owns it now
+    }
+    this.record.series.push({ step: this.stepsDone, values });
+    return values;
   }
 
   dispose(): void {
@@ -278,11 +286,7 @@ export class RewardModelRun implements LessonRunStage {
  * against the SFT model (the context's policy) with its 95 % Wilson interval. A point at step 0 holds the
  * SFT model's held-out values.
  */
-export class PpoRun implements LessonRunStage {
-  readonly name: string;
-  readonly totalSteps: number;
-  stepsDone = 0;
-  readonly record: RunRecord;
+export class PpoRun extends RecordedRun {
   private ppo: PpoStage | null = null;
   private policy: GPT | null = null;
   private sftTexts: string[] | null = null;
@@ -295,10 +299,8 @@ export class PpoRun implements LessonRunStage {
     ctx: LessonContext,
     private readonly artefacts: Artefacts,
   ) {
+    super(spec);
     this.ctx = withLabeler(ctx, spec.labeler);
-    this.name = spec.id;
-    this.totalSteps = runSteps(spec);
-    this.record = newRecord(spec, this.totalSteps);
     this.judgeRng = new Rng((spec.ppo.seed ?? 1) + 4242);
   }
 
@@ -375,32 +377,26 @@ export class PpoRun implements LessonRunStage {
     return 1;
   }
 
-  async step(): Promise<Metrics> {
-    const started = performance.now();
-    try {
-      if (!this.ppo) {
-        this.ppo = this.start();
-        const baseline = await this.heldOutMetrics();
-        if (Object.keys(baseline).length > 0) this.record.series.push({ step: 0, values: baseline });
-      }
-      const m = await this.ppo.step();
-      const step = (this.stepsDone = this.ppo.stepsDone);
-      const values: Metrics = {
-        ...m,
-        gold: m['objective/gold'],
-        proxy: m['objective/scores'],
-        kl: m['objective/kl'],
-        sqrt_kl: sqrtKl(m['objective/kl']),
-      };
-      if (evaluationDue(step, this.totalSteps, this.spec.evalEvery)) Object.assign(values, await this.heldOutMetrics());
-      this.record.series.push({ step, values });
-      if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts)
-        this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
-      return values;
-    } finally {
-      this.record.stepsDone = this.stepsDone;
-      this.record.seconds += (performance.now() - started) / 1000;
+  protected async advance(): Promise<Metrics> {
+    if (!this.ppo) {
+      this.ppo = this.start();
+      const baseline = await this.heldOutMetrics();
+      if (Object.keys(baseline).length > 0) this.record.series.push({ step: 0, values: baseline });
     }
+    const m = await this.ppo.step();
+    const step = (this.stepsDone = this.ppo.stepsDone);
+    const values: Metrics = {
+      ...m,
+      gold: m['objective/gold'],
+      proxy: m['objective/scores'],
+      kl: m['objective/kl'],
+      sqrt_kl: sqrtKl(m['objective/kl']),
+    };
+    if (evaluationDue(step, this.totalSteps, this.spec.evalEvery)) Object.assign(values, await this.heldOutMetrics());
+    this.record.series.push({ step, values });
+    if (this.spec.keepSamples && !this.spec.heldOutGoldPrompts)
+      this.keepSamples(step, values.gold, this.rolloutItems(this.ppo.lastSamples));
+    return values;
   }
 
   private rolloutItems(samples: RolloutSample[]): SampleSet['items'] {
@@ -440,11 +436,7 @@ export class PpoRun implements LessonRunStage {
  * with a fixed seed honour, overall and per kind ('following/character', ...). Keeps the responses before SFT and the
  * latest ones side by side.
  */
-export class SftRun implements LessonRunStage {
-  readonly name: string;
-  readonly totalSteps: number;
-  stepsDone = 0;
-  readonly record: RunRecord;
+export class SftRun extends RecordedRun {
   private sft: SftStage | null = null;
   private policy: GPT | null = null;
   private readonly prompts: string[];
@@ -453,9 +445,7 @@ export class SftRun implements LessonRunStage {
     private readonly spec: SftRunSpec,
     private readonly ctx: LessonContext,
   ) {
-    this.name = spec.id;
-    this.totalSteps = runSteps(spec);
-    this.record = newRecord(spec, this.totalSteps);
+    super(spec);
     this.prompts = followingPrompts(ctx.heldOutPrompts, spec.followingPrompts);
   }
 
@@ -490,26 +480,19 @@ export class SftRun implements LessonRunStage {
     return values;
   }
 
-  async step(): Promise<Metrics> {
-    const started = performance.now();
-    try {
-      if (!this.sft) {
-        this.policy = this.ctx.policy.clone(true);
-        this.sft = new SftStage(this.policy, this.ctx.tokenizer, { ...this.spec.sft, instruction_prompts: 0 });
-        const { val_loss } = await this.sft.evaluate();
-        this.record.series.push({ step: 0, values: { val_loss, ...(await this.following()) } });
-      }
-      const m = await this.sft.step();
-      const step = (this.stepsDone = this.sft.stepsDone);
-      const values: Metrics = { loss: m.loss };
-      if (evaluationDue(step, this.totalSteps, this.spec.evalEvery))
-        Object.assign(values, await this.sft.evaluate(), await this.following());
-      this.record.series.push({ step, values });
-      return values;
-    } finally {
-      this.record.stepsDone = this.stepsDone;
-      this.record.seconds += (performance.now() - started) / 1000;
+  protected async advance(): Promise<Metrics> {
+    if (!this.sft) {
+      this.policy = this.ctx.policy.clone(true);
+      this.sft = new SftStage(this.policy, this.ctx.tokenizer, { ...this.spec.sft, instruction_prompts: 0 });
+      const { val_loss } = await this.sft.evaluate();
+      this.record.series.push({ step: 0, values: { val_loss, ...(await this.following()) } });
     }
+    const m = await this.sft.step();
+    const step = (this.stepsDone = this.sft.stepsDone);
+    const values: Metrics = { loss: m.loss };
+    if (evaluationDue(step, this.totalSteps, this.spec.evalEvery)) Object.assign(values, await this.sft.evaluate(), await this.following());
+    this.record.series.push({ step, values });
+    return values;
   }
 
   dispose(): void {
