@@ -2,6 +2,7 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LESSONS } from '../../src/lib/lessons';
 import { MemoryRunStore } from '../../src/lib/runs/runStore';
 import { Session } from '../../src/lib/session/session';
 import type { EngineEvent, LessonView } from '../../src/lib/types';
@@ -35,15 +36,9 @@ beforeAll(useWasmBackend);
 describe('lessons in the session', () => {
   it('lists the seven lessons at the sizes for the model', () => {
     const session = tinySession([]);
-    expect(session.lessons().map((l) => l.id)).toEqual([
-      'instruction-following',
-      'rankings',
-      'k-way',
-      'over-optimisation',
-      'kl-frontier',
-      'alignment-tax',
-      'win-rate',
-    ]);
+    // the seven of the lesson descriptors, in their order (lessons-engine.test.ts names them)
+    expect(session.lessons().map((l) => l.id)).toEqual(LESSONS.map((l) => l.id));
+    expect(session.lessons()).toHaveLength(7);
     expect(session.lessons()[3].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
     expect(session.lessons('quick')[3].explanation).toContain('4 rankings');
   });
