@@ -40,6 +40,9 @@ const steps = Number(args.steps);
 const seed = Number(args.seed);
 const documents = generateCorpus({ seed, documents: Number(args.documents) }).map((d) => d.text);
 const init = args.init ? decodeCheckpoint(new Uint8Array(readFileSync(args.init))) : null;
+// what the init checkpoint had been through, from the report beside it: the app shows the total steps
+const initReport = init ? readReport(args.init!) : null;
+const initSteps = Number(initReport?.steps ?? 0);
 const tokenizer = init ? init.tokenizer : BpeTokenizer.train(documents.join('\n'), Number(args.vocab));
 const split = splitTrainVal(documents, 0.1, seed);
 const data = { train: encodeDocuments(tokenizer, split.train), val: encodeDocuments(tokenizer, split.val) };
@@ -84,15 +87,21 @@ const { completions } = await sample(model, encoded, {
   eosId: tokenizer.eosId,
 });
 const samples = prompts.map((p, i) => p + tokenizer.decode(completions[i]));
-const from = args.init ? ` after ${args.init}` : '';
-const note = `shipped ${preset} checkpoint: ${steps} steps${from} on the built-in world corpus, seed ${seed}, val loss ${valLoss.toFixed(3)}`;
+// each run of a continued checkpoint, oldest first: the report keeps the whole history, the note the total
+const history = [
+  ...(initReport?.history ?? (init ? [{ steps: initSteps, note: init.note }] : [])),
+  { steps, learning_rate: Number(args.lr), seed, documents: documents.length, valLoss },
+];
+const note = `shipped ${preset} checkpoint: ${(initSteps + steps).toLocaleString('en')} steps on the built-in world corpus, val loss ${valLoss.toFixed(3)}`;
 const bytes = encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), note));
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, bytes);
 const report = {
   preset,
   params: countParams(config),
-  steps,
+  steps: initSteps + steps,
+  history,
+  note,
   backend,
   valLoss,
   minutes: (Date.now() - started) / 60000,
@@ -101,3 +110,11 @@ const report = {
 };
 writeFileSync(args.out!.replace(/\.safetensors$/, '.json'), JSON.stringify(report, null, 2) + '\n');
 console.log(JSON.stringify(report, null, 2));
+
+function readReport(checkpointPath: string): { steps?: number; history?: object[] } | null {
+  try {
+    return JSON.parse(readFileSync(checkpointPath.replace(/\.safetensors$/, '.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
