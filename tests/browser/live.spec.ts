@@ -4,6 +4,7 @@
  * validation loss while it runs, nothing is reset without asking, the landing starts the lesson, a refused setting
  * goes back to the value in use.
  */
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { expectWebGpu, openApp } from './app';
 import { loadTiny, percentile, report, stageState, timedPause, timedSubmits, trainedReward, type Client } from './live';
@@ -142,9 +143,11 @@ test('SFT reports validation while it runs; its end replaces older tasks; the li
 test('the landing starts the lesson: pretraining is done by the shipped checkpoint, and a guide points on (dismissed for good)', async ({
   page,
 }) => {
+  // the figures of the report beside the shipped checkpoint (scripts/pretrain.ts writes both)
+  const shipped = JSON.parse(readFileSync('public/checkpoints/default.json', 'utf8')) as { valLoss: number; steps: number };
   await openApp(page);
-  await expect(page.getByTestId('tab-pretrain')).toContainText('done: shipped checkpoint (val loss 0.565)');
-  await expect(page.getByTestId('pretrain-shipped')).toContainText('1,200 steps');
+  await expect(page.getByTestId('tab-pretrain')).toContainText(`done: shipped checkpoint (val loss ${shipped.valLoss.toFixed(3)})`);
+  await expect(page.getByTestId('pretrain-shipped')).toContainText(`${shipped.steps.toLocaleString('en')} steps`);
   await expect(page.getByTestId('lesson-guide')).toBeVisible();
   await page.getByTestId('guide-sft').click();
   await expect(page.getByTestId('sft-panel')).toBeVisible();
@@ -154,6 +157,14 @@ test('the landing starts the lesson: pretraining is done by the shipped checkpoi
   await expect(page.getByTestId('backend')).toBeVisible({ timeout: 120_000 });
   await expect(page.getByTestId('tab-pretrain')).toContainText('done: shipped checkpoint');
   await expect(page.getByTestId('lesson-guide')).toHaveCount(0);
+  // the SFT starting point: its measured share, as scripts/ship-sft.ts wrote it, and a load that replaces the model
+  const sft = JSON.parse(readFileSync('public/checkpoints/sft.json', 'utf8')) as { following: { sft: number } };
+  await page.getByTestId('tab-sft').click();
+  await expect(page.getByTestId('sft-shipped')).toContainText(`${Math.round(100 * sft.following.sft)} %`);
+  await page.getByTestId('sft-shipped-load').click();
+  await expect(page.getByTestId('sft-shipped-message')).toBeVisible();
+  await page.getByTestId('tab-pretrain').click();
+  await expect(page.getByTestId('model-lineage')).toContainText('shipped mini SFT checkpoint');
 });
 
 test('a refused setting goes back to the value in use, with one message beside the field and no banner', async ({ page }) => {

@@ -99,8 +99,9 @@ export const TINY_SIZES: LessonSizes = {
  */
 export const MINI_SIZES: LessonSizes = {
   ...TINY_SIZES,
-  // 128 steps of 16 fresh demonstrations at lr 1e-3 (scripts/sft-check.ts, wasm in Node, 64 prompts: 27 % -> 47 %,
-  // validation loss 0.49; SFT's defaults, 4 epochs of 512 at 3e-4: 27 % -> 44 %, 0.51), measured every 32 steps
+  // 128 steps of 16 fresh demonstrations at lr 1e-3 (scripts/sft-check.ts, wasm in Node, 64 prompts, the 2,200-step
+  // shipped model: 50 % -> 67 %, validation loss 0.436; SFT's defaults, 4 epochs of 512 at 3e-4: 50 % -> 56 %, 0.434),
+  // measured every 32 steps
   sft: { settings: { demonstrations: 2048, epochs: 1, learning_rate: 1e-3 }, followingPrompts: 64, followingTokens: 0, evalEvery: 32 },
   responseLength: 32,
   heldOutRankings: 32,
@@ -126,7 +127,7 @@ export const MINI_SIZES: LessonSizes = {
 export const MINI_CPU_SIZES: LessonSizes = {
   ...MINI_SIZES,
   // MINI_SIZES' SFT cut to 52 steps (about 2.4 s each in the browser on wasm), measured on 32 prompts every 13 steps;
-  // at the default lr 3e-4, 48 steps moved following only 24 % -> 33 % (143 s)
+  // at the default lr 3e-4, 48 steps moved following only 24 % -> 33 % (143 s; on the earlier 1,200-step shipped model)
   sft: {
     settings: { demonstrations: 832, epochs: 1, learning_rate: 1e-3 },
     followingPrompts: 32,
@@ -310,7 +311,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     title: 'SFT teaches the model to follow instructions',
     base: 'pretrained',
     explanation:
-      'The pretrained model has read stories and instructions, but it writes about whoever it likes. SFT trains a copy of it ' +
+      'The pretrained model has read stories and instructions, but it keeps to an instruction only now and then. SFT trains a copy of it ' +
       'on demonstrations: instructions answered by stories that do what they ask. Before the first step and every ' +
       `${sizes.sft.evalEvery} steps, the model answers ${sizes.sft.followingPrompts} held-out instructions; watch the share of ` +
       'the characters, animals, objects, place, mood, ending and length they name that its responses honour, and compare ' +
