@@ -9,6 +9,8 @@ import type { BackendName, EngineEvent, EngineStatus } from '../src/lib/types';
 export interface InitOptions {
   preferredBackend?: BackendName;
   checkpointUrl?: string;
+  /** The shipped SFT starting point (the pretrained checkpoint after a long SFT run), loaded on request. */
+  sftCheckpointUrl?: string;
   /** Restore the autosaved session (default true). */
   restore?: boolean;
 }
@@ -23,7 +25,8 @@ export type InitResult = EngineStatus & { restored: { savedAt: number; skipped: 
  */
 export interface EngineInit {
   init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
-  loadShipped(): Promise<unknown>;
+  /** Replaces the model with a shipped checkpoint: the pretrained one, or the SFT starting point. */
+  loadShipped(which?: 'pretrained' | 'sft'): Promise<unknown>;
   /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is; this thread beats on `heart` every 500 ms. */
   startPulse(port: MessagePort, heart: MessagePort): void;
   /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */

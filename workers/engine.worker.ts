@@ -14,6 +14,7 @@ import { loseDevice, pickBackend, watchDevice } from './backend';
 
 let session: Session | null = null;
 let checkpointUrl = '';
+let sftCheckpointUrl = '';
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -62,6 +63,7 @@ async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Pr
     storageProblem: problem?.message ?? '',
   });
   checkpointUrl = options.checkpointUrl ?? '';
+  sftCheckpointUrl = options.sftCheckpointUrl ?? '';
   started.setCorpus({ kind: 'builtin' });
   await loadStartingModel(started, onEvent);
   await started.restore();
@@ -96,7 +98,11 @@ function startPulse(port: MessagePort, heart: MessagePort): void {
 const own = {
   init,
   startPulse,
-  loadShipped: () => current().loadCheckpointUrl(checkpointUrl),
+  loadShipped: (which: 'pretrained' | 'sft' = 'pretrained') => {
+    const url = which === 'sft' ? sftCheckpointUrl : checkpointUrl;
+    if (!url) throw new Error(`No shipped ${which === 'sft' ? 'SFT' : 'pretrained'} checkpoint was given to this engine.`);
+    return current().loadCheckpointUrl(url);
+  },
   debugLoseDevice: loseDevice,
   debugHang,
 };

@@ -26,6 +26,8 @@ import type {
 } from '../lib/types';
 
 export const CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/default.safetensors`;
+/** The SFT starting point: the shipped model after a long SFT run (its report, sft.json, lies beside it). */
+export const SFT_CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/sft.safetensors`;
 
 /** Caps what a chart keeps, so a long run stays light; older points are thinned 2:1. */
 const MAX_POINTS = 4000;
@@ -109,7 +111,7 @@ export class EngineClient {
     let backend: BackendName;
     try {
       const result = await watchdog.api.init(
-        { preferredBackend: this.preferredBackend, checkpointUrl: CHECKPOINT_URL },
+        { preferredBackend: this.preferredBackend, checkpointUrl: CHECKPOINT_URL, sftCheckpointUrl: SFT_CHECKPOINT_URL },
         Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );
       this.status = result;

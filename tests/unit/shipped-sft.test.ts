@@ -1,0 +1,41 @@
+/**
+ * The shipped SFT starting point (public/checkpoints/sft.safetensors, written by scripts/ship-sft.ts) is what
+ * its report says: the shipped pretrained model's tokenizer and shape, and instruction following on the
+ * report's held-out instructions as measured (same prompts, seed and temperature).
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generatePrompts } from '../../src/lib/data/world';
+import { decodeCheckpoint, modelFromCheckpoint } from '../../src/lib/model/checkpoint';
+import { followingPrompts, measureInstructionFollowing } from '../../src/lib/rlhf/instructionEval';
+import { useWasmBackend } from './setup-wasm';
+
+const read = (name: string) => readFileSync(`public/checkpoints/${name}`);
+const report = JSON.parse(read('sft.json').toString()) as {
+  following: { sft: number; pretrained: number; defaults: number; prompts: number; constraints: number };
+};
+
+beforeAll(useWasmBackend);
+
+describe('the shipped SFT starting point', () => {
+  it('continues the shipped pretrained model and follows instructions as its report says', async () => {
+    const sft = decodeCheckpoint(new Uint8Array(read('sft.safetensors')));
+    const pretrained = decodeCheckpoint(new Uint8Array(read('default.safetensors')));
+    expect(sft.config).toEqual(pretrained.config);
+    expect(sft.tokenizer.encode('Instruction: Write a story about Mia and a fox.')).toEqual(
+      pretrained.tokenizer.encode('Instruction: Write a story about Mia and a fox.'),
+    );
+    expect(sft.note).toContain('shipped mini SFT checkpoint');
+
+    // the report's measure: scripts/ship-sft.ts's held-out stream (seed 4242), temperature 1, seed 5
+    const prompts = followingPrompts(generatePrompts(4242, 4 * report.following.prompts), report.following.prompts);
+    const model = modelFromCheckpoint(sft);
+    const measured = await measureInstructionFollowing(model, sft.tokenizer, prompts, { temperature: 1, seed: 5 });
+    model.dispose();
+    expect(measured.total).toBe(report.following.constraints);
+    // wasm here and wasm in the script draw the same tokens; a little room for another backend's rounding
+    expect(Math.abs(measured.share - report.following.sft)).toBeLessThanOrEqual(0.03);
+    expect(report.following.sft).toBeGreaterThan(report.following.defaults);
+    expect(report.following.defaults).toBeGreaterThan(report.following.pretrained);
+  });
+});
