@@ -8,8 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
-import { generatePrompts } from '../src/lib/data/world';
-import { followingPrompts, measureInstructionFollowing, type FollowingReport } from '../src/lib/rlhf/instructionEval';
+import { heldOutFollowingPrompts, measureInstructionFollowing, type FollowingReport } from '../src/lib/rlhf/instructionEval';
 import { SftStage, type SftSettings } from '../src/lib/rlhf/sft';
 import { useNodeBackend } from './node-backend';
 
@@ -38,8 +37,7 @@ if (args.epochs) settings.epochs = Number(args.epochs);
 if (args.lr) settings.learning_rate = Number(args.lr);
 if (args.demos) settings.demonstrations = Number(args.demos);
 if (args.batch) settings.batch_size = Number(args.batch);
-// Prompts from a stream the built-in demonstrations never use (seed 4242).
-const prompts = followingPrompts(generatePrompts(4242, 4 * Number(args.prompts)), Number(args.prompts));
+const prompts = heldOutFollowingPrompts(Number(args.prompts));
 const opts = { maxNewTokens: Number(args.tokens) || undefined, temperature: Number(args.temperature), seed: 5 };
 const show = (label: string, r: FollowingReport, seconds: number) => {
   const kinds = Object.entries(r.byKind)

@@ -10,10 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Tokenizer } from '../src/lib/data/tokenizer';
-import { generatePrompts } from '../src/lib/data/world';
 import { checkpointOf, decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import type { GPT } from '../src/lib/model/gpt';
-import { followingPrompts, measureInstructionFollowing, type FollowingReport } from '../src/lib/rlhf/instructionEval';
+import { heldOutFollowingPrompts, measureInstructionFollowing, type FollowingReport } from '../src/lib/rlhf/instructionEval';
 import { SftStage, type SftSettings } from '../src/lib/rlhf/sft';
 import { useNodeBackend } from './node-backend';
 
@@ -35,8 +34,7 @@ const recipe: Partial<SftSettings> = {
   seed: 1,
   instruction_prompts: 0,
 };
-// held-out instructions from a stream the built-in demonstrations never use (as scripts/sft-check.ts)
-const prompts = followingPrompts(generatePrompts(4242, 4 * Number(args.prompts)), Number(args.prompts));
+const prompts = heldOutFollowingPrompts(Number(args.prompts));
 
 const backend = await useNodeBackend();
 const base = decodeCheckpoint(new Uint8Array(readFileSync(args.base!)));

@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generatePrompts } from '../../src/lib/data/world';
 import { decodeCheckpoint, modelFromCheckpoint } from '../../src/lib/model/checkpoint';
-import { followingPrompts, measureInstructionFollowing } from '../../src/lib/rlhf/instructionEval';
+import { heldOutFollowingPrompts, measureInstructionFollowing } from '../../src/lib/rlhf/instructionEval';
 import { useWasmBackend } from './setup-wasm';
 
 const read = (name: string) => readFileSync(`public/checkpoints/${name}`);
@@ -27,8 +26,8 @@ describe('the shipped SFT starting point', () => {
     );
     expect(sft.note).toContain('shipped mini SFT checkpoint');
 
-    // the report's measure: scripts/ship-sft.ts's held-out stream (seed 4242), temperature 1, seed 5
-    const prompts = followingPrompts(generatePrompts(4242, 4 * report.following.prompts), report.following.prompts);
+    // the report's measure: scripts/ship-sft.ts's held-out instructions, temperature 1, seed 5
+    const prompts = heldOutFollowingPrompts(report.following.prompts);
     const model = modelFromCheckpoint(sft);
     const measured = await measureInstructionFollowing(model, sft.tokenizer, prompts, { temperature: 1, seed: 5 });
     model.dispose();

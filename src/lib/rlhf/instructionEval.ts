@@ -7,6 +7,7 @@ import type { GPT } from '../model/gpt';
 import { sample } from '../model/sampler';
 import { constraintsOf, parseInstruction, summariseFollowing, type FollowingSummary } from '../data/instructionFollowing';
 import type { Tokenizer } from '../data/tokenizer';
+import { generatePrompts } from '../data/world';
 
 export interface FollowingOptions {
   /** Longest response (default: as much as the context leaves after the longest prompt). */
@@ -25,6 +26,14 @@ export interface FollowingReport extends FollowingSummary {
 /** The first `n` of `prompts` that name at least one constraint (the others cannot be followed or not). */
 export function followingPrompts(prompts: string[], n: number): string[] {
   return prompts.filter((p) => constraintsOf(parseInstruction(p)).length > 0).slice(0, n);
+}
+
+/**
+ * `n` held-out instructions that name something, from a prompt stream (seed 4242) the built-in demonstrations never
+ * use: the set scripts/sft-check.ts and scripts/ship-sft.ts measure on, and the shipped SFT report quotes.
+ */
+export function heldOutFollowingPrompts(n: number): string[] {
+  return followingPrompts(generatePrompts(4242, 4 * n), n);
 }
 
 /** Samples one response per prompt (fixed seed) and pools the share of named constraints honoured. */
