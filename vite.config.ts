@@ -1,9 +1,11 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { ISOLATION_HEADERS, isolationPlugin } from './scripts/isolation';
+import { wasmThreadsPlugin } from './scripts/viteWasmThreads';
 
 export default defineConfig({
-  plugins: [svelte()],
-  worker: { format: 'es' },
+  plugins: [svelte(), wasmThreadsPlugin(), isolationPlugin()],
+  worker: { format: 'es', plugins: () => [wasmThreadsPlugin()] },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
@@ -11,6 +13,6 @@ export default defineConfig({
     // (no tfjs); classroom-test.html the lecturer's classroom panel on a fake engine, for the browser test.
     rollupOptions: { input: { main: 'index.html', bench: 'bench.html', student: 'student.html', 'classroom-test': 'classroom-test.html' } },
   },
-  server: { port: 5173, host: '127.0.0.1' },
-  preview: { port: 4173, host: '127.0.0.1' },
+  server: { port: 5173, host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { port: 4173, host: '127.0.0.1', headers: ISOLATION_HEADERS },
 });
