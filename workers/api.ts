@@ -8,6 +8,8 @@ import type { BackendName, EngineEvent, EngineStatus } from '../src/lib/types';
 
 export interface InitOptions {
   preferredBackend?: BackendName;
+  /** tfjs-wasm on threads where the page is cross-origin isolated (default true); false: one thread */
+  wasmThreads?: boolean;
   checkpointUrl?: string;
   /** The shipped SFT starting point (the pretrained checkpoint after a long SFT run), loaded on request. */
   sftCheckpointUrl?: string;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -19,6 +19,65 @@ setWasmPaths({
   'tfjs-backend-wasm-simd.wasm': wasmSimd,
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 });
+
+/** How wasm may start: threaded where the page allows it (the default), or on one thread as asked. */
+export interface WasmOptions {
+  threads?: boolean;
+  /** a threaded start that has not finished by then has failed (its pthread workers did not load) */
+  threadedStartMs?: number;
+}
+const THREADED_START_MS = 20_000;
+
+/** Why tfjs-wasm can run on one thread only here, or null when threads are possible. */
+function threadsUnavailable(): string | null {
+  if (!globalThis.crossOriginIsolated)
+    return 'the page is not cross-origin isolated (the server sent no COOP/COEP headers), so WebAssembly threads are off';
+  if (typeof SharedArrayBuffer === 'undefined') return 'this browser offers no SharedArrayBuffer, so WebAssembly threads are off';
+  return null;
+}
+
+/** The wasm backend's start, kept so that a failed threaded start can be retried on one thread. */
+const wasmFactory = tf.findBackendFactory('wasm');
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`${what} took over ${ms / 1000} s`)), ms)),
+  ]);
+}
+
+interface Started {
+  adapter: string;
+  /** tfjs-wasm's thread count (XNNPACK's pool); absent on other backends */
+  threads?: number;
+  /** why this backend runs slower than it could (e.g. wasm on one thread) */
+  note?: string;
+}
+
+/** Starts wasm threaded where the page allows it, else (or when threads fail to start) on one thread; says which and why. */
+async function startWasm({ threads: wanted = true, threadedStartMs = THREADED_START_MS }: WasmOptions): Promise<Started> {
+  let note = wanted ? threadsUnavailable() : 'one thread as asked';
+  if (note) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  const threaded = note === null;
+  const started = threaded
+    ? await withTimeout(tf.setBackend('wasm'), threadedStartMs, 'the threaded start').catch(() => false)
+    : await tf.setBackend('wasm');
+  if (!started && threaded) {
+    note = 'WebAssembly threads failed to start, so tfjs-wasm runs its single-thread build';
+    tf.removeBackend('wasm');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    tf.registerBackend('wasm', wasmFactory, 2);
+  }
+  if (!started && !(await tf.setBackend('wasm'))) throw new Error(`tf.setBackend('wasm') failed`);
+  await tf.ready();
+  const threads = getThreadsCount();
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? ' SIMD' : '';
+  return {
+    adapter: `WebAssembly${simd} · ${threads} thread${threads === 1 ? '' : 's'}`,
+    threads,
+    ...(note ? { note: `wasm on one thread: ${note}` } : {}),
+  };
+}
 
 async function webgpuAdapter(): Promise<string> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
@@ -36,30 +95,38 @@ function webglRenderer(): string {
   return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 }
 
-async function tryBackend(name: BackendName): Promise<string> {
+async function tryBackend(name: BackendName, wasm: WasmOptions): Promise<Started> {
+  if (name === 'wasm') {
+    const started = await startWasm(wasm);
+    await probe(name);
+    return started;
+  }
   const adapter = name === 'webgpu' ? await webgpuAdapter() : '';
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
   await tf.ready();
-  // A tiny op proves the backend computes, not only that it registered.
-  const probe = tf.add(tf.scalar(1), tf.scalar(2));
-  const value = (await probe.data())[0];
-  probe.dispose();
+  await probe(name);
+  if (name === 'webgl') return { adapter: webglRenderer() };
+  if (name === 'cpu') return { adapter: 'plain JavaScript' };
+  return { adapter };
+}
+
+/** A tiny op proves the backend computes, not only that it registered. */
+async function probe(name: BackendName): Promise<void> {
+  const sum = tf.add(tf.scalar(1), tf.scalar(2));
+  const value = (await sum.data())[0];
+  sum.dispose();
   if (value !== 3) throw new Error(`${name} computed 1 + 2 = ${value}`);
-  if (name === 'webgl') return webglRenderer();
-  if (name === 'wasm') return 'WebAssembly (SIMD where supported)';
-  if (name === 'cpu') return 'plain JavaScript';
-  return adapter;
 }
 
 /** The first backend of `order` that works, starting at `preferred` when given. */
-export async function pickBackend(preferred?: BackendName): Promise<BackendInfo> {
+export async function pickBackend(preferred?: BackendName, wasm: WasmOptions = {}): Promise<BackendInfo> {
   const order = preferred ? BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(preferred)) : BACKEND_ORDER;
   const skipped: string[] = [];
   if (preferred && preferred !== 'webgpu') skipped.push(`started at ${preferred} as asked`);
   for (const name of order) {
     try {
-      const adapter = await tryBackend(name);
-      return { name, adapter, fallbackReasons: skipped };
+      const { adapter, threads, note } = await tryBackend(name, wasm);
+      return { name, adapter, fallbackReasons: note ? [...skipped, note] : skipped, ...(threads ? { threads } : {}) };
     } catch (err) {
       skipped.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }

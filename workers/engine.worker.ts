@@ -52,7 +52,7 @@ async function restoreAutosave(started: Session, onEvent: (e: EngineEvent) => vo
 }
 
 async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult> {
-  const backend = await pickBackend(options.preferredBackend);
+  const backend = await pickBackend(options.preferredBackend, { threads: options.wasmThreads });
   const { store, problem } = await openRankingStore();
   // without storage, run history lives in memory too (IndexedDB would throw on every write)
   const runStore = problem ? new MemoryRunStore() : undefined;

@@ -13,8 +13,10 @@ export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export interface BackendInfo {
   name: BackendName;
   adapter: string;
-  /** Why each earlier backend in the order was passed over. */
+  /** Why each earlier backend in the order was passed over (and why wasm runs on one thread, where it does). */
   fallbackReasons: string[];
+  /** tfjs-wasm's thread count; absent on the other backends */
+  threads?: number;
 }
 
 /** A stage's name as its descriptor declares it (src/lib/stages/registry.ts lists them). */

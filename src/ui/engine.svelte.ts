@@ -73,10 +73,12 @@ export class EngineClient {
   recoveries = $state<Recovery[]>([]);
   private watchdog: Watchdog | null = null;
   private preferredBackend?: BackendName;
+  private wasmThreads = true;
 
   /** Starts the engine unless another tab holds it (then `elsewhere` is set and takeOver() starts it here). */
-  async start(preferredBackend?: BackendName): Promise<void> {
+  async start(preferredBackend?: BackendName, wasmThreads = true): Promise<void> {
     this.preferredBackend = preferredBackend;
+    this.wasmThreads = wasmThreads;
     const held = await holdEngineLock(false, () => this.lostToAnotherTab());
     if (!held) {
       this.elsewhere = true;
@@ -111,7 +113,12 @@ export class EngineClient {
     let backend: BackendName;
     try {
       const result = await watchdog.api.init(
-        { preferredBackend: this.preferredBackend, checkpointUrl: CHECKPOINT_URL, sftCheckpointUrl: SFT_CHECKPOINT_URL },
+        {
+          preferredBackend: this.preferredBackend,
+          wasmThreads: this.wasmThreads,
+          checkpointUrl: CHECKPOINT_URL,
+          sftCheckpointUrl: SFT_CHECKPOINT_URL,
+        },
         Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );
       this.status = result;
