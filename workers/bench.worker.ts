@@ -7,7 +7,7 @@ import type { BackendName } from '../src/lib/types';
 import { pickBackend } from './backend';
 import type { PresetName } from '../src/lib/model/config';
 import { PRESETS } from '../src/lib/model/config';
-import { ppoIteration, sampleBench, trainBench, type BenchResult } from '../src/bench/measure';
+import { matMulGflops, ppoIteration, sampleBench, trainBench, type BenchResult } from '../src/bench/measure';
 
 export interface BenchOptions {
   backend: BackendName;
@@ -17,6 +17,10 @@ export interface BenchOptions {
   memorySteps: number;
   sampleTokens: number;
   ppo: boolean;
+  /** PPO-ptx at the stage's defaults, not the bench's batch and token count */
+  ppoDefaults: boolean;
+  /** tfjs-wasm on threads where the page allows it; false: one thread */
+  threads: boolean;
 }
 
 export type { BenchResult };
@@ -27,7 +31,7 @@ export interface BenchApi {
 
 const api: BenchApi = {
   async run(o, progress) {
-    const backend = await pickBackend(o.backend);
+    const backend = await pickBackend(o.backend, { threads: o.threads });
     if (backend.name !== o.backend) throw new Error(`${o.backend} is not available here (${backend.fallbackReasons.join('; ')})`);
     const train = await trainBench(o, progress);
     progress('sampling…');
@@ -35,7 +39,10 @@ const api: BenchApi = {
     const result: BenchResult = {
       backend: backend.name,
       adapter: backend.adapter,
+      threads: backend.threads,
+      cross_origin_isolated: globalThis.crossOriginIsolated,
       ...train,
+      matmul_gflops_per_s: await matMulGflops(),
       sample_tokens_per_s_cached: sampling.cached,
       sample_tokens_per_s_full: sampling.full,
       cached_over_full: sampling.cached_over_full,
@@ -44,7 +51,12 @@ const api: BenchApi = {
       progress('PPO-ptx iteration…');
       Object.assign(
         result,
-        await ppoIteration(o.preset, o.batchSize, o.batchSize, Math.min(o.sampleTokens, PRESETS[o.preset].blockSize / 2)),
+        await ppoIteration(
+          o.preset,
+          o.ppoDefaults
+            ? null
+            : { batch: o.batchSize, miniBatch: o.batchSize, responseLength: Math.min(o.sampleTokens, PRESETS[o.preset].blockSize / 2) },
+        ),
       );
     }
     return result;

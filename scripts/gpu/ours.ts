@@ -44,7 +44,7 @@ export async function runOurs(o: OursOptions, adapter: AdapterSummary, log: (lin
   });
   if (o.ppo) {
     log('ours: PPO-ptx iteration…');
-    Object.assign(result, await ppoIteration(o.preset, o.ppoBatch, o.ppoMiniBatch, o.ppoTokens));
+    Object.assign(result, await ppoIteration(o.preset, { batch: o.ppoBatch, miniBatch: o.ppoMiniBatch, responseLength: o.ppoTokens }));
   }
   return result;
 }

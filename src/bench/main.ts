@@ -11,6 +11,8 @@ const options: BenchOptions = {
   memorySteps: Number(params.get('memorySteps') ?? 50),
   sampleTokens: Number(params.get('sampleTokens') ?? 32),
   ppo: params.get('ppo') !== '0',
+  ppoDefaults: params.get('ppoDefaults') === '1',
+  threads: params.get('threads') !== '1',
 };
 const out = document.getElementById('results')!;
 const worker = new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module' });

@@ -84,6 +84,29 @@ export async function profileTrainStep(model: GPT, opt: AdamW, rng: Rng, batch: 
   };
 }
 
+/** FLOPs of one training step: 6 per parameter per token (forward and backward), plus attention's scores and mixing. */
+export function trainStepFlops(config: ModelConfig, tokens: number): number {
+  const attentionPerToken = 12 * config.nLayer * config.blockSize * config.nEmbd;
+  return tokens * (6 * countParams(config) + attentionPerToken);
+}
+
+/** GFLOP/s of a large square matMul: what this backend's kernels reach at best, to set the training rate against. */
+export async function matMulGflops(size = 512, repeats = 8): Promise<number> {
+  const a = tf.randomNormal([size, size]);
+  const b = tf.randomNormal([size, size]);
+  const once = async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await once();
+  const started = performance.now();
+  for (let i = 0; i < repeats; i++) await once();
+  const seconds = (performance.now() - started) / 1000;
+  tf.dispose([a, b]);
+  return (2 * size ** 3 * repeats) / seconds / 1e9;
+}
+
 /** Training throughput, kernels and memory for one preset and batch. */
 export async function trainBench(o: TrainBenchOptions, progress: (line: string) => void = () => {}): Promise<BenchResult> {
   const config: ModelConfig = configFromPreset(o.preset, VOCAB);
@@ -110,6 +133,7 @@ export async function trainBench(o: TrainBenchOptions, progress: (line: string) 
     context: config.blockSize,
     train_tokens_per_s: (tokensPerStep * o.trainSteps) / trainSeconds,
     train_step_ms: stepMs,
+    train_gflops_per_s: trainStepFlops(config, tokensPerStep) / (stepMs / 1000) / 1e9,
     ...counts,
     gpu_busy: typeof counts.kernel_ms_per_train_step === 'number' ? counts.kernel_ms_per_train_step / stepMs : undefined,
     memory_steps: Math.max(o.memorySteps, 10),
@@ -134,8 +158,11 @@ export async function sampleBench(preset: PresetName, batch: number, tokens: num
   return { cached, full: fullRate, cached_over_full: fullRate ? cached / fullRate : undefined };
 }
 
+/** The PPO-ptx shape of one iteration; null: the stage's own defaults. */
+export type PpoShape = { batch: number; miniBatch: number; responseLength: number } | null;
+
 /** One PPO-ptx iteration (after a warm-up iteration that compiles the shaders), split into its phases. */
-export async function ppoIteration(preset: PresetName, batch: number, miniBatch: number, responseLength: number): Promise<BenchResult> {
+export async function ppoIteration(preset: PresetName, shape: PpoShape): Promise<BenchResult> {
   const documents = generateCorpus({ seed: 1, documents: 400 }).map((d) => d.text);
   const tokenizer = BpeTokenizer.train(documents.join('\n'), VOCAB);
   const policy = GPT.init(configFromPreset(preset, tokenizer.vocabSize), 2);
@@ -146,7 +173,15 @@ export async function ppoIteration(preset: PresetName, batch: number, miniBatch:
     rewardModel,
     prompts: generatePrompts(1, 64),
     pretrainTokens: encodeDocuments(tokenizer, documents),
-    settings: { iterations: 2, batch_size: batch, mini_batch_size: miniBatch, num_ppo_epochs: 4, response_length: responseLength },
+    settings: shape
+      ? {
+          iterations: 2,
+          batch_size: shape.batch,
+          mini_batch_size: shape.miniBatch,
+          num_ppo_epochs: 4,
+          response_length: shape.responseLength,
+        }
+      : { iterations: 2 },
   });
   await ppo.step();
   const m = await ppo.step();
@@ -156,9 +191,9 @@ export async function ppoIteration(preset: PresetName, batch: number, miniBatch:
   rewardModel.dispose();
   policy.dispose();
   return {
-    ppo_batch: batch,
-    ppo_mini_batch: miniBatch,
-    ppo_response_length: responseLength,
+    ppo_batch: ppo.settings.batch_size,
+    ppo_mini_batch: ppo.settings.mini_batch_size,
+    ppo_response_length: ppo.settings.response_length,
     ppo_sample_s: m['time/sample_s'],
     ppo_score_s: m['time/score_s'],
     ppo_update_s: m['time/update_s'],
