@@ -6,6 +6,8 @@ import { wasmThreadsPlugin } from './scripts/viteWasmThreads';
 export default defineConfig({
   plugins: [svelte(), wasmThreadsPlugin(), isolationPlugin()],
   worker: { format: 'es', plugins: () => [wasmThreadsPlugin()] },
+  // the dev server bundles tfjs once, before any plugin above sees it
+  optimizeDeps: { rolldownOptions: { plugins: [wasmThreadsPlugin()] } },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,

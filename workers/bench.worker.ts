@@ -21,6 +21,8 @@ export interface BenchOptions {
   ppoDefaults: boolean;
   /** tfjs-wasm on threads where the page allows it; false: one thread */
   threads: boolean;
+  /** a threaded wasm start slower than this counts as failed (a test sets 1 to see the fallback) */
+  threadedStartMs?: number;
 }
 
 export type { BenchResult };
@@ -31,7 +33,7 @@ export interface BenchApi {
 
 const api: BenchApi = {
   async run(o, progress) {
-    const backend = await pickBackend(o.backend, { threads: o.threads });
+    const backend = await pickBackend(o.backend, { threads: o.threads, threadedStartMs: o.threadedStartMs });
     if (backend.name !== o.backend) throw new Error(`${o.backend} is not available here (${backend.fallbackReasons.join('; ')})`);
     const train = await trainBench(o, progress);
     progress('sampling…');
@@ -40,6 +42,7 @@ const api: BenchApi = {
       backend: backend.name,
       adapter: backend.adapter,
       threads: backend.threads,
+      fallback_reasons: backend.fallbackReasons,
       cross_origin_isolated: globalThis.crossOriginIsolated,
       ...train,
       matmul_gflops_per_s: await matMulGflops(),

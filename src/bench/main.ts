@@ -13,6 +13,7 @@ const options: BenchOptions = {
   ppo: params.get('ppo') !== '0',
   ppoDefaults: params.get('ppoDefaults') === '1',
   threads: params.get('threads') !== '1',
+  ...(params.has('threadedStartMs') ? { threadedStartMs: Number(params.get('threadedStartMs')) } : {}),
 };
 const out = document.getElementById('results')!;
 const worker = new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module' });

@@ -16,6 +16,16 @@ export async function openApp(page: Page, query = ''): Promise<OpenedApp> {
   return { consoleErrors };
 }
 
+/**
+ * The long flows (many steps, lessons, the live loop) open the app on wasm, which users without a GPU get: here it is
+ * tens of times faster than SwiftShader's software WebGPU. Each stage and each durable fault keeps a WebGPU test.
+ */
+export const ON_WASM = '?backend=wasm';
+
+export async function expectWasm(page: Page): Promise<void> {
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm');
+}
+
 /** A silent fallback to another backend would not test WebGPU at all. */
 export async function expectWebGpu(page: Page): Promise<void> {
   await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');

@@ -1,5 +1,5 @@
 /**
- * The Lessons tab on WebGPU, at the quick sizes (`?lessonSizes=quick`: a couple of steps per run) on the tiny
+ * The Lessons tab on wasm (a long flow: see app.ts), at the quick sizes (`?lessonSizes=quick`: a couple of steps per run) on the tiny
  * fixture: a lesson opens from its link, runs to its measured-result sentence, runs again and the two runs
  * overlay on its chart from the runs panel; over-optimisation steps, stops, resumes and shows the samples at the
  * gold peak beside those at the end; the other five start and make their first step (lesson 0: SFT from the shipped
@@ -7,7 +7,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { expectWebGpu, openApp } from './app';
+import { expectWasm, ON_WASM, openApp } from './app';
 
 const TINY = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
 const LESSON_TIMEOUT = 150_000;
@@ -34,10 +34,10 @@ async function stepOnce(page: Page, counter: RegExp | string): Promise<void> {
   await expect(page.getByTestId('lesson-state')).toHaveText('paused');
 }
 
-test('a lesson opens from its link, runs to its result sentence, and two runs overlay', async ({ page }) => {
+test('wasm: a lesson opens from its link, runs to its result sentence, and two runs overlay', async ({ page }) => {
   test.setTimeout(300_000);
-  await openApp(page, '?lesson=win-rate&lessonSizes=quick');
-  await expectWebGpu(page);
+  await openApp(page, `${ON_WASM}&lesson=win-rate&lessonSizes=quick`);
+  await expectWasm(page);
   await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', 'win-rate');
   await expect(page.getByTestId('tab-lessons')).toHaveAttribute('class', /active/);
   await loadTiny(page);
@@ -59,12 +59,12 @@ test('a lesson opens from its link, runs to its result sentence, and two runs ov
   expect(await page.evaluate(() => location.search)).toContain('lesson=win-rate');
 });
 
-test('over-optimisation steps, stops, resumes and shows the samples at the gold peak beside the end; the others start', async ({
+test('wasm: over-optimisation steps, stops, resumes and shows the samples at the gold peak beside the end; the others start', async ({
   page,
 }) => {
   test.setTimeout(420_000);
-  await openApp(page, '?stage=ppo&lessonSizes=quick');
-  await expectWebGpu(page);
+  await openApp(page, `${ON_WASM}&stage=ppo&lessonSizes=quick`);
+  await expectWasm(page);
   await page.getByTestId('tab-lessons').click();
   await page.getByTestId('lesson-item-over-optimisation').click();
   await expect.poll(() => page.evaluate(() => location.search)).toContain('lesson=over-optimisation');

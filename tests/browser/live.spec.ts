@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { expectWebGpu, openApp } from './app';
+import { expectWasm, expectWebGpu, ON_WASM, openApp } from './app';
 import { loadTiny, percentile, report, stageState, timedPause, timedSubmits, trainedReward, type Client } from './live';
 
 const SMALL_PPO = { iterations: 500, batch_size: 4, mini_batch_size: 2, num_ppo_epochs: 2, response_length: 8 };
@@ -31,9 +31,9 @@ for (const backend of ['webgpu', 'wasm'] as const) {
     page,
   }) => {
     test.setTimeout(900_000);
-    await openApp(page, backend === 'wasm' ? '?backend=wasm' : '');
+    await openApp(page, backend === 'wasm' ? ON_WASM : '');
     if (backend === 'webgpu') await expectWebGpu(page);
-    else await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm');
+    else await expectWasm(page);
     await loadTiny(page);
     await trainedReward(page, SMALL_PPO);
 
@@ -90,12 +90,12 @@ for (const backend of ['webgpu', 'wasm'] as const) {
   });
 }
 
-test('SFT reports validation while it runs; its end replaces older tasks; the lineage names it; a new corpus asks first, offers a download and clears the charts', async ({
+test('wasm: SFT reports validation while it runs; its end replaces older tasks; the lineage names it; a new corpus asks first, offers a download and clears the charts', async ({
   page,
 }) => {
   test.setTimeout(600_000);
-  await openApp(page);
-  await expectWebGpu(page);
+  await openApp(page, ON_WASM);
+  await expectWasm(page);
   await loadTiny(page);
   await page.getByTestId('tab-sft').click();
   await expect(page.getByTestId('ranking-origin')).toContainText('tiny-pretrained', { timeout: 120_000 });

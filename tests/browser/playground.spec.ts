@@ -5,7 +5,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { expectWebGpu, openApp, setSetting } from './app';
+import { expectWasm, expectWebGpu, ON_WASM, openApp, setSetting } from './app';
 
 const TINY = 'tests/fixtures/tiny-pretrained.safetensors';
 
@@ -137,11 +137,11 @@ async function screenshots(page: Page): Promise<void> {
   await page.screenshot({ path: 'docs/screenshot.png', fullPage: true });
 }
 
-test('SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking mid-run, pause', async ({ page }) => {
+test('wasm: SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking mid-run, pause', async ({ page }) => {
   test.setTimeout(300_000);
-  const app = await openApp(page);
+  const app = await openApp(page, ON_WASM);
   const errors = watchErrors(page, app.consoleErrors);
-  await expectWebGpu(page);
+  await expectWasm(page);
   await tinyModel(page);
   await smallSettings(page, 40);
   mark('settings');
@@ -235,12 +235,12 @@ test('SFT, ranking by keyboard and by drag, reward model, PPO-ptx with a ranking
   expect(errors()).toEqual([]);
 });
 
-test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model says so; export (pairs and full) and import them back; a bad file loses nothing', async ({
+test('wasm: demonstrations; rankings outlive a reload; PPO-ptx without a reward model says so; export (pairs and full) and import them back; a bad file loses nothing', async ({
   page,
 }) => {
   test.setTimeout(240_000);
-  await openApp(page);
-  await expectWebGpu(page);
+  await openApp(page, ON_WASM);
+  await expectWasm(page);
   await tinyModel(page);
   await smallSettings(page, 3);
   await page.getByTestId('tab-reward').click();
@@ -322,13 +322,13 @@ test('demonstrations; rankings outlive a reload; PPO-ptx without a reward model 
   expect(await count(page, 'ranking-count')).toBeGreaterThan(2);
 });
 
-test('lecture mode: a simulated labeler ranks on its own while the reward model and a short PPO-ptx run train, with finite metrics', async ({
+test('wasm: lecture mode: a simulated labeler ranks on its own while the reward model and a short PPO-ptx run train, with finite metrics', async ({
   page,
 }) => {
   test.setTimeout(240_000);
-  const app = await openApp(page);
+  const app = await openApp(page, ON_WASM);
   const errors = watchErrors(page, app.consoleErrors);
-  await expectWebGpu(page);
+  await expectWasm(page);
   await tinyModel(page);
   await smallSettings(page, 2);
   await page.getByTestId('tab-reward').click();
@@ -351,10 +351,11 @@ test('lecture mode: a simulated labeler ranks on its own while the reward model 
 
   await expect.poll(() => count(page, 'ranking-count'), { timeout: 120_000 }).toBeGreaterThanOrEqual(5);
   mark('labeler ranked 5');
-  // a calmer pace while the reward model and PPO-ptx train: on a software GPU each ranking costs sampling and a reward-model update
-  await page.getByTestId('labeler-pace').fill('2');
+  // one a second while the reward model and PPO-ptx train: on wasm two tiny PPO-ptx iterations take a few seconds, and the
+  // labeler must rank during them
+  await page.getByTestId('labeler-pace').fill('60');
   await page.getByTestId('labeler-pace').press('Tab');
-  await expect(page.getByTestId('labeler-status')).toContainText('2/min');
+  await expect(page.getByTestId('labeler-status')).toContainText('60/min');
   await trainReward(page);
   mark('reward trained');
   await page.getByTestId('tab-ppo').click();

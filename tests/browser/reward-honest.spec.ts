@@ -7,7 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { hashFraction } from '../../src/lib/data/hash';
-import { expectWebGpu, openApp } from './app';
+import { expectWasm, ON_WASM, openApp } from './app';
 
 type Api = Record<string, (...args: unknown[]) => Promise<unknown>>;
 const HELD_OUT_SHARE = 0.3;
@@ -29,10 +29,10 @@ function rankingsFile(): string {
   return [...train, line(a, prompt, [0, 1, 2]), line(b, prompt, [2, 1, 0])].join('\n');
 }
 
-test('the reward-model panel shows held-out pairs, the 95% interval, the chance line and the chance warning', async ({ page }) => {
+test('wasm: the reward-model panel shows held-out pairs, the 95% interval, the chance line and the chance warning', async ({ page }) => {
   test.setTimeout(180_000);
-  await openApp(page);
-  await expectWebGpu(page);
+  await openApp(page, ON_WASM);
+  await expectWasm(page);
   const checkpoint = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
   await page.evaluate(
     async ({ bytes, text, share }) => {

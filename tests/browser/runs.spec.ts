@@ -1,17 +1,17 @@
 /**
- * Run history in the browser on WebGPU: a link restores the stage and its settings (a bad value is refused
+ * Run history in the browser on wasm (a long flow: see app.ts): a link restores the stage and its settings (a bad value is refused
  * with a message), pretraining runs twice from the tiny fixture with two learning rates, the two runs overlay
  * on one chart labelled by the learning rate, a run downloads as CSV and the chart as PNG, a run hides and
  * is deleted after a confirmation, and the rest outlive a reload.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { expectWebGpu, openApp, setSetting } from './app';
+import { expectWasm, ON_WASM, openApp, setSetting } from './app';
 
 const TINY = 'tests/fixtures/tiny-pretrained.safetensors';
 const LINK =
-  '?stage=pretrain&pretrain.steps=2&pretrain.batch_size=2&pretrain.eval_every=2&pretrain.eval_batches=1' +
-  '&pretrain.warmup_steps=0&pretrain.learning_rate=0.001&sft.epochs=abc';
+  `${ON_WASM}&stage=pretrain&pretrain.steps=2&pretrain.batch_size=2&pretrain.eval_every=2&pretrain.eval_batches=1` +
+  `&pretrain.warmup_steps=0&pretrain.learning_rate=0.001&sft.epochs=abc`;
 
 interface Drawn {
   label: string;
@@ -29,12 +29,12 @@ async function runPretrain(page: Page): Promise<void> {
   await expect(page.getByTestId('pretrain-step-counter')).toHaveText('2 / 2');
 }
 
-test('two pretraining runs overlay, labelled by their learning rates; CSV, PNG, hide, delete; stage and settings from the URL', async ({
+test('wasm: two pretraining runs overlay, labelled by their learning rates; CSV, PNG, hide, delete; stage and settings from the URL', async ({
   page,
 }) => {
   test.setTimeout(300_000);
   await openApp(page, LINK);
-  await expectWebGpu(page);
+  await expectWasm(page);
 
   // the link's stage and settings are restored through configure; its bad value is named and refused, the others apply
   await expect(page.getByTestId('pretrain-panel')).toBeVisible();
