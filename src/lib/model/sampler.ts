@@ -2,13 +2,15 @@
  * Batched sampling with temperature and top-k. All rows advance one position per step in lockstep:
  * a row still inside its prompt is fed its prompt token, a row past it is fed the sampled one.
  * The cached decoder pays one position per step; the full decoder re-runs the whole context
- * (kept as the baseline that the benchmark compares against).
+ * (kept as the baseline that the benchmark compares against). Sampling lets the event loop in every BREATHE_MS
+ * (on wasm a row's position is a synchronous kernel call, and a sampling is seconds of them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT, KvCache } from './gpt';
 import { MASKED } from './layers';
 import { onWebGpu } from './kernels/program';
 import { sampleTokenFused } from './kernels/decode';
+import { breather } from '../train/breather';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -163,6 +165,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
   const decoder = (cached ? cachedDecoder : fullDecoder)(model, ids, start);
   const fed: tf.Tensor1D[] = [];
   const finished = new Array<boolean>(batch).fill(false);
+  const breathe = breather();
   try {
     let logits = await decoder.first(opts.prefillParts);
     for (let t = start; t < end; t++) {
@@ -179,6 +182,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
       fed.push(tokens);
       logits.dispose();
       await opts.onToken?.(t - start + 1, end - start); // may throw to stop: nothing is left undisposed here
+      await breathe();
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);
       if ((t - start) % 8 === 7 && (await allFinished(fed, start, lengths, opts, finished))) {
