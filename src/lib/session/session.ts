@@ -107,7 +107,6 @@ export class Session {
         if (status.state === 'done') this.emitLineage(); // "SFT step 6" becomes "SFT"
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
-      onBusy: (forMs) => emit({ type: 'busy', forMs }),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => {
         this.shown[stage] = { step, samples };
@@ -386,7 +385,6 @@ export class Session {
         return { temperature: Number(ppo.temperature), maxNewTokens: Number(ppo.response_length) };
       },
       onCounters: (counters: T.RankingCounters) => this.emit({ type: 'rankings', counters }),
-      onBusy: (forMs: number) => this.emit({ type: 'busy', forMs }),
       onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
         const reward = this.runner.object(rewardStage.name) as RewardStage | null;
         const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;
