@@ -258,8 +258,11 @@ export class Session {
 
   // ---- stages ----
 
+  /** Changes a stage's settings and saves them at once: a worker that dies before the next step must not take them along. */
   configure(stage: T.StageName, changes: T.Settings): T.Settings {
-    return this.runner.configure(stage, changes);
+    const settings = this.runner.configure(stage, changes);
+    if (!this.restoring) this.autosaver?.request(true);
+    return settings;
   }
   /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
   async run(stage: T.StageName): Promise<void> {
