@@ -3,14 +3,15 @@
  * a row still inside its prompt is fed its prompt token, a row past it is fed the sampled one.
  * The cached decoder pays one position per step; the full decoder re-runs the whole context
  * (kept as the baseline that the benchmark compares against). Sampling lets the event loop in every BREATHE_MS
- * (on wasm a row's position is a synchronous kernel call, and a sampling is seconds of them).
+ * and between parts of the prompts' reading (on wasm every kernel holds the thread, and a sampling is seconds of them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT, KvCache } from './gpt';
 import { MASKED } from './layers';
 import { onWebGpu } from './kernels/program';
 import { sampleTokenFused } from './kernels/decode';
-import { breather } from '../train/breather';
+import { breather, PART_MS } from '../train/breather';
+import { PartSizer } from '../train/parts';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -24,8 +25,9 @@ export interface SampleOptions {
    */
   onToken?: (done: number, total: number) => void | Promise<void>;
   /**
-   * With it, the prompts are read (the whole context of every row, seconds for 16 rows on wasm) in parts of rows
-   * it sizes, with the event loop let in between (a PartSizer of train/parts.ts).
+   * Sizes the parts of rows in which the prompts are read (the whole context of every row, seconds for 16 rows on
+   * wasm), with the event loop let in between: a PartSizer of train/parts.ts (default: a fresh one of PART_MS, but
+   * on webgpu none).
    */
   prefillParts?: { next(remaining: number): number; record(rows: number, ms: number): void };
 }
@@ -167,7 +169,8 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
   const finished = new Array<boolean>(batch).fill(false);
   const breathe = breather();
   try {
-    let logits = await decoder.first(opts.prefillParts);
+    // on webgpu the kernels run off the thread: one whole prefill holds it no longer than parts would
+    let logits = await decoder.first(opts.prefillParts ?? (onWebGpu() ? undefined : new PartSizer(PART_MS)));
     for (let t = start; t < end; t++) {
       // On webgpu (no top-k) one kernel draws, with its own noise (a hash of the seed): no upload of random numbers.
       const onGpu = onWebGpu() && !(opts.topK > 0 && opts.topK < model.config.vocabSize);
