@@ -1,8 +1,9 @@
 /**
  * Measures how long the engine's thread goes without yielding to its event loop (what the watchdog's
  * hung-worker bound must exceed): the session on the shipped mini model on wasm in Node, through
- * sampling, pretraining, SFT, the reward model, one PPO-ptx iteration at the default settings, checkpoint import and
- * export, and a fresh BPE model. A 10 ms timer notes every gap; the longest per phase is printed.
+ * sampling, pretraining, SFT, the reward model, one PPO-ptx iteration at the default settings,
+ * checkpoint import and export, a fresh BPE model, and two steps of some lessons at the sizes for wasm
+ * (LESSONS=id,id; empty for none). A 10 ms timer notes every gap; the longest per phase is printed.
  *   npx tsx scripts/measure-stalls.ts            (TF_BACKEND=cpu for the pure-JS backend)
  */
 import 'fake-indexeddb/auto';
@@ -92,6 +93,13 @@ async function main(): Promise<void> {
   });
   await phase('PPO-ptx 1 iteration (defaults)', () => s.step('ppo'));
   await phase('PPO-ptx running, paused at 6 moments', () => pauses(s, 6));
+  for (const id of (process.env.LESSONS ?? 'instruction-following,alignment-tax,win-rate').split(',').filter(Boolean)) {
+    await s.loadCheckpointUrl('/checkpoints/default.safetensors');
+    await phase(`lesson ${id}: 2 steps (mini-cpu sizes)`, async () => {
+      await s.stepLesson(id);
+      await s.stepLesson(id);
+    });
+  }
   const bytes = await s.exportCheckpoint();
   await phase('export checkpoint', () => s.exportCheckpoint());
   await phase('import checkpoint', () => s.importCheckpoint(bytes, 'again'));
