@@ -1,8 +1,9 @@
 /**
  * Measures how long the engine's thread goes without yielding to its event loop (what the watchdog's
  * hung-worker bound must exceed): the session on the shipped mini model on wasm in Node, through
- * sampling, SFT, the reward model, one PPO-ptx iteration at the default settings, checkpoint import and
- * export, and a fresh BPE model. A 10 ms timer notes every gap; the longest per phase is printed.
+ * sampling, pretraining, SFT, the reward model, one PPO-ptx iteration at the default settings,
+ * checkpoint import and export, a fresh BPE model, and two steps of some lessons at the sizes for wasm
+ * (LESSONS=id,id; empty for none). A 10 ms timer notes every gap; the longest per phase is printed.
  *   npx tsx scripts/measure-stalls.ts            (TF_BACKEND=cpu for the pure-JS backend)
  */
 import 'fake-indexeddb/auto';
@@ -60,7 +61,6 @@ async function main(): Promise<void> {
     { name: name as 'wasm', adapter: 'node', fallbackReasons: [] },
     (e) => {
       if (e.type === 'state') said = `${e.stage} ${e.status.state} step ${e.status.step} ${e.status.phase?.label ?? ''}`;
-      else if (e.type === 'busy') said = `${said} (busy ${e.forMs} ms announced)`;
       else if (e.type === 'metrics') said = `${e.stage} metrics ${e.points.map((p) => p.kind).join(',')}`;
     },
     async (p) => new Uint8Array(readFileSync(p.replace(/^\//, 'public/'))),
@@ -69,6 +69,12 @@ async function main(): Promise<void> {
   await phase('load shipped checkpoint', () => s.loadCheckpointUrl('/checkpoints/default.safetensors'));
   await s.restore();
   await phase('sample 3 x 64 tokens', () => s.sample({ count: 3, maxNewTokens: 64 }));
+  s.configure('pretrain', { steps: 2 });
+  await phase('pretrain 2 steps and the validation loss (defaults)', async () => {
+    await s.step('pretrain');
+    await yieldNow();
+    await s.step('pretrain');
+  });
   await phase('SFT 2 steps (defaults)', async () => {
     await s.step('sft');
     await yieldNow(); // the run loop yields between steps
@@ -87,6 +93,13 @@ async function main(): Promise<void> {
   });
   await phase('PPO-ptx 1 iteration (defaults)', () => s.step('ppo'));
   await phase('PPO-ptx running, paused at 6 moments', () => pauses(s, 6));
+  for (const id of (process.env.LESSONS ?? 'instruction-following,alignment-tax,win-rate').split(',').filter(Boolean)) {
+    await s.loadCheckpointUrl('/checkpoints/default.safetensors');
+    await phase(`lesson ${id}: 2 steps (mini-cpu sizes)`, async () => {
+      await s.stepLesson(id);
+      await s.stepLesson(id);
+    });
+  }
   const bytes = await s.exportCheckpoint();
   await phase('export checkpoint', () => s.exportCheckpoint());
   await phase('import checkpoint', () => s.importCheckpoint(bytes, 'again'));

@@ -294,9 +294,7 @@ export type EngineEvent =
   /** An autosave was written (confirmed), and what it cost in ms. */
   | { type: 'saved'; savedAt: number; costMs: number }
   /** The GPU device was lost: the weights on it are gone; the UI restarts the engine from the autosave. */
-  | { type: 'lost'; reason: string }
-  /** The engine's thread may not answer for this long (a training step, a reward-model update): not a hang. */
-  | { type: 'busy'; forMs: number };
+  | { type: 'lost'; reason: string };
 
 export interface SampleRequest {
   prompts?: string[];

@@ -223,10 +223,6 @@ export class EngineClient {
       this.onRewardUpdate(e.update);
       return;
     }
-    if (e.type === 'busy') {
-      this.watchdog?.expectSilence(e.forMs);
-      return;
-    }
     if (!this.status) return;
     switch (e.type) {
       case 'metrics':

@@ -2,10 +2,11 @@
  * The engine worker, watched. Two signals: a pulse from a nested worker (every 250 ms, whatever the
  * engine's thread is doing; it stops when the engine worker is gone, so a crash or terminate() is
  * detected within 2 s), and a heartbeat from the engine's own event loop (every 500 ms; silent for
- * longer than the backend's bound: hung). The engine yields to its event loop between steps and PPO
- * minibatches; what holds it longest is one training step. On a GPU backend the kernels run off the thread,
- * so the bound is 4.5 s and a hang is declared within 5 s; on wasm and cpu a step is one synchronous stretch
- * (the shipped mini model on wasm: 3 to 12 s, scripts/measure-stalls.ts), so the bound there is 30 s.
+ * longer than the backend's bound: hung, and the notice says for how long). Every phase of training lets
+ * the event loop in often: a step runs in parts of about PART_MS (train/parts.ts), an evaluation yields
+ * between its batches, a sampling every BREATHE_MS. So the bound needs no allowance for a long step: on
+ * webgpu, whose kernels run off the thread, 4.5 s; on wasm, webgl and cpu, where they hold it, 8 s
+ * (scripts/measure-stalls.ts gives the longest stretch per phase). A hang is declared within 10 s everywhere.
  * Both signals are messages, which a throttled page (a background tab) still receives at once; a check
  * that itself ran late judges nothing, so a throttled page never mistakes its own sleep for a hang.
  * Every call is raced against a timeout and against the worker's death, so no call hangs forever; on a
@@ -19,7 +20,7 @@ const CHECK_MS = 250;
 /** No pulse for this long: the worker is gone. */
 const GONE_AFTER_MS = 2000;
 /** No heartbeat for this long: the worker's thread is stuck (by backend: where the kernels run). */
-const HUNG_AFTER_MS: Record<BackendName, number> = { webgpu: 4500, webgl: 4500, wasm: 30_000, cpu: 30_000 };
+export const HUNG_AFTER_MS: Record<BackendName, number> = { webgpu: 4500, webgl: 8000, wasm: 8000, cpu: 8000 };
 /** A check this late after the one before: this page was asleep (throttled), and the messages may still be queued. */
 const LATE_CHECK_MS = 1500;
 /** No ordinary call takes this long; run() returns at once, training goes on in the worker. */
@@ -35,6 +36,52 @@ export interface Recovery {
   restoreMs: number;
 }
 
+/** Why the worker is taken for dead, and how long the signal that failed had been silent. */
+export interface Death {
+  reason: string;
+  silentMs: number;
+}
+
+/**
+ * The verdict from the signals' arrival times alone (no timers, no worker): each check hands it the time, and it
+ * says whether the worker is gone or hung, with the silence as measured.
+ */
+export class SilenceJudge {
+  private lastPulse: number;
+  private lastBeat: number;
+  private lastCheck: number;
+  /** The longest gap between two heartbeats: the engine's longest legitimate silence so far. */
+  longestBeatGapMs = 0;
+
+  constructor(
+    readonly hungAfterMs: number,
+    now: number,
+  ) {
+    this.lastPulse = this.lastBeat = this.lastCheck = now;
+  }
+
+  pulse(now: number): void {
+    this.lastPulse = now;
+  }
+
+  beat(now: number): void {
+    this.longestBeatGapMs = Math.max(this.longestBeatGapMs, now - this.lastBeat);
+    this.lastBeat = now;
+  }
+
+  /** Null while the worker lives, and whenever this check ran late (the page was asleep, messages may be queued). */
+  check(now: number): Death | null {
+    const late = now - this.lastCheck > LATE_CHECK_MS;
+    this.lastCheck = now;
+    if (late) return null;
+    const unpulsed = now - this.lastPulse;
+    if (unpulsed > GONE_AFTER_MS) return { reason: 'The engine worker stopped (it crashed or was ended).', silentMs: unpulsed };
+    const unbeaten = now - this.lastBeat;
+    if (unbeaten <= this.hungAfterMs) return null;
+    return { reason: `The engine stopped responding (its thread was stuck for ${(unbeaten / 1000).toFixed(1)} s).`, silentMs: unbeaten };
+  }
+}
+
 type Remote = Comlink.Remote<EngineApi>;
 
 export class Watchdog {
@@ -43,17 +90,11 @@ export class Watchdog {
   private readonly remote: Remote;
   private readonly mourners = new Set<(reason: string) => void>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  private lastPulse = performance.now();
-  private lastBeat = performance.now();
-  private lastCheck = performance.now();
+  /** Replaced by beat(): until then the signals are noted and nothing is judged (a loading worker beats late). */
+  private judge = new SilenceJudge(HUNG_AFTER_MS.webgpu, performance.now());
   /** How long the signal that failed had been silent when the worker was declared dead. */
   private silence = 0;
-  private hungAfterMs = HUNG_AFTER_MS.webgpu;
-  /** The longest gap between two heartbeats while watched: the engine's longest legitimate silence so far. */
-  longestBeatGapMs = 0;
   private dead = false;
-  /** Until then the engine said its thread is busy (a training step, a reward-model update): silence is no hang. */
-  private busyUntil = 0;
 
   constructor(private readonly onDead: (reason: string) => void) {
     this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
@@ -61,25 +102,20 @@ export class Watchdog {
     this.api = this.guarded();
     const pulse = new MessageChannel();
     const heart = new MessageChannel();
-    pulse.port1.onmessage = () => (this.lastPulse = performance.now());
-    heart.port1.onmessage = () => {
-      const now = performance.now();
-      if (this.timer) this.longestBeatGapMs = Math.max(this.longestBeatGapMs, now - this.lastBeat);
-      this.lastBeat = now;
-    };
+    pulse.port1.onmessage = () => this.judge.pulse(performance.now());
+    heart.port1.onmessage = () => this.judge.beat(performance.now());
     void this.remote.startPulse(Comlink.transfer(pulse.port2, [pulse.port2]), Comlink.transfer(heart.port2, [heart.port2]));
   }
 
   /** Starts watching (after init: a worker that is still loading beats late, but its pulse is on), with the bound for its backend. */
   beat(backend: BackendName): void {
-    this.hungAfterMs = HUNG_AFTER_MS[backend];
-    this.lastBeat = this.lastPulse = this.lastCheck = performance.now();
+    this.judge = new SilenceJudge(HUNG_AFTER_MS[backend], performance.now());
     this.timer = setInterval(() => this.check(), CHECK_MS);
   }
 
-  /** The engine announced work that may hold its thread this long from now. */
-  expectSilence(forMs: number): void {
-    this.busyUntil = Math.max(this.busyUntil, performance.now() + forMs);
+  /** The longest gap between two heartbeats while watched: the engine's longest legitimate silence so far. */
+  get longestBeatGapMs(): number {
+    return this.timer ? this.judge.longestBeatGapMs : 0;
   }
 
   /** How long the failed signal had been silent when the worker was declared dead (0 before, e.g. when it reported a fault itself). */
@@ -102,21 +138,13 @@ export class Watchdog {
   }
 
   private check(): void {
-    const now = performance.now();
-    const late = now - this.lastCheck > LATE_CHECK_MS;
-    this.lastCheck = now;
-    if (this.dead || late) return;
-    if (now - this.lastPulse > GONE_AFTER_MS)
-      return this.declareDead('The engine worker stopped (it crashed or was ended).', now - this.lastPulse);
-    if (now - this.lastBeat > this.hungAfterMs && now > this.busyUntil)
-      return this.declareDead(
-        `The engine stopped responding (its thread was stuck for ${this.hungAfterMs / 1000} s).`,
-        now - this.lastBeat,
-      );
+    if (this.dead) return;
+    const death = this.judge.check(performance.now());
+    if (death) this.declareDead(death);
   }
 
-  private declareDead(reason: string, silence: number): void {
-    this.silence = silence;
+  private declareDead({ reason, silentMs }: Death): void {
+    this.silence = silentMs;
     this.dead = true;
     if (this.timer) clearInterval(this.timer);
     this.mourn(reason);

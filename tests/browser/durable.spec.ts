@@ -4,7 +4,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { openApp } from './app';
+import { openApp, setSetting } from './app';
 
 type Stages = Record<string, { state: string; step: number; total: number }>;
 type Client = {
@@ -357,4 +357,137 @@ test('(8) the autosave of the shipped mini model on wasm: its cost, during SFT s
   expect(all.every((ms) => Number.isFinite(ms) && ms > 0)).toBe(true);
   // a save on request, beside no training step: under 300 ms (one during a step waits for the step's synchronous stretch)
   expect(idle.sort((a, b) => a - b)[1]).toBeLessThan(300);
+});
+
+// ---- Issue 19 (5, 6): a hang found within 10 s on every backend in any phase; settings that outlive the worker ----
+
+/** The silence a hang notice gives ("its thread was stuck for 8.3 s"), in ms. */
+const stuckForMs = (notice: string) => Number(/stuck for ([\d.]+) s/.exec(notice)?.[1]) * 1000;
+const longestSilenceMs = (page: Page) =>
+  page.evaluate(() => (window as unknown as { playground: { longestSilenceMs: number } }).playground.longestSilenceMs);
+
+/** Hangs the worker's thread for 60 s from a call, as an endless loop would: the call's fate and when it came. */
+const hangWorker = (page: Page) =>
+  page.evaluate(() => {
+    const started = performance.now();
+    return (window as unknown as { playground: Client }).playground.api!.debugHang(60_000).then(
+      () => ({ answer: 'answered', ms: performance.now() - started }),
+      (err: Error) => ({ answer: err.message, ms: performance.now() - started }),
+    );
+  });
+
+for (const { backend, query, tiny } of [
+  { backend: 'wasm', query: '?backend=wasm', tiny: false },
+  { backend: 'webgpu', query: '', tiny: true },
+]) {
+  test(`(19.5, ${backend}) a hang injected mid-step during pretraining is found within 10 s; the notice says how long it was silent`, async ({
+    page,
+  }) => {
+    test.setTimeout(600_000);
+    await openApp(page, query);
+    await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', backend);
+    // wasm: the shipped mini model, whose steps must hold no stretch near the bound; SwiftShader's WebGPU is slow: tiny
+    if (tiny)
+      await page.evaluate(async (bytes) => {
+        await (window as unknown as { playground: Client }).playground.api!.importCheckpoint(new Uint8Array(bytes), 'tiny.safetensors');
+      }, TINY);
+    else await expect(page.getByTestId('model-info')).toContainText('mini');
+    // an evaluation and a sampling after every step: each phase of a pretraining step runs before the hang
+    await call(page, 'configure', 'pretrain', { eval_every: 1, sample_every: 1 });
+    await call(page, 'run', 'pretrain');
+    await expect.poll(async () => (await client(page)).status.stages.pretrain.step, { timeout: 300_000 }).toBeGreaterThanOrEqual(3);
+    const silentBefore = await longestSilenceMs(page);
+    expect((await client(page)).recoveries).toEqual([]); // no false alarm while it trained
+    // the call is handled between two parts of a step; then the thread spins for 60 s, as an endless loop would
+    const hung = hangWorker(page);
+    await expect(page.getByTestId('engine-notice')).toContainText('stopped responding', { timeout: 10_000 });
+    const failed = await hung;
+    expect(failed.answer).toMatch(/stopped responding/);
+    expect(failed.ms).toBeLessThan(10_000);
+    await expect(page.getByTestId('engine-notice')).toContainText('A new engine started', { timeout: 180_000 });
+    const after = await client(page);
+    const { reason, detectedAfterMs, restoreMs } = after.recoveries[0];
+    console.log(
+      `hang mid-pretraining (${tiny ? 'tiny' : 'shipped mini'}, ${backend}): detected after ${detectedAfterMs.toFixed(0)} ms of silence ` +
+        `(the hung call failed after ${failed.ms.toFixed(0)} ms; notice: "${reason}"), restored in ${restoreMs.toFixed(0)} ms; ` +
+        `longest silence before, over 3 steps with evaluation and samples: ${silentBefore.toFixed(0)} ms`,
+    );
+    expect(after.recoveries).toHaveLength(1);
+    expect(detectedAfterMs).toBeLessThan(10_000);
+    expect(Math.abs(stuckForMs(reason) - detectedAfterMs)).toBeLessThanOrEqual(50); // the silence measured, not the bound
+    await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', backend);
+    expect(after.status.stages.pretrain.state).toBe('paused');
+  });
+}
+
+test('(19.5, wasm, PPO-ptx) a hang injected while PPO-ptx samples is found within 10 s', async ({ page }) => {
+  test.setTimeout(600_000);
+  await openApp(page, '?backend=wasm');
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm');
+  await readyForPpo(page, 200);
+  await call(page, 'run', 'ppo');
+  await expect.poll(async () => (await client(page)).status.stages.ppo.step, { timeout: 240_000 }).toBeGreaterThanOrEqual(2);
+  // an autosave after that (boundary saves come at most every 1.5 s), so that the new engine has PPO-ptx to restore
+  const saves = () => page.evaluate(() => (window as unknown as { playground: { saves: number } }).playground.saves);
+  await page.evaluate(() => {
+    const p = (window as unknown as { playground: Client & { saves: number } }).playground;
+    p.saves = 0;
+    p.listen((e) => e.type === 'saved' && p.saves++);
+  });
+  await expect.poll(saves, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+  const silentBefore = await longestSilenceMs(page);
+  const phaseOf = async () => (await client(page)).status.stages.ppo as { phase?: { name: string } };
+  await expect.poll(async () => (await phaseOf()).phase?.name, { timeout: 120_000, intervals: [20] }).toBe('sampling');
+  const hung = hangWorker(page);
+  const phase = (await phaseOf()).phase?.name;
+  await expect(page.getByTestId('engine-notice')).toContainText('stopped responding', { timeout: 10_000 });
+  const failed = await hung;
+  await expect(page.getByTestId('engine-notice')).toContainText('A new engine started', { timeout: 180_000 });
+  const { reason, detectedAfterMs } = (await client(page)).recoveries[0];
+  console.log(
+    `hang during PPO-ptx (tiny, wasm; phase on show: ${phase}): detected after ${detectedAfterMs.toFixed(0)} ms of silence ` +
+      `(the hung call failed after ${failed.ms.toFixed(0)} ms; notice: "${reason}"); longest silence before: ${silentBefore.toFixed(0)} ms`,
+  );
+  expect(failed.answer).toMatch(/stopped responding/);
+  expect(detectedAfterMs).toBeLessThan(10_000);
+  expect(Math.abs(stuckForMs(reason) - detectedAfterMs)).toBeLessThanOrEqual(50);
+  expect((await client(page)).status.stages.ppo.state).toBe('paused');
+});
+
+test('(19.6) a setting changed with no training since outlives a killed worker', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  await page.evaluate(() => {
+    const p = (window as unknown as { playground: Client & { saves: number } }).playground;
+    p.saves = 0;
+    p.listen((e) => e.type === 'saved' && p.saves++);
+  });
+  await setSetting(page, 'pretrain', 'steps', 77);
+  await call(page, 'configure', 'sft', { learning_rate: 0.0002 });
+  // each change saves itself (the second is queued behind the first); no step, no save on request
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { playground: { saves: number } }).playground.saves), { timeout: 30_000 })
+    .toBe(2);
+  await page.evaluate(() => (window as unknown as { playground: Client }).playground.debugTerminateWorker());
+  await expect(page.getByTestId('engine-notice')).toContainText('A new engine started', { timeout: 120_000 });
+  const after = await client(page);
+  expect(after.recoveries).toHaveLength(1);
+  expect(after.status.settings.pretrain).toMatchObject({ steps: 77 });
+  expect(after.status.settings.sft).toMatchObject({ learning_rate: 0.0002 });
+  await expect(page.getByTestId('setting-pretrain-steps')).toHaveValue('77');
+});
+
+test("(19.6b) a link's settings apply in the second tab that takes over", async ({ page, context }) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  const second = await context.newPage();
+  await second.goto('/?pretrain.steps=77&sft.learning_rate=0.0002');
+  await expect(second.getByTestId('open-elsewhere')).toBeVisible({ timeout: 30_000 });
+  await second.getByTestId('take-over').click();
+  await expect(second.getByTestId('backend')).toBeVisible({ timeout: 120_000 });
+  await expect.poll(async () => (await client(second)).status.settings.pretrain.steps, { timeout: 60_000 }).toBe(77);
+  expect((await client(second)).status.settings.sft).toMatchObject({ learning_rate: 0.0002 });
+  await expect(second.getByTestId('setting-pretrain-steps')).toHaveValue('77');
+  expect(new URL(second.url()).searchParams.get('pretrain.steps')).toBe('77'); // the address still holds the link
+  await expect(second.getByTestId('error-banner')).toHaveCount(0);
 });

@@ -1,22 +1,21 @@
-/** Autosave round trip: a second session (a reload) restores the model, stages, reward model, PPO's reference, settings and charts. */
+/**
+ * Autosave round trip: a second session (a reload, a replaced worker) restores the model, stages, reward model, PPO's
+ * reference, settings and charts; a changed setting is saved by itself, with no training after it.
+ */
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
 import { Session } from '../../src/lib/session/session';
+import type { EngineEvent } from '../../src/lib/types';
 import { useCpuBackend } from './setup-tf';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
 beforeAll(useCpuBackend);
 
-async function session(): Promise<Session> {
-  const s = new Session(
-    backend,
-    () => {},
-    async (path) => new Uint8Array(readFileSync(path)),
-    { autosave: true },
-  );
+async function session(emit: (e: EngineEvent) => void = () => {}): Promise<Session> {
+  const s = new Session(backend, emit, async (path) => new Uint8Array(readFileSync(path)), { autosave: true });
   s.setCorpus({ kind: 'builtin', documents: 300 });
   await s.loadCheckpointUrl('tests/fixtures/tiny-pretrained.safetensors');
   await s.restore();
@@ -60,4 +59,25 @@ describe('Autosave', () => {
     await b.step('ppo');
     expect(b.status().stages.ppo).toMatchObject({ state: 'paused', step: 2 });
   }, 900_000);
+
+  it('saves a changed setting at once: a session replaced with no training since keeps it', async () => {
+    const saves: number[] = [];
+    const a = await session((e) => e.type === 'saved' && saves.push(e.savedAt));
+    a.startAutosave();
+    a.configure('pretrain', { steps: 77 });
+    a.configure('sft', { learning_rate: 2e-4 }); // while the first save is in flight: queued, not dropped
+    for (let i = 0; i < 600 && saves.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(saves).toHaveLength(2);
+    // a refused value changes nothing and saves nothing
+    expect(() => a.configure('pretrain', { steps: 0 })).toThrow();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(saves).toHaveLength(2);
+
+    const b = await session();
+    expect(b.status().settings.pretrain.steps).toBe(2000); // the default, before the restore
+    expect(await b.restoreAutosave()).not.toBeNull();
+    expect(b.status().settings.pretrain).toMatchObject({ steps: 77 });
+    expect(b.status().settings.sft).toMatchObject({ learning_rate: 2e-4 });
+    expect(b.status().stages.pretrain).toMatchObject({ state: 'not-started', step: 0, total: 77 });
+  }, 300_000);
 });

@@ -77,6 +77,9 @@ function withLabeler(ctx: LessonContext, id: string | undefined): LessonContext 
   return id ? { ...ctx, labeler: labelerById(id) } : ctx;
 }
 
+/** A stage's control for steps in parts of about ctx.partMs (the app), or none: whole steps. */
+const partControl = (ctx: LessonContext) => (ctx.partMs === undefined ? undefined : { partMs: ctx.partMs });
+
 /** Positions for reward-model rows: room for the longest prompt and response of the rankings, within the context. */
 function rewardTime(ctx: LessonContext, rankings: Ranking[]): number {
   let prompt = 1;
@@ -192,7 +195,7 @@ export class RewardSweepRun extends RecordedRun {
       ctx.tokenizer,
       rankings,
       { ...spec.reward, held_out_share: 0 },
-      { maxCompletions: spec.rankings.k, time },
+      { maxCompletions: spec.rankings.k, time, partMs: ctx.partMs },
     );
     let loss = NaN;
     try {
@@ -248,7 +251,7 @@ export class RewardModelRun extends RecordedRun {
       ctx.tokenizer,
       train,
       { ...spec.reward, held_out_share: 0 },
-      { maxCompletions: spec.rankings.k, time: this.time },
+      { maxCompletions: spec.rankings.k, time: this.time, partMs: ctx.partMs },
     );
   }
 
@@ -335,6 +338,7 @@ export class PpoRun extends RecordedRun {
       goldScorer: (text) => ctx.labeler.gold(text),
       pretrainTokens: ctx.pretrainTokens,
       settings: spec.ppo,
+      control: partControl(ctx),
     });
   }
 
@@ -483,7 +487,7 @@ export class SftRun extends RecordedRun {
   protected async advance(): Promise<Metrics> {
     if (!this.sft) {
       this.policy = this.ctx.policy.clone(true);
-      this.sft = new SftStage(this.policy, this.ctx.tokenizer, { ...this.spec.sft, instruction_prompts: 0 });
+      this.sft = new SftStage(this.policy, this.ctx.tokenizer, { ...this.spec.sft, instruction_prompts: 0 }, [], partControl(this.ctx));
       const { val_loss } = await this.sft.evaluate();
       this.record.series.push({ step: 0, values: { val_loss, ...(await this.following()) } });
     }

@@ -24,6 +24,11 @@ export interface LessonContext {
   heldOutPretrainTokens?: Int32Array;
   /** The simulated labeler: its rankings train the reward models; its gold score is the truth. */
   labeler: Labeler;
+  /**
+   * How long one part of a training step may hold the thread (the app: PART_MS, so that a worker answers and its
+   * watchdog hears it); unset: whole steps (scripts, tests).
+   */
+  partMs?: number;
 }
 
 /** One point of a run's metric series: `step` is the run's step count after the step (1, 2, ...). */

@@ -2,13 +2,16 @@
  * Batched sampling with temperature and top-k. All rows advance one position per step in lockstep:
  * a row still inside its prompt is fed its prompt token, a row past it is fed the sampled one.
  * The cached decoder pays one position per step; the full decoder re-runs the whole context
- * (kept as the baseline that the benchmark compares against).
+ * (kept as the baseline that the benchmark compares against). Sampling lets the event loop in every BREATHE_MS
+ * and between parts of the prompts' reading (on wasm every kernel holds the thread, and a sampling is seconds of them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT, KvCache } from './gpt';
 import { MASKED } from './layers';
 import { onWebGpu } from './kernels/program';
 import { sampleTokenFused } from './kernels/decode';
+import { breather, PART_MS } from '../train/breather';
+import { PartSizer } from '../train/parts';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -22,8 +25,9 @@ export interface SampleOptions {
    */
   onToken?: (done: number, total: number) => void | Promise<void>;
   /**
-   * With it, the prompts are read (the whole context of every row, seconds for 16 rows on wasm) in parts of rows
-   * it sizes, with the event loop let in between (a PartSizer of train/parts.ts).
+   * Sizes the parts of rows in which the prompts are read (the whole context of every row, seconds for 16 rows on
+   * wasm), with the event loop let in between: a PartSizer of train/parts.ts (default: a fresh one of PART_MS, but
+   * on webgpu none).
    */
   prefillParts?: { next(remaining: number): number; record(rows: number, ms: number): void };
 }
@@ -163,8 +167,10 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
   const decoder = (cached ? cachedDecoder : fullDecoder)(model, ids, start);
   const fed: tf.Tensor1D[] = [];
   const finished = new Array<boolean>(batch).fill(false);
+  const breathe = breather();
   try {
-    let logits = await decoder.first(opts.prefillParts);
+    // on webgpu the kernels run off the thread: one whole prefill holds it no longer than parts would
+    let logits = await decoder.first(opts.prefillParts ?? (onWebGpu() ? undefined : new PartSizer(PART_MS)));
     for (let t = start; t < end; t++) {
       // On webgpu (no top-k) one kernel draws, with its own noise (a hash of the seed): no upload of random numbers.
       const onGpu = onWebGpu() && !(opts.topK > 0 && opts.topK < model.config.vocabSize);
@@ -179,6 +185,7 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
       fed.push(tokens);
       logits.dispose();
       await opts.onToken?.(t - start + 1, end - start); // may throw to stop: nothing is left undisposed here
+      await breathe();
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);
       if ((t - start) % 8 === 7 && (await allFinished(fed, start, lengths, opts, finished))) {

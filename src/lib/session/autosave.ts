@@ -1,8 +1,9 @@
 /**
  * Autosave: what a reload, a dead worker or a lost GPU would otherwise take away, captured at step
- * boundaries and written to IndexedDB in the background. The weights of the policy and of every
- * stage's own models (the reward model, PPO's frozen SFT reference) are read back in ONE device
- * readback; the write is coalesced (one in flight, one queued) so the training loop never waits.
+ * boundaries, when a stage changes state and when a setting changes, and written to IndexedDB in the
+ * background. The weights of the policy and of every stage's own models (the reward model, PPO's frozen
+ * SFT reference) are read back in ONE device readback; the write is coalesced (one in flight, one queued)
+ * so the training loop never waits.
  *
  * Restored: the policy (with its tokenizer), the corpus, each stage's settings, state and step, the
  * reward model's weights, PPO's SFT reference, the metric series and the samples on show.

@@ -12,6 +12,7 @@ import { decodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
 import { presetOf } from '../model/config';
 import type { GPT } from '../model/gpt';
 import type { RunRecorder } from '../runs/recorder';
+import { PART_MS } from '../train/breather';
 import { TrainingLoop, type LoopState } from '../train/loop';
 import type { TokenSplit } from '../train/pretrain';
 import type { EngineEvent, LessonInfo, LessonSizeName, LessonView, MetricPoint, StageState, StageStatus } from '../types';
@@ -115,7 +116,11 @@ export class LessonDesk {
     this.close();
     const labeler = this.host.labelerId() ?? DEFAULT_LABELER;
     const checkpoint = this.checkpointFor(lesson, onTinyModel);
-    const runner = new LessonRunner(lesson, checkpoint ? () => this.shippedContext(checkpoint, labeler) : this.context(labeler));
+    const inParts = (ctx: LessonContext): LessonContext => ({ ...ctx, partMs: PART_MS }); // steps in parts, as a stage's
+    const runner = new LessonRunner(
+      lesson,
+      checkpoint ? async () => inParts(await this.shippedContext(checkpoint, labeler)) : inParts(this.context(labeler)),
+    );
     const loop = new TrainingLoop(runner, { onMetrics: () => this.record(open), onState: () => this.changed(open) });
     const open: OpenLesson = { lesson, onTinyModel, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
     this.open = open;

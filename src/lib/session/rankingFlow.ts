@@ -33,9 +33,6 @@ export const QUEUE_LENGTH = 4;
 const PREDICTIONS_REPORTED = 4;
 
 /** What the flow needs of the session around it. */
-/** How long a reward-model update (its steps, the held-out evaluation, the predictions) may hold the thread. */
-const UPDATE_ALLOWANCE_MS = 180_000;
-
 export interface RankingFlowHost {
   policy(): { model: GPT; tokenizer: Tokenizer };
   prompts: readonly string[];
@@ -54,8 +51,6 @@ export interface RankingFlowHost {
   onError(message: string): void;
   samplingSettings(): { temperature: number; maxNewTokens: number };
   onCounters(counters: RankingCounters): void;
-  /** The thread may be held this long from now (a reward-model update): a watchdog allows for it. */
-  onBusy?(forMs: number): void;
   onRewardMetrics(point: Omit<MetricPoint, 'step'>): void;
 }
 
@@ -290,7 +285,6 @@ export class RankingFlow {
     const reward = this.host.reward();
     if (!reward) return;
     reward.stage.addRankings(batch);
-    this.host.onBusy?.(UPDATE_ALLOWANCE_MS);
     const trained = await reward.stage.update();
     this.rewardUpdates += 1;
     this.appliedAtIteration = this.host.ppoRunning() ? this.host.policyIteration() : null;

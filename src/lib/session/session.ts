@@ -107,7 +107,6 @@ export class Session {
         if (status.state === 'done') this.emitLineage(); // "SFT step 6" becomes "SFT"
       },
       onCreate: (stage, settings) => this.runs.created(stage, settings),
-      onBusy: (forMs) => emit({ type: 'busy', forMs }),
       samplePolicy: (step) => this.sample({ count: 3, maxNewTokens: 64, seed: step }),
       emitSamples: (stage, step, samples) => {
         this.shown[stage] = { step, samples };
@@ -259,8 +258,11 @@ export class Session {
 
   // ---- stages ----
 
+  /** Changes a stage's settings and saves them at once: a worker that dies before the next step must not take them along. */
   configure(stage: T.StageName, changes: T.Settings): T.Settings {
-    return this.runner.configure(stage, changes);
+    const settings = this.runner.configure(stage, changes);
+    if (!this.restoring) this.autosaver?.request(true);
+    return settings;
   }
   /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
   async run(stage: T.StageName): Promise<void> {
@@ -386,7 +388,6 @@ export class Session {
         return { temperature: Number(ppo.temperature), maxNewTokens: Number(ppo.response_length) };
       },
       onCounters: (counters: T.RankingCounters) => this.emit({ type: 'rankings', counters }),
-      onBusy: (forMs: number) => this.emit({ type: 'busy', forMs }),
       onRewardMetrics: (point: Omit<T.MetricPoint, 'step'>) => {
         const reward = this.runner.object(rewardStage.name) as RewardStage | null;
         const step = reward ? reward.stepsDone + this.flow.counters().rewardUpdates : 0;

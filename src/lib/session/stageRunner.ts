@@ -32,16 +32,6 @@ export interface RunnerHost {
   onStepped?(stage: StageName, step: number): void;
   /** A stage was reset (the weights went back). */
   onReset?(stage: StageName): void;
-  /** The thread may be held this long from now (a step, its evaluation and afterStep): a watchdog allows for it. */
-  onBusy?(forMs: number): void;
-}
-
-/** A first step's allowance, before any was timed (a reward-model step on wasm with mini takes ~30 s on 2 cores). */
-const FIRST_STEP_ALLOWANCE_MS = 120_000;
-
-/** The allowance for the next step: three times the longest so far, and 5 s more. */
-export function stepAllowanceMs(longestStepMs: number): number {
-  return longestStepMs > 0 ? 3 * longestStepMs + 5000 : FIRST_STEP_ALLOWANCE_MS;
 }
 
 /** A state in which the stage's loop still runs (a pause asked for takes effect at its next boundary). */
@@ -213,7 +203,6 @@ export class StageRunner {
   private hooks(d: StageDescriptor) {
     const prefix = d.metricPrefix ?? d.name;
     return {
-      beforeStep: (longestStepMs: number) => this.host.onBusy?.(stepAllowanceMs(longestStepMs)),
       onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') =>
         this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) }),
       onState: (state: string) => {

@@ -24,5 +24,5 @@ export const pretrainStage = defineStage({
     { id: 'pretrain-tps', label: 'tokens/s', key: 'pretrain/tokens_per_s', kind: 'train', format: 'integer' },
   ],
   plannedSteps: (s) => s.steps,
-  create: (ctx, settings) => new PretrainStage(ctx.model, ctx.corpus, settings),
+  create: (ctx, settings, control) => new PretrainStage(ctx.model, ctx.corpus, settings, control),
 });

@@ -25,11 +25,6 @@ export interface LoopHooks {
   onState?(state: LoopState, message?: string): void;
   /** Called after each step; lets the owner interleave work (samples, reward-model updates). */
   afterStep?(step: number): Promise<void> | void;
-  /**
-   * Called before each step with the longest step so far in ms (0 before the first), including its evaluation
-   * and afterStep: a step may hold the thread that long, so a watchdog can tell a long step from a hung one.
-   */
-  beforeStep?(longestStepMs: number): void;
 }
 
 export interface LoopOptions {
@@ -51,7 +46,6 @@ export class TrainingLoop {
   private readonly hooks: LoopHooks;
   private readonly opts: LoopOptions;
   private running: Promise<void> | null = null;
-  private longestStepMs = 0;
   private evaluatedAtStart = false;
 
   constructor(stage: Stage, hooks: LoopHooks = {}, opts: Partial<LoopOptions> = {}) {
@@ -102,15 +96,11 @@ export class TrainingLoop {
       this.setState('done');
       return null;
     }
-    const started = performance.now();
-    this.hooks.beforeStep?.(this.longestStepMs);
     try {
       return await this.stepAndReport();
     } catch (err) {
       this.setState('error', err instanceof Error ? err.message : String(err));
       return null;
-    } finally {
-      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - started);
     }
   }
 

@@ -1,4 +1,7 @@
-/** Pretraining: next-token prediction on random fixed-shape windows of the corpus. */
+/**
+ * Pretraining: next-token prediction on random fixed-shape windows of the corpus. With a PartControl (the app), a step
+ * runs in parts of rows (gradient accumulation, train/parts.ts), so it never holds a worker's thread for long.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt';
 import { lmLoss } from '../model/logprobs';
@@ -6,6 +9,7 @@ import { sampleLmBatch } from '../data/batches';
 import { Rng } from '../data/rng';
 import { AdamW, readStep } from './adamw';
 import type { Metrics, Stage } from './loop';
+import { accumulateInParts, PartSizer, yieldToEventLoop, type PartControl } from './parts';
 import { cosineLr } from './schedule';
 import { defaultsOf, float, hidden, int, SEED, type SettingsOf } from '../settings';
 
@@ -40,9 +44,15 @@ export class PretrainStage implements Stage {
   private readonly settings: PretrainSettings;
   private readonly optimizer: AdamW;
   private readonly rng: Rng;
+  private readonly control?: PartControl;
+  private readonly partSizer?: PartSizer;
+  /** The windows of a step that a pause cut short: the step is redone on them. */
+  private windows: { x: Int32Array; y: Int32Array } | null = null;
 
-  constructor(model: GPT, data: TokenSplit, settings: Partial<PretrainSettings> = {}) {
+  constructor(model: GPT, data: TokenSplit, settings: Partial<PretrainSettings> = {}, control?: PartControl) {
     this.model = model;
+    this.control = control;
+    if (control?.partMs !== undefined) this.partSizer = new PartSizer(control.partMs);
     this.data = data;
     this.settings = { ...PRETRAIN_DEFAULTS, ...settings };
     this.totalSteps = this.settings.steps;
@@ -51,30 +61,42 @@ export class PretrainStage implements Stage {
     this.optimizer = new AdamW(model.variables(), { weightDecay, maxGradNorm });
   }
 
-  private batch(tokens: Int32Array, rng: Rng): [tf.Tensor2D, tf.Tensor2D] {
-    const batchSize = this.settings.batch_size;
-    const { blockSize } = this.model.config;
-    const { x, y } = sampleLmBatch(tokens, batchSize, blockSize, rng);
-    return [tf.tensor2d(x, [batchSize, blockSize], 'int32'), tf.tensor2d(y, [batchSize, blockSize], 'int32')];
-  }
-
+  /** One step; with a PartControl, in parts of rows, and {} (no step made) when a pause stopped it between parts. */
   async step(): Promise<Metrics> {
     const started = performance.now();
     const { steps, learning_rate: peak, warmup_steps: warmupSteps, batch_size: batchSize } = this.settings;
+    const { blockSize } = this.model.config;
     const lr = cosineLr(this.stepsDone, steps, peak, warmupSteps);
-    const [x, y] = this.batch(this.data.train, this.rng);
-    const metrics = await readStep(this.optimizer.step(() => ({ loss: lmLoss(this.model, x, y) }), lr));
-    tf.dispose([x, y]);
+    const windows = (this.windows ??= sampleLmBatch(this.data.train, batchSize, blockSize, this.rng));
+    const x = tf.tensor2d(windows.x, [batchSize, blockSize], 'int32');
+    const y = tf.tensor2d(windows.y, [batchSize, blockSize], 'int32');
+    try {
+      if (!this.partSizer) this.optimizer.accumulate(() => ({ loss: lmLoss(this.model, x, y) }));
+      else if (!(await this.accumulateInParts(x, y, this.partSizer))) return {};
+    } finally {
+      tf.dispose([x, y]);
+    }
+    const metrics = await readStep(this.optimizer.applyAccumulated(lr));
+    this.windows = null;
     this.stepsDone += 1;
     const seconds = (performance.now() - started) / 1000;
-    return { ...metrics, lr, tokens_per_s: (batchSize * this.model.config.blockSize) / seconds };
+    return { ...metrics, lr, tokens_per_s: (batchSize * blockSize) / seconds };
+  }
+
+  /** The step's gradient over parts of rows: every window has blockSize tokens, so a part's mean counts by its rows. */
+  private accumulateInParts(x: tf.Tensor2D, y: tf.Tensor2D, sizer: PartSizer): Promise<boolean> {
+    const rows = x.shape[0];
+    const part = (from: number, to: number) => {
+      const slice = (t: tf.Tensor2D) => tf.slice(t, [from, 0], [to - from, -1]);
+      return { loss: tf.mul(lmLoss(this.model, slice(x), slice(y)), (to - from) / rows) as tf.Scalar };
+    };
+    return accumulateInParts(this.optimizer, rows, sizer, part, () => this.control?.shouldStop?.() ?? false);
   }
 
   /** Mean loss on the same held-out windows every time, so the numbers are comparable. */
   async evaluate(): Promise<Metrics> {
-    return {
-      val_loss: await heldOutLoss(this.model, this.data.val, this.settings.batch_size, this.settings.eval_batches, this.settings.seed),
-    };
+    const { batch_size: batchSize, eval_batches: batches, seed } = this.settings;
+    return { val_loss: await heldOutLoss(this.model, this.data.val, batchSize, batches, seed) };
   }
 
   dispose(): void {
@@ -82,6 +104,7 @@ export class PretrainStage implements Stage {
   }
 }
 
+/** Mean loss over `batches` seeded batches, with the event loop let in between (each is a forward pass: seconds on wasm). */
 export async function heldOutLoss(model: GPT, tokens: Int32Array, batchSize: number, batches: number, seed: number): Promise<number> {
   const rng = new Rng(seed + 7919);
   const { blockSize } = model.config;
@@ -93,6 +116,7 @@ export async function heldOutLoss(model: GPT, tokens: Int32Array, batchSize: num
     );
     total += (await loss.data())[0];
     loss.dispose();
+    if (i + 1 < batches) await yieldToEventLoop();
   }
   return total / batches;
 }
