@@ -50,8 +50,8 @@ describe('Session', () => {
     const engine = await tinyEngine();
     const before = await engine.exportCheckpoint();
     const broken = before.slice(0, before.length - 10);
-    expect(() => engine.importCheckpoint(broken, 'broken.safetensors')).toThrow(/Cannot load this checkpoint/);
-    expect(() => engine.importCheckpoint(new Uint8Array([1, 2, 3]), 'x')).toThrow(/too short/);
+    await expect(engine.importCheckpoint(broken, 'broken.safetensors')).rejects.toThrow(/Cannot load this checkpoint/);
+    await expect(engine.importCheckpoint(new Uint8Array([1, 2, 3]), 'x')).rejects.toThrow(/too short/);
     expect(weightBytes(await engine.exportCheckpoint())).toEqual(weightBytes(before));
     expect(engine.status().model?.source).toBe('new tiny model');
   });
