@@ -82,6 +82,8 @@ export interface StageStatus {
   message?: string;
   /** Where the stage is inside its current step, while it runs. */
   phase?: StagePhase;
+  /** A warning about the run, e.g. its loss rose far above where it started (train/divergence.ts). */
+  warning?: string;
 }
 
 export type Settings = SettingValues;

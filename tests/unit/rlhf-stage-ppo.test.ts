@@ -153,8 +153,48 @@ describe('PPO stage', () => {
     const loop = new TrainingLoop(stage);
     await loop.run();
     expect(loop.state).toBe('error');
-    expect(loop.message).toMatch(/^Stopped: .* became NaN/);
+    expect(loop.message).toMatch(/^Stopped at step 1: .* became NaN\. The weights from before the stage are restored/);
     expect(sameWeights(await weights(policy.variables()), before)).toBe(true);
+    stage.dispose();
+    policy.dispose();
+  });
+
+  it('a NaN injected mid-iteration stops the loop with the weights at the end of the last completed iteration, and says which', async () => {
+    const policy = base();
+    let poison = false;
+    const stage: PpoStage = new PpoStage({
+      policy,
+      tokenizer,
+      prompts,
+      rewardFunction: (_, response) => response.length / 10,
+      settings: small,
+      control: {
+        shouldStop: () => false,
+        // before the second minibatch of iteration 3: the first one has already moved the weights
+        onPhase: (phase) => {
+          if (!poison || phase.name !== 'update' || phase.done !== 1) return;
+          poison = false;
+          const wte = policy.variables()[0];
+          wte.assign(tf.fill(wte.shape, NaN));
+        },
+      },
+    });
+    const trained = () => [...policy.variables(), ...stage.valueModel.variables()];
+    const start = await weights(trained());
+    await stage.step();
+    await stage.step();
+    const atEndOf2 = await weights(trained());
+    expect(sameWeights(atEndOf2, start)).toBe(false);
+    poison = true;
+    const loop = new TrainingLoop(stage, {}, { stepLabel: 'iteration' });
+    await loop.run();
+    expect(poison).toBe(false); // the NaN went in
+    expect(loop.state).toBe('error');
+    expect(loop.message).toMatch(
+      /^Stopped at iteration 3: \S+ became NaN\. The weights from the end of iteration 2 are restored; try a lower learning rate\.$/,
+    );
+    expect(stage.stepsDone).toBe(2);
+    expect(sameWeights(await weights(trained()), atEndOf2)).toBe(true);
     stage.dispose();
     policy.dispose();
   });

@@ -18,10 +18,10 @@ const loadPublic = async (url: string) => {
   return new Uint8Array(readFileSync(`public${url}`));
 };
 
-function tinySession(events: EngineEvent[]): Session {
+async function tinySession(events: EngineEvent[]): Promise<Session> {
   const session = new Session(backend, (e) => events.push(e), loadPublic, { runStore: new MemoryRunStore() });
   session.setCorpus({ kind: 'builtin', documents: 300 });
-  session.importCheckpoint(new Uint8Array(readFileSync(FIXTURE_PATH)), 'tiny fixture');
+  await session.importCheckpoint(new Uint8Array(readFileSync(FIXTURE_PATH)), 'tiny fixture');
   return session;
 }
 
@@ -34,8 +34,8 @@ async function until(done: () => boolean): Promise<void> {
 beforeAll(useWasmBackend);
 
 describe('lessons in the session', () => {
-  it('lists the seven lessons at the sizes for the model', () => {
-    const session = tinySession([]);
+  it('lists the seven lessons at the sizes for the model', async () => {
+    const session = await tinySession([]);
     // the seven of the lesson descriptors, in their order (lessons-engine.test.ts names them)
     expect(session.lessons().map((l) => l.id)).toEqual(LESSONS.map((l) => l.id));
     expect(session.lessons()).toHaveLength(7);
@@ -45,7 +45,7 @@ describe('lessons in the session', () => {
 
   it('steps, runs to the end with a summary, and records each lesson run in the history, tagged', async () => {
     const events: EngineEvent[] = [];
-    const session = tinySession(events);
+    const session = await tinySession(events);
     const first = await session.stepLesson('rankings', 'quick');
     expect(first.status).toMatchObject({ state: 'paused', step: 1, total: 4 });
     expect(first.records[0].series).toHaveLength(1);
@@ -72,8 +72,8 @@ describe('lessons in the session', () => {
   });
 
   it('on a CPU backend the mini model gets the mini-cpu sizes: three lessons on the shipped tiny model, win-rate with short answers', async () => {
-    const session = tinySession([]);
-    session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
+    const session = await tinySession([]);
+    await session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
     const lessons = session.lessons(); // the session's backend is cpu: mini-cpu
     expect(lessons.map((l) => [l.id, l.onTinyModel])).toEqual([
       ['instruction-following', false],
@@ -100,7 +100,7 @@ describe('lessons in the session', () => {
   });
 
   it('lesson 0 fine-tunes a copy of the shipped pretrained model of the current size, not the session model', async () => {
-    const session = tinySession([]);
+    const session = await tinySession([]);
     const info = session.lessons('quick')[0];
     expect(info).toMatchObject({ id: 'instruction-following', fromPretrained: true, onTinyModel: false });
     fetched.length = 0;
@@ -124,7 +124,7 @@ describe('lessons in the session', () => {
   });
 
   it('a stage that runs pauses the lesson; a new model closes it', async () => {
-    const session = tinySession([]);
+    const session = await tinySession([]);
     await session.runLesson('rankings', 'quick');
     session.configure('pretrain', { steps: 1, batch_size: 2 });
     await session.step('pretrain');

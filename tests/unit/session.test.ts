@@ -40,7 +40,7 @@ describe('Session', () => {
 
   it('refuses an out-of-range setting with a message and keeps the old value', async () => {
     const engine = await tinyEngine();
-    expect(() => engine.configure('pretrain', { learning_rate: 5 })).toThrow(/Learning rate must be between 0.000001 and 0.1; got 5/);
+    expect(() => engine.configure('pretrain', { learning_rate: 5 })).toThrow(/Learning rate must be between 0.000001 and 0.03; got 5/);
     expect(() => engine.configure('ppo', { kl_estimator: 'k9' })).toThrow(/one of k1, k3/);
     expect(() => engine.configure('pretrain', { nonsense: 1 })).toThrow(/Unknown setting/);
     expect(engine.status().settings.pretrain.learning_rate).toBe(3e-3);
@@ -50,8 +50,8 @@ describe('Session', () => {
     const engine = await tinyEngine();
     const before = await engine.exportCheckpoint();
     const broken = before.slice(0, before.length - 10);
-    expect(() => engine.importCheckpoint(broken, 'broken.safetensors')).toThrow(/Cannot load this checkpoint/);
-    expect(() => engine.importCheckpoint(new Uint8Array([1, 2, 3]), 'x')).toThrow(/too short/);
+    await expect(engine.importCheckpoint(broken, 'broken.safetensors')).rejects.toThrow(/Cannot load this checkpoint/);
+    await expect(engine.importCheckpoint(new Uint8Array([1, 2, 3]), 'x')).rejects.toThrow(/too short/);
     expect(weightBytes(await engine.exportCheckpoint())).toEqual(weightBytes(before));
     expect(engine.status().model?.source).toBe('new tiny model');
   });

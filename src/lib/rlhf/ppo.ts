@@ -40,7 +40,9 @@ export const PPO_SETTINGS = [
   int('batch_size', 'Rollouts per batch', 16, 2, 512, 'Prompts (episodes) per iteration. The paper: 512.'),
   int('mini_batch_size', 'Minibatch', 8, 1, 512, 'Rollouts per gradient step within an iteration.'),
   int('num_ppo_epochs', 'PPO epochs', 4, 1, 32, 'Passes over each rollout batch (TRL default 4).'),
-  float('learning_rate', 'Learning rate', 1e-4, 1e-7, 0.05, 'AdamW learning rate for policy and value model.'),
+  // the highest that keeps the language (scripts/lr-ceiling.ts, tiny fixture, 12 iterations): ptx loss 0.68 at 1e-4,
+  // 0.71-0.73 at 1e-3, 0.85-0.99 at 3e-3, 1.4-2.7 at 0.01 and 4.9-8.0 at 0.05 (garbage)
+  float('learning_rate', 'Learning rate', 1e-4, 1e-7, 1e-3, 'AdamW learning rate for policy and value model.'),
   float(
     'kl_coef',
     'KL coefficient (beta)',
@@ -212,6 +214,10 @@ export class PpoStage implements Stage {
   private sampled: { responses: Responses; seconds: number } | null = null;
   /** Size the parts of a minibatch (PpoControl.partMs), by kind: a ptx window costs about half a rollout row. */
   private readonly partSizers: Record<'rollout' | 'ptx' | 'scoring' | 'prefill', PartSizer>;
+  /** What the optimizer trains: the policy's variables, then the value model's. */
+  private readonly trained: tf.Variable[];
+  /** Those variables' values when the iteration under way began, i.e. at the end of the last one: see restoreLastGood. */
+  private lastGood: { iteration: number; weights: tf.Tensor[] } | null = null;
 
   constructor(opts: PpoStageOptions) {
     this.control = opts.control;
@@ -244,7 +250,8 @@ export class PpoStage implements Stage {
     this.rng = new Rng(s.seed + 1);
     this.ptxRng = new Rng(s.seed + 2);
     this.klController = s.adaptive_kl ? new AdaptiveKlController(s.kl_coef, s.kl_target, s.kl_horizon) : new FixedKlController(s.kl_coef);
-    this.optimizer = new AdamW([...this.policy.variables(), ...this.valueModel.variables()], {
+    this.trained = [...this.policy.variables(), ...this.valueModel.variables()];
+    this.optimizer = new AdamW(this.trained, {
       weightDecay: s.weight_decay,
       maxGradNorm: s.max_grad_norm,
     });
@@ -266,6 +273,7 @@ export class PpoStage implements Stage {
   }
 
   async step(): Promise<Metrics> {
+    if (!this.inFlight && this.picked === null) this.keepLastGood(); // a fresh iteration, not one resumed after a pause
     if (!this.inFlight) {
       const rolledOut = await this.rollOut();
       if (!rolledOut) return {}; // paused while sampling: the next step() samples the same prompts with the same seed
@@ -284,6 +292,26 @@ export class PpoStage implements Stage {
     disposeRollouts(flight.rollouts);
     const update = await this.updateMetrics(flight);
     return this.finishIteration(flight, update);
+  }
+
+  /** Keeps the trained weights as they are now (a device copy, or a shared buffer where the backend shares). */
+  private keepLastGood(): void {
+    if (this.lastGood) tf.dispose(this.lastGood.weights);
+    this.lastGood = { iteration: this.stepsDone, weights: this.trained.map((v) => tf.clone(v)) };
+  }
+
+  /**
+   * After an iteration whose metrics are not finite: its updates (AdamW refuses only the non-finite ones) are undone,
+   * the policy and value model get back their weights from its start, the end of the last iteration, and the count
+   * goes back to that iteration, which it returns (0: the weights PPO began with).
+   */
+  restoreLastGood(): number {
+    this.dropInFlight();
+    const kept = this.lastGood;
+    if (!kept) return this.stepsDone;
+    this.trained.forEach((v, i) => v.assign(kept.weights[i]));
+    this.stepsDone = kept.iteration;
+    return kept.iteration;
   }
 
   /** With PpoControl.partMs: the sampler reads the prompts in parts of rows. */
@@ -600,6 +628,7 @@ export class PpoStage implements Stage {
   dispose(): void {
     this.dropInFlight();
     this.optimizer.dispose();
+    if (this.lastGood) tf.dispose(this.lastGood.weights);
     this.owned.forEach((m) => m.dispose());
   }
 }

@@ -6,13 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../train/parts';
 import type { Checkpoint } from '../model/checkpoint';
-import { modelFromCheckpoint } from '../model/checkpoint';
+import { modelFromCheckpoint, REWARD_HEAD_NAMES } from '../model/checkpoint';
 import type { GPT } from '../model/gpt';
 import { oneHotFloat } from '../model/layers';
 import { Rng } from '../data/rng';
 import { packSequences, sequenceTensors, disposeSequenceTensors, type TokenPair } from './sequences';
-
-export const REWARD_HEAD_NAMES = { w: 'reward.w', b: 'reward.b' } as const;
 
 export class RewardModel {
   readonly trunk: GPT;

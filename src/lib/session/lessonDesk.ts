@@ -8,7 +8,7 @@
  */
 import type { Tokenizer } from '../data/tokenizer';
 import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
-import { decodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
+import { decodeCheckpoint, probedModelFromCheckpoint } from '../model/checkpoint';
 import { presetOf } from '../model/config';
 import type { GPT } from '../model/gpt';
 import type { RunRecorder } from '../runs/recorder';
@@ -206,7 +206,7 @@ export class LessonDesk {
           throw new Error(`The shipped model (${url}) could not be loaded: ${err.message}`);
         });
         const ckpt = decodeCheckpoint(bytes);
-        return { model: modelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
+        return { model: await probedModelFromCheckpoint(ckpt), tokenizer: ckpt.tokenizer };
       })();
       this.shipped.set(url, loading);
     }

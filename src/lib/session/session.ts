@@ -7,7 +7,7 @@ import { BpeTokenizer } from '../data/bpeTokenizer';
 import { CharTokenizer } from '../data/charTokenizer';
 import type { Tokenizer } from '../data/tokenizer';
 import { generatePrompts } from '../data/world';
-import { checkpointOf, decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from '../model/checkpoint';
+import { checkpointOf, decodeCheckpoint, encodeCheckpoint, probedModelFromCheckpoint } from '../model/checkpoint';
 import { configFromPreset, countParams, presetOf } from '../model/config';
 import { GPT } from '../model/gpt';
 import { sample } from '../model/sampler';
@@ -218,8 +218,9 @@ export class Session {
 
   async loadCheckpointUrl(url: string): Promise<T.ModelInfo> {
     const ckpt = decodeCheckpoint(await this.loadBytes(url));
+    const model = await probedModelFromCheckpoint(ckpt);
     const pretrained = await this.checkpointMeta(url);
-    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, ckpt.note || 'shipped checkpoint', pretrained);
+    return this.setModel(model, ckpt.tokenizer, ckpt.note || 'shipped checkpoint', pretrained);
   }
 
   /** The pretraining figures in the .json beside a shipped checkpoint (valLoss, steps); undefined when there is none. */
@@ -583,7 +584,7 @@ export class Session {
     try {
       if (record.corpus) this.setCorpus(record.corpus);
       const ckpt = decodeCheckpoint(record.policy);
-      this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
+      this.setModel(await probedModelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
       for (const name of Object.keys(this.runner.settings)) if (record.settings[name]) this.runner.settings[name] = record.settings[name];
       const skipped = await this.restoreStages(record);
       Object.assign(this.series, record.metrics);
@@ -636,11 +637,11 @@ export class Session {
     return encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), this.modelSource));
   }
 
-  /** Decodes and checks everything first: a bad file throws and leaves the current model as it was. */
-  importCheckpoint(bytes: Uint8Array, name: string): T.ModelInfo {
+  /** Decodes and checks everything first (the file whole, then a forward pass): a bad file throws and leaves the current model as it was. */
+  async importCheckpoint(bytes: Uint8Array, name: string): Promise<T.ModelInfo> {
     const ckpt = decodeCheckpoint(bytes);
     if (ckpt.kind !== 'policy') throw new Error(`Cannot load this checkpoint: it holds a ${ckpt.kind} model, not a policy.`);
-    return this.setModel(modelFromCheckpoint(ckpt), ckpt.tokenizer, name);
+    return this.setModel(await probedModelFromCheckpoint(ckpt), ckpt.tokenizer, name);
   }
 
   /** Resolves with the slot once the write is confirmed; a failure names its cause. */

@@ -5,6 +5,7 @@
 import type { GPT } from '../model/gpt';
 import { applySettings, defaultsOf, type SettingValues } from '../settings';
 import type { StageContext, StageControl, StageDescriptor } from '../stages/descriptor';
+import { DivergenceWatch, divergenceNotice } from '../train/divergence';
 import { TrainingLoop, type Metrics, type Stage } from '../train/loop';
 import { PART_MS } from '../train/breather';
 import type { MetricPoint, SampleView, StageName, StagePhase, StageState, StageStatus } from '../types';
@@ -17,6 +18,8 @@ interface RunningStage {
   loop: TrainingLoop;
   /** The policy's weights when the stage began, restored by reset. */
   snapshot: GPT;
+  /** The run's training loss, to flag a divergence. */
+  watch: DivergenceWatch;
 }
 
 export interface RunnerHost {
@@ -83,7 +86,15 @@ export class StageRunner {
     if (!r) return { state: 'not-started', step: 0, total: this.descriptor(name).plannedSteps(this.settings[name]) };
     const state = this.state(name);
     const phase = isActive(state) ? this.phases.get(name)?.phase : undefined;
-    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, message: r.loop.message || undefined, phase };
+    const message = r.loop.message || undefined;
+    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, message, phase, warning: this.warning(name, r) };
+  }
+
+  /** The notice of a run whose loss has risen far above where it started, or undefined. */
+  private warning(name: StageName, r: RunningStage): string | undefined {
+    const diverged = r.watch.verdict();
+    const d = this.descriptor(name);
+    return diverged ? divergenceNotice(d.lossMetric ?? 'loss', diverged, d.settings, this.settings[name]) : undefined;
   }
 
   /** A stage's object while it exists (trained or not), e.g. the reward model. */
@@ -147,9 +158,9 @@ export class StageRunner {
       else stage.dispose();
       throw err;
     }
-    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0) });
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0), stepLabel: d.stepLabel });
     loop.state = state;
-    this.running.set(name, { stage, loop, snapshot: ctx.model.clone(false) });
+    this.running.set(name, { stage, loop, snapshot: ctx.model.clone(false), watch: new DivergenceWatch() });
     this.host.onStatus(name, this.status(name));
   }
 
@@ -176,8 +187,8 @@ export class StageRunner {
     }
     const stage = d.create(ctx, this.settings[name], this.control(name));
     const evalEvery = Number(this.settings[name].eval_every ?? d.evalEvery ?? 0);
-    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery, evalAtStart: d.evalAtStart ?? false });
-    const created = { stage, loop, snapshot: ctx.model.clone(false) };
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery, evalAtStart: d.evalAtStart ?? false, stepLabel: d.stepLabel });
+    const created = { stage, loop, snapshot: ctx.model.clone(false), watch: new DivergenceWatch() };
     this.running.set(name, created);
     this.host.onCreate?.(name, this.settings[name]);
     return created;
@@ -203,8 +214,10 @@ export class StageRunner {
   private hooks(d: StageDescriptor) {
     const prefix = d.metricPrefix ?? d.name;
     return {
-      onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') =>
-        this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) }),
+      onMetrics: (step: number, values: Metrics, kind: 'train' | 'eval') => {
+        if (kind === 'train') this.running.get(d.name)?.watch.add(values[d.lossMetric ?? 'loss']);
+        this.host.onMetrics(d.name, { step, kind, values: namespaced(prefix, values) });
+      },
       onState: (state: string) => {
         this.host.onStatus(d.name, this.status(d.name));
         const r = this.running.get(d.name);

@@ -49,6 +49,8 @@ export interface StageContext {
 export interface StageDescriptor<S extends SettingValues = SettingValues> extends StageInfo {
   /** Metric names without a namespace get `${metricPrefix}/` (default: the stage's name; '' keeps them). */
   metricPrefix?: string;
+  /** The training metric (before namespacing) whose rise far above its start flags a divergence (default: 'loss'). */
+  lossMetric?: string;
   /** Stages whose object this one uses while it exists: they cannot be reset or retrained until this one is reset. */
   uses?: StageName[];
   /** Steps the stage plans to run under these settings (0 when it only knows once created). */

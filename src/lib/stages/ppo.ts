@@ -17,6 +17,8 @@ export const ppoStage = defineStage({
     'The policy (starting from the SFT model) writes responses; the reward model scores them; PPO raises the probability of high-scoring responses. A per-token KL penalty (β) keeps the policy near the SFT model, and the ptx term (γ) keeps it good at the pretraining text (Eq. 2). Rank its fresh samples while it trains: the reward model updates between iterations.',
   settings: PPO_SETTINGS,
   metricPrefix: '', // TRL's names (objective/kl, loss/policy_avg, …) are namespaced already
+  // the policy and value losses move with the advantages; the LM loss on pretraining text tells a policy that lost its language
+  lossMetric: 'ptx/loss',
   uses: ['reward'],
   withRankings: true,
   stepLabel: 'iteration',

@@ -14,6 +14,11 @@ export interface Stage {
   step(): Promise<Metrics>;
   /** Held-out metrics, run every `evalEvery` steps and at the end. */
   evaluate?(): Promise<Metrics>;
+  /**
+   * After a step whose metrics are not finite: puts back the weights at the end of the last step that ended finite
+   * and returns its number (0: the weights the stage began with). Without it, the loop keeps what AdamW kept.
+   */
+  restoreLastGood?(): number;
   dispose(): void;
 }
 
@@ -31,6 +36,8 @@ export interface LoopOptions {
   evalEvery: number; // 0 = only at the end
   /** Also evaluate before the first step (reported at step 0): where the stage starts from. */
   evalAtStart: boolean;
+  /** What a step is called in messages ('step', 'iteration'). */
+  stepLabel: string;
 }
 
 /** The name of the first metric that is NaN or infinite, or null; entries left undefined are skipped. */
@@ -51,7 +58,7 @@ export class TrainingLoop {
   constructor(stage: Stage, hooks: LoopHooks = {}, opts: Partial<LoopOptions> = {}) {
     this.stage = stage;
     this.hooks = hooks;
-    this.opts = { evalEvery: 0, evalAtStart: false, ...opts };
+    this.opts = { evalEvery: 0, evalAtStart: false, stepLabel: 'step', ...opts };
   }
 
   /** Runs until done, paused or an error; resolves when the loop has stopped. */
@@ -116,10 +123,7 @@ export class TrainingLoop {
     if (this.stage.stepsDone === before) return null;
     const bad = firstNonFinite(metrics);
     if (bad) {
-      this.setState(
-        'error',
-        `Stopped: ${bad} became ${metrics[bad]}. The weights from the last good step are kept; try a lower learning rate.`,
-      );
+      this.setState('error', this.nonFiniteStop(before + 1, bad, metrics[bad]));
       return metrics;
     }
     const step = this.stage.stepsDone;
@@ -130,6 +134,19 @@ export class TrainingLoop {
     await this.hooks.afterStep?.(step);
     if (finished) this.setState('done');
     return metrics;
+  }
+
+  /** Restores the stage's last good weights where it can, and says what happened and which weights it holds. */
+  private nonFiniteStop(at: number, metric: string, value: number): string {
+    const label = this.opts.stepLabel;
+    const restored = this.stage.restoreLastGood?.();
+    const weights =
+      restored === undefined
+        ? `The weights from the last good ${label} are kept`
+        : restored === 0
+          ? 'The weights from before the stage are restored'
+          : `The weights from the end of ${label} ${restored} are restored`;
+    return `Stopped at ${label} ${at}: ${metric} became ${value}. ${weights}; try a lower learning rate.`;
   }
 
   private setState(state: LoopState, message = ''): void {
