@@ -23,7 +23,7 @@ describe('URL state', () => {
     expect(parsed.settings).toEqual({ pretrain: { batch_size: 4 } });
     expect(parsed.errors).toEqual([
       'There is no stage "dpo".',
-      'Pretrain: Learning rate must be between 0.000001 and 0.1; got 5.',
+      'Pretrain: Learning rate must be between 0.000001 and 0.03; got 5.',
       'Pretrain: Steps must be a number.',
       'Unknown setting "ppo.nope".',
       'Unknown setting "x.y".',
