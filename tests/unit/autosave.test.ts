@@ -6,7 +6,9 @@ import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
+import { AUTOSAVE_KEY, type AutosaveRecord } from '../../src/lib/session/autosave';
 import { Session } from '../../src/lib/session/session';
+import { idbGet, idbPut } from '../../src/lib/storage/idb';
 import type { EngineEvent } from '../../src/lib/types';
 import { useCpuBackend } from './setup-tf';
 
@@ -79,5 +81,31 @@ describe('Autosave', () => {
     expect(b.status().settings.pretrain).toMatchObject({ steps: 77 });
     expect(b.status().settings.sft).toMatchObject({ learning_rate: 2e-4 });
     expect(b.status().stages.pretrain).toMatchObject({ state: 'not-started', step: 0, total: 77 });
+  }, 300_000);
+
+  it("restores saved settings through the form's checks: a value out of range keeps its default and is named", async () => {
+    const a = await session();
+    a.startAutosave();
+    a.configure('pretrain', { steps: 77 });
+    let record: AutosaveRecord | undefined;
+    for (let i = 0; i < 600 && record?.settings.pretrain.steps !== 77; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      record = await idbGet<AutosaveRecord>('autosave', AUTOSAVE_KEY);
+    }
+    // as an older version could have saved it: a learning rate above today's ceiling, and a minibatch that only fits
+    // the batch saved after it
+    record!.settings.sft = { ...record!.settings.sft, learning_rate: 0.1 };
+    const ppo = Object.fromEntries([['mini_batch_size', 24], ...Object.entries(record!.settings.ppo)]);
+    record!.settings.ppo = { ...ppo, mini_batch_size: 24, batch_size: 32 }; // the minibatch first: above the default batch
+    await idbPut('autosave', AUTOSAVE_KEY, record);
+
+    const b = await session();
+    const defaultRate = b.status().settings.sft.learning_rate;
+    const restored = await b.restoreAutosave();
+    expect(b.status().settings.pretrain).toMatchObject({ steps: 77 });
+    expect(b.status().settings.sft.learning_rate).toBe(defaultRate);
+    expect(b.status().settings.ppo).toMatchObject({ mini_batch_size: 24, batch_size: 32 });
+    expect(restored!.skipped).toHaveLength(1);
+    expect(restored!.skipped[0]).toContain('sft.learning_rate = 0.1');
   }, 300_000);
 });

@@ -585,8 +585,7 @@ export class Session {
       if (record.corpus) this.setCorpus(record.corpus);
       const ckpt = decodeCheckpoint(record.policy);
       this.setModel(await probedModelFromCheckpoint(ckpt), ckpt.tokenizer, record.modelSource);
-      for (const name of Object.keys(this.runner.settings)) if (record.settings[name]) this.runner.settings[name] = record.settings[name];
-      const skipped = await this.restoreStages(record);
+      const skipped = [...this.restoreSettings(record.settings), ...(await this.restoreStages(record))];
       Object.assign(this.series, record.metrics);
       Object.assign(this.shown, record.samples);
       this.savedAt = record.savedAt;
@@ -594,6 +593,25 @@ export class Session {
     } finally {
       this.restoring = false;
     }
+  }
+
+  /**
+   * Saved settings go through the same checks as the form's: a value the current ranges refuse (saved by an older
+   * version, say) keeps its default and is named. A second pass takes values that depend on one another in any order.
+   */
+  private restoreSettings(saved: AutosaveRecord['settings']): string[] {
+    const refused = new Map<string, string>();
+    for (let pass = 0; pass < 2; pass++)
+      for (const name of Object.keys(this.runner.settings))
+        for (const [key, value] of Object.entries(saved[name] ?? {})) {
+          try {
+            this.runner.configure(name, { [key]: value });
+            refused.delete(`${name}.${key}`);
+          } catch (err) {
+            refused.set(`${name}.${key}`, `setting ${name}.${key} = ${String(value)} (${(err as Error).message}): its default is kept`);
+          }
+        }
+    return [...refused.values()];
   }
 
   private async restoreStages(record: AutosaveRecord): Promise<string[]> {
