@@ -141,7 +141,7 @@ async function flatOut(students: StudentClient[], seconds: number): Promise<void
   );
 }
 
-async function spawnServerProcess(port: number): Promise<ChildProcess> {
+export async function spawnServerProcess(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/classroom.ts', '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -152,7 +152,7 @@ async function spawnServerProcess(port: number): Promise<ChildProcess> {
   return child;
 }
 
-function rssMiB(pid: number): number | null {
+export function rssMiB(pid: number): number | null {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8')
       .split('\n')

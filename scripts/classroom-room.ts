@@ -34,6 +34,7 @@ export interface SendBudget {
 
 /** Sends this large consult the server-wide budget; smaller ones are covered by its periodic sweep. */
 const LARGE_SEND_BYTES = 64 * 1024;
+const CLOSE_GRACE_MS = 1000;
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
 const OPEN = 1;
@@ -52,9 +53,10 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: numbe
   return encoding.toUint8Array(encoder);
 }
 
+/** The message in a buffer of its own: lib0 reads a length past its end as bytes of whatever shares the buffer. */
 function bytesOf(data: RawData): Uint8Array {
-  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  return data instanceof ArrayBuffer ? new Uint8Array(data.slice(0)) : new Uint8Array(data);
 }
 
 export class Room {
@@ -125,8 +127,10 @@ export class Room {
     if (this.conns.size === 0 && !this.destroyed) this.onEmpty(this);
   }
 
+  /** Closes with a code and reason an honest client reads; one that does not answer the close is cut off soon after. */
   private close(ws: WebSocket, code: number, reason: string): void {
     ws.close(code, reason);
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     this.leave(ws);
   }
 

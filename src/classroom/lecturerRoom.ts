@@ -57,6 +57,8 @@ export function keepRoom(
 ): () => void {
   let claiming = false;
   let lastClaim = 0;
+  /** set when the server closed for good (y-websocket then stops retrying): a later claim does not hide it */
+  let closedFor: string | null = null;
   const reclaim = async () => {
     if (claiming || Date.now() - lastClaim < RECLAIM_MS) return;
     claiming = true;
@@ -64,15 +66,21 @@ export function keepRoom(
     try {
       const claim = await claimRoom(origin, room, fetchImpl);
       if (claim.ok) provider.params = { ...provider.params, lecturer: claim.token };
-      onProblem(claim.ok ? null : claim.reason);
+      onProblem(claim.ok ? closedFor : claim.reason);
     } finally {
       claiming = false;
     }
   };
   const onClose = () => void reclaim();
-  const onClosed = ({ code, reason }: { code: number; reason: string }) =>
-    onProblem(`the sync server closed the class's connection: ${reason || `code ${code}`}`);
-  const onStatus = ({ status }: { status: string }) => status === 'connected' && onProblem(null);
+  const onClosed = ({ code, reason }: { code: number; reason: string }) => {
+    closedFor = `the sync server closed the class's connection: ${reason || `code ${code}`}`;
+    onProblem(closedFor);
+  };
+  const onStatus = ({ status }: { status: string }) => {
+    if (status !== 'connected') return;
+    closedFor = null;
+    onProblem(null);
+  };
   provider.on('connection-close', onClose);
   provider.on('closed', onClosed);
   provider.on('status', onStatus);

@@ -56,3 +56,24 @@ export function frame(
   const body = Buffer.from(payload).map((b, i) => b ^ mask[i & 3]);
   return Buffer.concat([Buffer.from(header), mask, body]);
 }
+
+/** The code of the close frame the server sends (its frames are unmasked), or null if it closes without one. */
+export function closeCode(raw: RawSocket): Promise<number | null> {
+  return new Promise((done) => {
+    let buffered = Buffer.alloc(0);
+    raw.socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        if (buffered.length < 2) return;
+        let length = buffered[1] & 127;
+        let offset = 2;
+        if (length === 126) [length, offset] = [buffered.length >= 4 ? buffered.readUInt16BE(2) : Infinity, 4];
+        else if (length === 127) [length, offset] = [buffered.length >= 10 ? Number(buffered.readBigUInt64BE(2)) : Infinity, 10];
+        if (buffered.length < offset + length) return;
+        if ((buffered[0] & 15) === 8) return done(length >= 2 ? buffered.readUInt16BE(offset) : null);
+        buffered = buffered.subarray(offset + length);
+      }
+    });
+    void raw.closed.then(() => done(null));
+  });
+}
