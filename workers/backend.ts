@@ -13,6 +13,10 @@ import type { BackendInfo, BackendName } from '../src/lib/types';
 
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+// Under cross-origin isolation (the classroom server's headers) tfjs would pick its threaded wasm build, whose
+// pthread workers fail in a bundled app ("e is not defined"): the single-threaded SIMD build is used instead.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+
 // Served by Vite from the app itself: no CDN.
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
