@@ -13,8 +13,11 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { httpToWs, newRoomCode } from '../src/classroom/codes';
 import { FakeClassroomEngine } from '../src/classroom/fakeEngine';
 import { ClassroomHost } from '../src/classroom/host';
+import { claimRoom } from '../src/classroom/lecturerRoom';
 import { StudentClient, type KeyValueStore } from '../src/classroom/student';
 import type { AcceptedRanking } from '../src/classroom/types';
 import { startClassroomServer } from './classroom';
@@ -54,6 +57,8 @@ export interface LoadResult {
   lecturerCapacityPerSecond: number;
   /** heap of this process after the run when the server runs in it, MiB */
   inProcessHeapMiB: number | null;
+  /** encoded size of the class's document at the end (the server caps it) */
+  roomBytes: number;
 }
 
 const DEFAULTS: LoadOptions = {
@@ -136,7 +141,7 @@ async function flatOut(students: StudentClient[], seconds: number): Promise<void
   );
 }
 
-async function spawnServerProcess(port: number): Promise<ChildProcess> {
+export async function spawnServerProcess(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/classroom.ts', '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -147,7 +152,7 @@ async function spawnServerProcess(port: number): Promise<ChildProcess> {
   return child;
 }
 
-function rssMiB(pid: number): number | null {
+export function rssMiB(pid: number): number | null {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8')
       .split('\n')
@@ -164,10 +169,14 @@ export async function runLoad(partial: Partial<LoadOptions> = {}): Promise<LoadR
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = o.spawnServer ? await spawnServerProcess(port) : null;
   const inProcess = o.spawnServer ? null : await startClassroomServer({ port: 0, host: '127.0.0.1', distDir: null });
-  const ws = `ws://127.0.0.1:${inProcess?.port ?? port}`;
+  const origin = `http://127.0.0.1:${inProcess?.port ?? port}`;
+  const ws = httpToWs(origin);
   const engine = new FakeClassroomEngine();
   const serverRssBeforeMiB = child?.pid ? rssMiB(child.pid) : null;
-  const host = new ClassroomHost(engine, { serverUrl: ws, WebSocketImpl: WebSocket, k: 4 });
+  const room = newRoomCode();
+  const claim = await claimRoom(origin, room);
+  if (!claim.ok) throw new Error(claim.reason);
+  const host = new ClassroomHost(engine, { serverUrl: ws, room, params: { lecturer: claim.token }, WebSocketImpl: WebSocket, k: 4 });
   const students = Array.from(
     { length: o.students },
     (_, i) => new StudentClient({ room: host.room, ws, store: new MemoryStore(), alias: `student ${i + 1}`, WebSocketImpl: WebSocket }),
@@ -198,6 +207,7 @@ export async function runLoad(partial: Partial<LoadOptions> = {}): Promise<LoadR
       lecturerMsPerRanking: snap.intakeBusyMs / Math.max(1, snap.accepted),
       lecturerCapacityPerSecond: (1000 * Math.max(1, snap.accepted)) / Math.max(1e-9, snap.intakeBusyMs),
       inProcessHeapMiB: inProcess ? process.memoryUsage().heapUsed / 2 ** 20 : null,
+      roomBytes: Y.encodeStateAsUpdate(host.doc).length,
     };
   } finally {
     students.forEach((s) => s.stop());
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
     `lecturer intake: ${result.lecturerMsPerRanking.toFixed(2)} ms main thread per ranking (one core would take ${result.lecturerCapacityPerSecond.toFixed(0)}/s)`,
   );
   console.log(
-    `duplicates ${result.duplicates}, refused ${result.refused}, server RSS ${result.serverRssBeforeMiB?.toFixed(1) ?? '?'} MiB before, ${result.serverRssMiB?.toFixed(1) ?? '?'} MiB after`,
+    `duplicates ${result.duplicates}, refused ${result.refused}, document ${(result.roomBytes / 1024).toFixed(0)} KiB, server RSS ${result.serverRssBeforeMiB?.toFixed(1) ?? '?'} MiB before, ${result.serverRssMiB?.toFixed(1) ?? '?'} MiB after`,
   );
   console.log(JSON.stringify(result));
 }

@@ -6,15 +6,18 @@ export interface ConnectOptions {
   /** ws://host:port of the sync server (the room is appended as the path) */
   serverUrl: string;
   room: string;
+  /** query parameters of the websocket url, e.g. the lecturer's token (the provider's `params`, changeable later) */
+  params?: Record<string, string>;
   /** Node has no global WebSocket before v22: pass `ws`'s */
   WebSocketImpl?: unknown;
 }
 
-export function connectDoc(doc: Y.Doc, { serverUrl, room, WebSocketImpl }: ConnectOptions): WebsocketProvider {
+export function connectDoc(doc: Y.Doc, { serverUrl, room, params, WebSocketImpl }: ConnectOptions): WebsocketProvider {
   return new WebsocketProvider(serverUrl, room, doc, {
     // No BroadcastChannel: every page (and test context) talks to the server, which the server can count and refuse.
     disableBc: true,
     maxBackoffTime: 2000,
+    params: { ...params },
     ...(WebSocketImpl ? { WebSocketPolyfill: WebSocketImpl as typeof WebSocket } : {}),
   });
 }

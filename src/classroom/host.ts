@@ -60,6 +60,8 @@ export interface ClassroomEngine {
 export interface HostOptions {
   serverUrl: string;
   room?: string;
+  /** query parameters of the websocket url: the lecturer token (see lecturerRoom.ts) */
+  params?: Record<string, string>;
   k?: number;
   assigneesPerTask?: number;
   WebSocketImpl?: unknown;
@@ -154,7 +156,12 @@ export class ClassroomHost {
     );
     this.publishClass();
     this.doc.on('afterTransaction', (tr: Y.Transaction) => this.collect(tr));
-    this.provider = connectDoc(this.doc, { serverUrl: options.serverUrl, room: this.room, WebSocketImpl: options.WebSocketImpl });
+    this.provider = connectDoc(this.doc, {
+      serverUrl: options.serverUrl,
+      room: this.room,
+      params: options.params,
+      WebSocketImpl: options.WebSocketImpl,
+    });
     this.provider.awareness.setLocalState({ role: 'lecturer' });
     this.provider.on('status', () => this.changed());
     this.provider.awareness.on('change', () => this.changed());

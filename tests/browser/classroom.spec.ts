@@ -1,7 +1,8 @@
 // Classroom mode end to end: the real sync server (scripts/classroom.ts serving dist/), the lecturer's panel on a
 // fake engine (classroom-test.html) and three student contexts, one at phone size. Tasks reach the students,
 // rankings reach the lecturer's intake once, a reloaded student and a server restart duplicate and lose nothing,
-// a forged ranking and a garbage burst are refused without stalling the lecturer's page.
+// a forged ranking and a garbage burst are refused without stalling the lecturer's page; a guessed room code gets no
+// websocket, and a server that refuses the class is named in the lecturer's panel.
 import { staticChunks, TFJS_MARKS } from './bundle';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -98,6 +99,7 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
     });
   });
   await lecturer.goto(`${base}/classroom-test.html`);
+  expect(await lecturer.evaluate(() => crossOriginIsolated), 'the classroom server serves pages cross-origin isolated').toBe(true);
   await lecturer.getByTestId('classroom-start').click();
   await expect(lecturer.getByTestId('classroom-qr')).toBeVisible();
   await expect(lecturer.getByTestId('classroom-connection')).toContainText('connected');
@@ -110,17 +112,20 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
   // The link names this machine's LAN address; the test reaches the same server on loopback.
   const link = `${base}/student.html#room=${room}&ws=${encodeURIComponent(`ws://127.0.0.1:${server.port}`)}`;
 
-  // a malformed room name gets no websocket at all
-  const wrongRoom = await lecturer.evaluate(
-    (url) =>
-      new Promise<string>((done) => {
-        const ws = new WebSocket(url);
-        ws.onopen = () => done('open');
-        ws.onerror = () => done('refused');
-      }),
-    `ws://127.0.0.1:${server.port}/not-a-room`,
-  );
-  expect(wrongRoom).toBe('refused');
+  // a malformed room name, or a well-formed one no lecturer created, gets no websocket at all
+  for (const path of ['not-a-room', 'abcdefghijklmnop']) {
+    const wrongRoom = await lecturer.evaluate(
+      (url) =>
+        new Promise<string>((done) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => done('open');
+          ws.onerror = () => done('refused');
+        }),
+      `ws://127.0.0.1:${server.port}/${path}`,
+    );
+    expect(wrongRoom).toBe('refused');
+  }
+  expect(server.roomCount()).toBe(1);
 
   const ana = await joinStudent(browser, link, 'Ana');
   const ben = await joinStudent(browser, link, 'Ben');
@@ -196,6 +201,28 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
   expect(lines.every((l) => l.annotator.startsWith('classroom:') && typeof l.chosen === 'string')).toBe(true);
 
   for (const s of [ana, ben, cai]) await s.context.close();
+});
+
+test("the lecturer's panel says why the server refuses a class: its room cap, or no server at all", async ({ browser }) => {
+  const full = await startClassroomServer({ port: 0, host: '127.0.0.1', distDir: 'dist', maxRooms: 1 });
+  try {
+    const taken = await fetch(`http://127.0.0.1:${full.port}/rooms/${'a'.repeat(16)}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${full.lecturerToken}` },
+    });
+    expect(taken.status).toBe(201);
+    const lecturer = await (await browser.newContext()).newPage();
+    await lecturer.goto(`http://127.0.0.1:${full.port}/classroom-test.html`);
+    await lecturer.getByTestId('classroom-start').click();
+    await expect(lecturer.getByTestId('classroom-error')).toContainText('1 classes, its cap');
+    await expect(lecturer.getByTestId('classroom-code')).toHaveCount(0);
+    // the server goes away: the next try says it is not reachable
+    await full.close();
+    await lecturer.getByTestId('classroom-start').click();
+    await expect(lecturer.getByTestId('classroom-error')).toContainText('not reachable');
+  } finally {
+    await full.close().catch(() => {});
+  }
 });
 
 test('the real playground as the lecturer: students rank tasks from its policy, their rankings reach the session and train the reward model', async ({

@@ -2,8 +2,10 @@
 // reconnects and reloads do not duplicate, forged and garbage writes are refused, a server restart loses nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { httpToWs, newRoomCode } from '../../src/classroom/codes';
 import { FakeClassroomEngine } from '../../src/classroom/fakeEngine';
 import { ClassroomHost } from '../../src/classroom/host';
+import { claimRoom, keepRoom } from '../../src/classroom/lecturerRoom';
 import { StudentClient, type KeyValueStore } from '../../src/classroom/student';
 import { RANKING_PREFIX, studentArea, tasksMap } from '../../src/classroom/doc';
 import { startClassroomServer, type ClassroomServer } from '../../scripts/classroom';
@@ -36,10 +38,18 @@ afterEach(async () => {
 
 async function setup(students: number) {
   server = await startClassroomServer({ port: 0, host: '127.0.0.1', distDir: null });
-  const ws = `ws://127.0.0.1:${server.port}`;
+  const origin = `http://127.0.0.1:${server.port}`;
+  const ws = httpToWs(origin);
   const engine = new FakeClassroomEngine();
-  const host = new ClassroomHost(engine, { serverUrl: ws, WebSocketImpl: WebSocket, k: 3 });
-  cleanups.push(() => host.stop());
+  const room = newRoomCode();
+  const claim = await claimRoom(origin, room);
+  if (!claim.ok) throw new Error(claim.reason);
+  const host = new ClassroomHost(engine, { serverUrl: ws, room, params: { lecturer: claim.token }, WebSocketImpl: WebSocket, k: 3 });
+  const stopKeeping = keepRoom(host.provider, origin, room, () => {}); // re-creates the room after a server restart
+  cleanups.push(() => {
+    stopKeeping();
+    host.stop();
+  });
   const stores = Array.from({ length: students }, () => new MemoryStore());
   const clients = stores.map((store, i) => new StudentClient({ room: host.room, ws, store, alias: `s${i}`, WebSocketImpl: WebSocket }));
   cleanups.push(() => clients.forEach((c) => c.stop()));
