@@ -6,7 +6,7 @@ import { checkpointOf, CheckpointError, decodeCheckpoint, encodeCheckpoint, mode
 import type { ModelConfig } from '../../src/lib/model/config';
 import { GPT } from '../../src/lib/model/gpt';
 import { idbGet, idbPut } from '../../src/lib/storage/idb';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const tokenizer = CharTokenizer.fromText('hello world, a small corpus');
 const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 8 };
@@ -22,7 +22,7 @@ async function weights(model: GPT): Promise<Map<string, Float32Array>> {
   return out;
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('checkpoints (safetensors)', () => {
   it('round-trip bit-exact, with config and tokenizer', async () => {
