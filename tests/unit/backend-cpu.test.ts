@@ -1,6 +1,6 @@
 /**
- * The cpu backend stays covered: every other unit test runs on wasm (setup-tf.ts), and cpu is where tfjs lands
- * when neither WebGPU nor wasm starts. A small GPT's forward pass, loss gradients and one AdamW step on cpu,
+ * The cpu backend stays covered: the other unit tests run on wasm (setup-tf.ts), and cpu is the app's last
+ * fallback, where no faster backend starts. A small GPT's forward pass, loss gradients and one AdamW step on cpu,
  * each against the same on wasm (1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
