@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 import { vulkanEnv } from './scripts/gpu/dawn.ts';
@@ -30,5 +31,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One fork per core: tfjs-wasm runs on one thread in Node (it never loads its threaded build there, so setThreadsCount
+    // does nothing), and one fork would leave a core idle (README: the unit tests' times with one and two forks).
+    maxWorkers: availableParallelism(),
   },
 });

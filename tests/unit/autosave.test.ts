@@ -10,11 +10,11 @@ import { AUTOSAVE_KEY, type AutosaveRecord } from '../../src/lib/session/autosav
 import { Session } from '../../src/lib/session/session';
 import { idbGet, idbPut } from '../../src/lib/storage/idb';
 import type { EngineEvent } from '../../src/lib/types';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 async function session(emit: (e: EngineEvent) => void = () => {}): Promise<Session> {
   const s = new Session(backend, emit, async (path) => new Uint8Array(readFileSync(path)), { autosave: true });
@@ -40,12 +40,12 @@ describe('Autosave', () => {
     a.configure('ppo', { iterations: 3, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8, kl_coef: 0.07 });
     await a.step('ppo');
     const costMs = await a.saveNow();
-    console.log(`autosave (tiny, cpu): ${costMs.toFixed(1)} ms, capture ${a.autosaveCost().captureMs.toFixed(1)} ms`);
+    console.log(`autosave (tiny, wasm): ${costMs.toFixed(1)} ms, capture ${a.autosaveCost().captureMs.toFixed(1)} ms`);
 
     const t0 = performance.now();
     const b = await session();
     const restored = await b.restoreAutosave();
-    console.log(`restore (tiny, cpu): ${(performance.now() - t0).toFixed(0)} ms`);
+    console.log(`restore (tiny, wasm): ${(performance.now() - t0).toFixed(0)} ms`);
     expect(restored?.skipped).toEqual([]);
     expect(await weights(b)).toEqual(await weights(a));
     expect(b.status().stages.ppo).toMatchObject({ state: 'paused', step: 1, total: 3 });

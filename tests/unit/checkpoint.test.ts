@@ -18,8 +18,8 @@ import type { ModelConfig } from '../../src/lib/model/config';
 import { GPT } from '../../src/lib/model/gpt';
 import { Session } from '../../src/lib/session/session';
 import { idbGet, idbPut } from '../../src/lib/storage/idb';
-import { useCpuBackend } from './setup-tf';
 import { CPU_BACKEND } from './tiny-session';
+import { useWasmBackend } from './setup-tf';
 
 const tokenizer = CharTokenizer.fromText('hello world, a small corpus');
 const cfg: ModelConfig = { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 8 };
@@ -207,7 +207,7 @@ function damagedFiles(bytes: Uint8Array): [string, Uint8Array, RegExp][] {
   ];
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('checkpoints (safetensors)', () => {
   it('round-trip bit-exact, with config and tokenizer', async () => {

@@ -13,10 +13,9 @@ import { logProbsAtComposed } from '../../src/lib/model/logprobs';
 import { setFusedKernels } from '../../src/lib/model/kernels/program';
 import { columnSum } from '../../src/lib/model/kernels/linear';
 import { AdamW } from '../../src/lib/train/adamw';
-import { maxAbsDiff, useWebGpuBackend, valueAndGrads } from './setup-webgpu';
+import { maxAbsDiff, webGpuOrSkipReason, valueAndGrads } from './setup-webgpu';
 
-const skipReason = await useWebGpuBackend();
-if (skipReason) console.warn(`\n*** WebGPU kernel tests SKIPPED: ${skipReason} ***\n`);
+const skipReason = await webGpuOrSkipReason('WebGPU kernel');
 
 const TOLERANCE = 1e-4;
 

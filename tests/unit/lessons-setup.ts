@@ -1,12 +1,12 @@
 /**
  * Shared setup of the lesson learning tests: the tiny pretrained fixture, a world context, and sizes small
  * enough that the whole lessons-learning file stays around 3 minutes. Those tests run on tfjs's wasm
- * backend (the same numbers as cpu here, 5-10x faster), falling back to cpu if wasm cannot start.
+ * backend (setup-tf.ts).
  */
 import { buildLessons, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
 import { loadPretrained } from './rlhf-stage-fixture';
 
-export { useWasmBackend } from './setup-wasm';
+export { useWasmBackend } from './setup-tf';
 
 /** Test sizes for the tiny fixture (0.1M parameters, 64-token context): the app's TINY_SIZES, shortened. */
 export const TEST_SIZES: LessonSizes = {

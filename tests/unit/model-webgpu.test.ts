@@ -10,10 +10,9 @@ import { lmLoss } from '../../src/lib/model/logprobs';
 import { sample } from '../../src/lib/model/sampler';
 import { sampleTokenFused } from '../../src/lib/model/kernels/decode';
 import { setFusedKernels } from '../../src/lib/model/kernels/program';
-import { maxAbsDiff, useWebGpuBackend } from './setup-webgpu';
+import { maxAbsDiff, webGpuOrSkipReason } from './setup-webgpu';
 
-const skipReason = await useWebGpuBackend();
-if (skipReason) console.warn(`\n*** WebGPU model tests SKIPPED: ${skipReason} ***\n`);
+const skipReason = await webGpuOrSkipReason('WebGPU model');
 
 const cfg: ModelConfig = { vocabSize: 23, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
 const seq = [

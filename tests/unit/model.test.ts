@@ -5,7 +5,7 @@ import { GPT, type KvCache } from '../../src/lib/model/gpt';
 import { lmLoss, logProbsOfTokens } from '../../src/lib/model/logprobs';
 import { sample } from '../../src/lib/model/sampler';
 import { AdamW, readStep } from '../../src/lib/train/adamw';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const cfg: ModelConfig = { vocabSize: 23, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
 
@@ -13,7 +13,7 @@ function ids(rows: number[][]): tf.Tensor2D {
   return tf.tensor2d(rows, undefined, 'int32');
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('GPT', () => {
   it('presets span tiny (~0.1M) to small (3-5M) parameters', () => {

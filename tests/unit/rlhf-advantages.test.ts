@@ -1,10 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { gae, gaeTensor, whiten, whitenArray } from '../../src/lib/rlhf/advantages';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+// at the top, not in beforeAll: describe('whiten') makes its tensors while the file is collected
+await useWasmBackend();
 
 function expectRowsClose(got: number[][], want: number[][], digits = 5) {
   expect(got.length).toBe(want.length);

@@ -2,10 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/lib/data/rng';
 import { AdaptiveKlController, FixedKlController, klK1, klK3, klPerToken, perTokenRewards } from '../../src/lib/rlhf/kl';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useWasmBackend);
 
 describe('KL estimators', () => {
   it('k1 and k3 match hand values', async () => {

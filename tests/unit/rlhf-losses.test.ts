@@ -1,10 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { clippedPolicyLoss, clippedValueLoss, entropyFromLogits, maskedMean, maskedSum } from '../../src/lib/rlhf/losses';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useWasmBackend);
 
 const scalar = async (t: tf.Tensor) => (await t.data())[0];
 

@@ -13,6 +13,7 @@ import {
   type Ranking,
 } from '../../src/lib/rlhf/rankings';
 import { pairDiffs, rankingLoss } from '../../src/lib/rlhf/losses';
+import { useWasmBackend } from './setup-tf';
 
 /** Eq. 1 exactly as the reward model's training computes it, over rankings laid out one after another. */
 function eq1(rewards: tf.Tensor1D, orders: number[][]): tf.Scalar {
@@ -22,9 +23,7 @@ function eq1(rewards: tf.Tensor1D, orders: number[][]): tf.Scalar {
   });
 }
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useWasmBackend);
 
 function ranking(k: number, order: number[], id = `r${k}`): Ranking {
   return {

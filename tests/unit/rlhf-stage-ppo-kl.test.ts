@@ -7,9 +7,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixtureExists } from './rlhf-stage-fixture';
 import { runPpo } from './rlhf-stage-ppo-setup';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 async function klTrace(kl_coef: number): Promise<number[]> {
   const { model, history } = await runPpo({ kl_coef }, 6);

@@ -3,16 +3,16 @@
  * corpus already holds instruction/response pairs). Shared setup: rlhf-stage-ppo-setup.ts.
  *
  * The reward is the 'dog-lover' labeler's gold score itself, a stand-in for a trained reward model:
- * training one too would double the time on the cpu backend, and test (a) covers reward-model
- * learning. 'dog-lover' rather than 'short-answers': the tiny model's responses rarely end within a
- * short response budget, so 'short-answers' needs 32+ token responses and more iterations.
+ * training one too would double the time, and test (a) covers reward-model learning. 'dog-lover'
+ * rather than 'short-answers': the tiny model's responses rarely end within a short response budget,
+ * so 'short-answers' needs 32+ token responses and more iterations.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixtureExists } from './rlhf-stage-fixture';
 import { runPpo } from './rlhf-stage-ppo-setup';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('PPO learning', () => {
   it.skipIf(!fixtureExists)('(b) raises the gold score over the SFT model by a clear margin while the KL stays bounded', async () => {

@@ -11,9 +11,9 @@ import { PpoStage, type PpoControl, type PpoPhase } from '../../src/lib/rlhf/ppo
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { TrainingLoop } from '../../src/lib/train/loop';
 import { cfg, pretrainTokens, prompts, small, tokenizer } from './ppo-micro';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 function stage(control?: PpoControl) {
   const base = GPT.init(cfg, 11);

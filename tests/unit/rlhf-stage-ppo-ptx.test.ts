@@ -10,9 +10,9 @@ import { generateCorpus } from '../../src/lib/data/world';
 import { heldOutLoss } from '../../src/lib/train/pretrain';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
 import { runPpo } from './rlhf-stage-ppo-setup';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('PPO-ptx', () => {
   it.skipIf(!fixtureExists)('(d) ends with a lower held-out pretraining loss with ptx_coef > 0 than with ptx_coef = 0', async () => {

@@ -8,7 +8,7 @@ import { PpoStage, type PpoSettings } from '../../src/lib/rlhf/ppo';
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { rolloutShape } from '../../src/lib/rlhf/rollout';
 import { cfg, pretrainTokens, prompts, small, tokenizer } from './ppo-micro';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 async function weights(vars: tf.Variable[]): Promise<Float32Array[]> {
   return Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
@@ -30,7 +30,7 @@ function stageFrom(base: GPT, rm: RewardModel, settings: Partial<PpoSettings>, w
   });
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('PPO stage', () => {
   const base = () => GPT.init(cfg, 11);

@@ -29,7 +29,7 @@ import { REWARD_DEFAULTS, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { isIndistinguishableFromChance } from '../../src/lib/rlhf/stats';
 import type { Metrics } from '../../src/lib/train/loop';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
-import { useWasmBackend } from './setup-wasm';
+import { useWasmBackend } from './setup-tf';
 
 const K = 4;
 const RANKINGS = 80;

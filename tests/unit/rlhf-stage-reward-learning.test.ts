@@ -2,7 +2,7 @@
  * Learning test (a): a reward model trained on a simulated labeler's rankings orders held-out
  * rankings the way the labeler does. The labeler is 'short-answers' without noise; completions are
  * 1 to 4 sentences of demonstrations and prompts at most 16 tokens, so that the preference is visible
- * within 48 positions (cheaper than the full 64 on the cpu backend). Measured: held-out pair accuracy
+ * within 48 positions (cheaper than the full 64). Measured: held-out pair accuracy
  * 0.86 after 16 steps (0.83 already after 5; seeds 8 and 9 of the data: 0.88, 0.81 after 10 steps).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import type { Tokenizer } from '../../src/lib/data/tokenizer';
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const K = 4;
 
@@ -39,7 +39,7 @@ function simulatedRankings(tokenizer: Tokenizer, count: number, seed: number): R
   });
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('reward model learning', () => {
   it.skipIf(!fixtureExists)("reaches >= 80% held-out pair accuracy on the 'short-answers' labeler's rankings", async () => {

@@ -10,7 +10,7 @@ import { pairDiffs, rankingLoss } from '../../src/lib/rlhf/losses';
 import { RewardModel, scorePairs } from '../../src/lib/rlhf/rewardModel';
 import { isHeldOut, rankingBatch, RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { encodePair } from '../../src/lib/rlhf/sequences';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const tokenizer = BpeTokenizer.train(
   generateCorpus({ seed: 4, documents: 60 })
@@ -26,7 +26,7 @@ function ranking(id: string, k: number): Ranking {
   return { id, prompt: demos[k].prompt, completions, order: completions.map((_, i) => i).reverse(), createdAt: 0, source: 'labeler' };
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('reward model', () => {
   it('starts its head at w ~ N(0, 1/sqrt(d_model + 1)) and b = 0', async () => {

@@ -5,12 +5,12 @@ import type { ModelConfig } from '../../src/lib/model/config';
 import { perTokenRewards } from '../../src/lib/rlhf/kl';
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { fitPair, fixedBatch, packSequences, sequenceTensors, disposeSequenceTensors } from '../../src/lib/rlhf/sequences';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const EOS = 0;
 const row = (xs: ArrayLike<number>, r: number, time: number) => Array.from(xs).slice(r * time, (r + 1) * time);
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('packSequences', () => {
   // prompts and responses of unequal lengths; responses end with the eos (0) except the second

@@ -15,7 +15,7 @@ import { formatPrompt } from '../../src/lib/data/world';
 import { measureInstructionFollowing } from '../../src/lib/rlhf/instructionEval';
 import { SftStage, type Demonstration } from '../../src/lib/rlhf/sft';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
-import { useWasmBackend } from './setup-wasm';
+import { useWasmBackend } from './setup-tf';
 
 beforeAll(useWasmBackend);
 

@@ -15,7 +15,7 @@ import { BUILT_IN_STAGES, withStage } from '../../src/lib/stages/registry';
 import { int, SEED } from '../../src/lib/settings';
 import type { EngineEvent } from '../../src/lib/types';
 import { CountingStage } from './counting-stage';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const countingStage = defineStage({
   name: 'count',
@@ -54,7 +54,7 @@ async function runToEnd(s: Session, stage: string): Promise<void> {
   while (s.status().stages[stage].state !== 'done') await s.step(stage);
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('run recording through the session', () => {
   it('records each run with settings, seed, lineage, times and metrics, in IndexedDB, and they outlive the session', async () => {

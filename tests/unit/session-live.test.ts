@@ -1,14 +1,14 @@
 /**
- * The live loop through the session on cpu: while PPO-ptx runs, a submit returns once the ranking is stored;
+ * The live loop through the session (tfjs on wasm): while PPO-ptx runs, a submit returns once the ranking is stored;
  * the rankings wait and reach the reward model together at an iteration boundary; tasks name the model that wrote them.
  */
 import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent, RewardUpdateInfo } from '../../src/lib/types';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 import { tinySession } from './tiny-session';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('Session: submits during PPO-ptx', () => {
   it('return before the reward model learns them; the update comes at an iteration boundary, coalesced', async () => {

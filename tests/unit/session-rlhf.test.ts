@@ -2,10 +2,10 @@ import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/lib/types';
 import { Session } from '../../src/lib/session/session';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 import { tinySession } from './tiny-session';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 async function until(engine: Session, stage: 'sft' | 'reward' | 'ppo', state: string, maxSteps = 50): Promise<void> {
   for (let i = 0; i < maxSteps && engine.status().stages[stage].state !== state; i++) await engine.step(stage);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/lib/types';
 import { Session } from '../../src/lib/session/session';
 import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const backend = { name: 'cpu' as const, adapter: 'test', fallbackReasons: [] };
 
@@ -25,7 +25,7 @@ function weightBytes(bytes: Uint8Array): string[] {
   return [...decodeCheckpoint(bytes).tensors].map(([name, t]) => name + Buffer.from(t.data.buffer).toString('base64'));
 }
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('Session', () => {
   it('keeps tf.memory().numTensors flat from one training step to the next', async () => {

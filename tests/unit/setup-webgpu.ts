@@ -2,12 +2,12 @@
  * The webgpu backend in Node through Dawn (npm `webgpu`), on whatever Vulkan driver there is:
  * SwiftShader from Debian's chromium package on a machine without a GPU. vitest.config.ts puts
  * chromium's Vulkan loader on LD_LIBRARY_PATH for the test processes where the system has none.
- * Returns null when the backend is webgpu, else the reason the WebGPU tests cannot run.
+ * useWebGpuBackend returns null when the backend is webgpu, else the reason the WebGPU tests cannot run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeAdapter, installDawn } from '../../scripts/gpu/dawn';
 
-export async function useWebGpuBackend(): Promise<string | null> {
+async function useWebGpuBackend(): Promise<string | null> {
   try {
     const adapter = await installDawn(true);
     if (!adapter) return 'Dawn found no WebGPU adapter (no Vulkan loader or driver: install chromium, or libvulkan1 and a driver)';
@@ -20,6 +20,18 @@ export async function useWebGpuBackend(): Promise<string | null> {
   } catch (err) {
     return `WebGPU through Dawn failed: ${err instanceof Error ? err.message : String(err)}`;
   }
+}
+
+/**
+ * useWebGpuBackend for a test file's top level: null when the backend is webgpu, else the reason, warned, for the file
+ * to skip its tests. With CI=true (CI has SwiftShader through Debian's chromium) no WebGPU fails the file instead.
+ */
+export async function webGpuOrSkipReason(tests: string): Promise<string | null> {
+  const reason = await useWebGpuBackend();
+  if (reason === null) return null;
+  if (process.env.CI === 'true') throw new Error(`${tests} tests: CI=true requires WebGPU, and it is missing here: ${reason}`);
+  console.warn(`\n*** ${tests} tests SKIPPED: ${reason} ***\n`);
+  return reason;
 }
 
 /** Largest absolute difference between two tensors' values. */

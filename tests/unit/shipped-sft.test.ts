@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, modelFromCheckpoint } from '../../src/lib/model/checkpoint';
 import { heldOutFollowingPrompts, measureInstructionFollowing } from '../../src/lib/rlhf/instructionEval';
-import { useWasmBackend } from './setup-wasm';
+import { useWasmBackend } from './setup-tf';
 
 const read = (name: string) => readFileSync(`public/checkpoints/${name}`);
 const report = JSON.parse(read('sft.json').toString()) as {

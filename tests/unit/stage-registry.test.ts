@@ -16,7 +16,7 @@ import Pipeline from '../../src/ui/Pipeline.svelte';
 import StagePanel from '../../src/ui/StagePanel.svelte';
 import { engine } from '../../src/ui/engine.svelte';
 import { CountingStage } from './counting-stage';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
 const COUNT_SETTINGS = [
   int('steps', 'Steps', 3, 1, 10, 'How many times to count.'),
@@ -36,7 +36,7 @@ const countingStage = defineStage({
   create: (_ctx, s) => new CountingStage(s.steps, s.by),
 });
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 describe('stage registry', () => {
   it('runs a registered dummy stage, and the pipeline, settings form and charts show it with no other edit', async () => {

@@ -1,4 +1,7 @@
-/** A session on the cpu backend with the tiny pretrained checkpoint and the built-in corpus, recording its events. */
+/**
+ * A session with the tiny pretrained checkpoint and the built-in corpus, recording its events. It is told it runs on cpu
+ * (so lessons take the CPU sizes); tfjs itself runs on wasm (setup-tf.ts).
+ */
 import { readFileSync } from 'node:fs';
 import type { EngineEvent } from '../../src/lib/types';
 import { Session } from '../../src/lib/session/session';
