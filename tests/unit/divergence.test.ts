@@ -5,9 +5,9 @@ import { sftStage } from '../../src/lib/stages/sft';
 import { DivergenceWatch, divergenceNotice, formatRate, RECENT_STEPS } from '../../src/lib/train/divergence';
 import type { StageStatus } from '../../src/lib/types';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 const watched = (losses: number[]) => {
   const watch = new DivergenceWatch();

@@ -10,9 +10,9 @@ import { GPT } from '../../src/lib/model/gpt';
 import { Rng } from '../../src/lib/data/rng';
 import type { PartControl } from '../../src/lib/train/parts';
 import { PretrainStage } from '../../src/lib/train/pretrain';
-import { useCpuBackend } from './setup-tf';
+import { useWasmBackend } from './setup-tf';
 
-beforeAll(useCpuBackend);
+beforeAll(useWasmBackend);
 
 const config: ModelConfig = { vocabSize: 24, blockSize: 12, nLayer: 1, nHead: 2, nEmbd: 16 };
 const rng = new Rng(11);
