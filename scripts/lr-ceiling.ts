@@ -11,18 +11,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { splitSentences } from '../src/lib/data/analyze';
-import { labelerById, rankCompletions } from '../src/lib/data/labelers';
-import { Rng } from '../src/lib/data/rng';
-import type { Tokenizer } from '../src/lib/data/tokenizer';
-import { generateDemonstrations, generatePrompts } from '../src/lib/data/world';
+import { labelerById } from '../src/lib/data/labelers';
+import { generatePrompts } from '../src/lib/data/world';
 import { configFromPreset } from '../src/lib/model/config';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import { GPT } from '../src/lib/model/gpt';
 import { PpoStage } from '../src/lib/rlhf/ppo';
-import type { Ranking } from '../src/lib/rlhf/rankings';
 import { RewardModel } from '../src/lib/rlhf/rewardModel';
 import { RewardStage } from '../src/lib/rlhf/rewardTrainer';
+import { shortAnswerRankings } from '../src/lib/rlhf/shortAnswerRankings';
 import { SftStage } from '../src/lib/rlhf/sft';
 import { builtInCorpus, tokenizeCorpus } from '../src/lib/session/corpus';
 import { DivergenceWatch } from '../src/lib/train/divergence';
@@ -42,35 +39,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const K = 4;
 const seed = Number(args.seed);
-
-/** A built-in labeler's rankings of K demonstration responses (1 to 4 sentences each) to short prompts. */
-function simulatedRankings(tokenizer: Tokenizer, count: number): Ranking[] {
-  const rng = new Rng(seed);
-  const labeler = labelerById('short-answers');
-  const demos = generateDemonstrations(seed, count * K);
-  const prompts = generatePrompts(seed + 1, 4 * count)
-    .filter((p) => tokenizer.encode(p).length <= 16)
-    .slice(0, count);
-  return prompts.map((prompt, i) => {
-    const completions = demos.slice(i * K, (i + 1) * K).map(
-      (d) =>
-        ' ' +
-        splitSentences(d.response)
-          .slice(0, 1 + rng.int(4))
-          .join(' '),
-    );
-    return {
-      id: `sim-${i}`,
-      prompt,
-      completions,
-      order: rankCompletions(labeler, completions, { noise: 0, rng }),
-      createdAt: 0,
-      source: 'labeler',
-    };
-  });
-}
 
 /** The stage to measure, its training-loss metric and its held-out metric. */
 function makeStage(lr: number): { stage: Stage; loss: string; heldOut: string; free: () => void } {
@@ -88,7 +57,10 @@ function makeStage(lr: number): { stage: Stage; loss: string; heldOut: string; f
       };
     case 'reward': {
       const rm = RewardModel.fromPolicy(model, seed);
-      const stage = new RewardStage(rm, tokenizer, simulatedRankings(tokenizer, Number(args.rankings)), { learning_rate: lr, seed });
+      const stage = new RewardStage(rm, tokenizer, shortAnswerRankings(tokenizer, Number(args.rankings), seed), {
+        learning_rate: lr,
+        seed,
+      });
       return { stage, loss: 'loss', heldOut: 'pair_accuracy', free: () => [rm, model].forEach((m) => m.dispose()) };
     }
     case 'pretrain': {

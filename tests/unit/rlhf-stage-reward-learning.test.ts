@@ -6,38 +6,11 @@
  * 0.86 after 16 steps (0.83 already after 5; seeds 8 and 9 of the data: 0.88, 0.81 after 10 steps).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { labelerById, rankCompletions } from '../../src/lib/data/labelers';
-import { splitSentences } from '../../src/lib/data/analyze';
-import { Rng } from '../../src/lib/data/rng';
-import { generateDemonstrations, generatePrompts } from '../../src/lib/data/world';
-import type { Ranking } from '../../src/lib/rlhf/rankings';
-import type { Tokenizer } from '../../src/lib/data/tokenizer';
+import { shortAnswerRankings } from '../../src/lib/rlhf/shortAnswerRankings';
 import { RewardModel } from '../../src/lib/rlhf/rewardModel';
 import { RewardStage } from '../../src/lib/rlhf/rewardTrainer';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
 import { useWasmBackend } from './setup-tf';
-
-const K = 4;
-
-function simulatedRankings(tokenizer: Tokenizer, count: number, seed: number): Ranking[] {
-  const rng = new Rng(seed);
-  const labeler = labelerById('short-answers');
-  const demos = generateDemonstrations(seed, count * K);
-  const prompts = generatePrompts(seed + 1, 4 * count)
-    .filter((p) => tokenizer.encode(p).length <= 16)
-    .slice(0, count);
-  return prompts.map((prompt, i) => {
-    const completions = demos.slice(i * K, (i + 1) * K).map(
-      (d) =>
-        ' ' +
-        splitSentences(d.response)
-          .slice(0, 1 + rng.int(4))
-          .join(' '),
-    );
-    const order = rankCompletions(labeler, completions, { noise: 0, rng });
-    return { id: `sim-${seed}-${i}`, prompt, completions, order, createdAt: 0, source: 'labeler', labelerId: labeler.id };
-  });
-}
 
 beforeAll(useWasmBackend);
 
@@ -45,9 +18,9 @@ describe('reward model learning', () => {
   it.skipIf(!fixtureExists)("reaches >= 80% held-out pair accuracy on the 'short-answers' labeler's rankings", async () => {
     const { model, tokenizer } = loadPretrained();
     const rm = RewardModel.fromPolicy(model, 1);
-    const rankings = simulatedRankings(tokenizer, 100, 7);
+    const rankings = shortAnswerRankings(tokenizer, 100, 7);
     const settings = { rankings_per_batch: 4, epochs: 1, learning_rate: 1e-3, held_out_share: 0.4, seed: 1 };
-    const stage = new RewardStage(rm, tokenizer, rankings, settings, { maxCompletions: K, time: 48 });
+    const stage = new RewardStage(rm, tokenizer, rankings, settings, { maxCompletions: 4, time: 48 });
     while (stage.stepsDone < stage.totalSteps) await stage.step();
     const after = await stage.evaluate();
     console.log(
