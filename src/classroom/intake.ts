@@ -53,7 +53,7 @@ export function readHello(raw: unknown): Verdict<HelloEntry> {
   if (typeof alias !== 'string' || alias.length > MAX_ALIAS_CHARS) return refuse('malformed', 'alias must be a short string');
   if (typeof key !== 'string' || !HEX32_PATTERN.test(key)) return refuse('malformed', 'key must be 64 hex digits');
   if (typeof at !== 'number' || !Number.isFinite(at)) return refuse('malformed', 'at must be a number');
-  if (typeof mac !== 'string') return refuse('malformed', 'mac must be a string');
+  if (typeof mac !== 'string') return refuse('forged', 'the hello carries no HMAC');
   return { ok: true, value: { alias, key, at, mac } };
 }
 
@@ -91,7 +91,7 @@ export function readRankingEntry(key: string, raw: unknown): Verdict<RankingEntr
   if (typeof taskId !== 'string' || key !== `r:${taskId}`) return refuse('malformed', `${key} does not name its task`);
   if (!Array.isArray(order)) return refuse('malformed', `${key}: order must be an array`);
   if (typeof submittedAt !== 'number' || !Number.isFinite(submittedAt)) return refuse('malformed', `${key}: submittedAt must be a number`);
-  if (typeof mac !== 'string') return refuse('malformed', `${key}: mac must be a string`);
+  if (typeof mac !== 'string') return refuse('forged', `${key} carries no HMAC`);
   return { ok: true, value: { taskId, order: [...order] as number[], submittedAt, mac } };
 }
 

@@ -66,7 +66,7 @@ describe('ranking entries', () => {
     expect(reason(readRankingEntry('r:t1', { ...entry, order: Array(300).fill(0) }))).toBe('oversized');
     expect(reason(readRankingEntry('r:t1', null))).toBe('malformed');
     expect(reason(readRankingEntry('r:t1', { ...entry, submittedAt: 'now' }))).toBe('malformed');
-    expect(reason(readRankingEntry('r:t1', { ...entry, mac: undefined }))).toBe('malformed');
+    expect(reason(readRankingEntry('r:t1', { ...entry, mac: undefined }))).toBe('forged'); // anyone's entry, not proven the student's
   });
 });
 
@@ -94,6 +94,8 @@ describe('seats', () => {
     expect(readHello({ alias: 'x', key: 'nothex', at: 1, mac: '' }).ok).toBe(false);
     expect(readHello({ alias: 'x'.repeat(41), key: ana.publicKey, at: 1, mac: '' }).ok).toBe(false);
     expect(readHello({ alias: 'x', key: ana.publicKey, at: 'now', mac: '' }).ok).toBe(false);
+    const noMac = readHello({ alias: 'x', key: ana.publicKey, at: 1 });
+    expect(noMac.ok ? 'ok' : noMac.reason).toBe('forged');
   });
 });
 
