@@ -179,7 +179,15 @@ export async function runLoad(partial: Partial<LoadOptions> = {}): Promise<LoadR
   const host = new ClassroomHost(engine, { serverUrl: ws, room, params: { lecturer: claim.token }, WebSocketImpl: WebSocket, k: 4 });
   const students = Array.from(
     { length: o.students },
-    (_, i) => new StudentClient({ room: host.room, ws, store: new MemoryStore(), alias: `student ${i + 1}`, WebSocketImpl: WebSocket }),
+    (_, i) =>
+      new StudentClient({
+        room: host.room,
+        ws,
+        lecturer: host.lecturerKey,
+        store: new MemoryStore(),
+        alias: `student ${i + 1}`,
+        WebSocketImpl: WebSocket,
+      }),
   );
   try {
     await until(() => students.every((s) => s.currentTask() !== null), 'every student to hold a task');

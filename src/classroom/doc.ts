@@ -1,20 +1,20 @@
 /**
  * The layout of a class's Yjs document, in one place.
  *
+ * Any client of the room can write anywhere in it; what counts is only what carries the right HMAC (identity.ts).
  * Lecturer-owned (students read them; the lecturer puts back whatever someone else writes there):
- *   `class`   Y.Map: `paused` boolean, `k` number
- *   `tasks`   Y.Map: taskId -> PublishedTask (plain JSON)
- *   `seats`   Y.Map: studentId -> PublishedSeat (open tasks, accepted count, removed, bound client)
- * Student-owned, one root map per student (root maps cannot be replaced, only written into):
+ *   `tasks`   Y.Map: taskId -> PublishedTask (plain JSON; a student shows one only if its seat names its digest)
+ *   `seats`   Y.Map: studentId -> PublishedSeat (open tasks, accepted count, removed, paused; HMAC'd for the student)
+ * Student-owned, one root map per student (root maps cannot be replaced, only written into; the student puts its own
+ * entries back when someone else overwrites them):
  *   `s:<studentId>` Y.Map: `hello` -> HelloEntry, `r:<taskId>` -> RankingEntry
  */
 import * as Y from 'yjs';
 import type { PublishedSeat, PublishedTask } from './types';
 
-export const CLASS_MAP = 'class';
 export const TASKS_MAP = 'tasks';
 export const SEATS_MAP = 'seats';
-export const LECTURER_MAPS = [CLASS_MAP, TASKS_MAP, SEATS_MAP] as const;
+export const LECTURER_MAPS = [TASKS_MAP, SEATS_MAP] as const;
 export const AREA_PREFIX = 's:';
 export const RANKING_PREFIX = 'r:';
 export const HELLO_KEY = 'hello';
@@ -27,22 +27,12 @@ export function studentArea(doc: Y.Doc, studentId: string): Y.Map<unknown> {
   return doc.getMap<unknown>(areaName(studentId));
 }
 
-export function classMap(doc: Y.Doc): Y.Map<unknown> {
-  return doc.getMap<unknown>(CLASS_MAP);
-}
-
 export function tasksMap(doc: Y.Doc): Y.Map<PublishedTask> {
   return doc.getMap<PublishedTask>(TASKS_MAP);
 }
 
 export function seatsMap(doc: Y.Doc): Y.Map<PublishedSeat> {
   return doc.getMap<PublishedSeat>(SEATS_MAP);
-}
-
-/** The Yjs client that wrote the current value of `key` (Yjs keeps it on the item), or null. */
-export function writerOf(map: Y.Map<unknown>, key: string): number | null {
-  const item = map._map.get(key);
-  return item && !item.deleted ? item.id.client : null;
 }
 
 /** The name of a root type (Yjs keeps no back-reference, so this looks it up in doc.share). */

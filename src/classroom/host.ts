@@ -3,8 +3,9 @@
  * (validated, in short slices), hands accepted ones to the engine, and keeps the figures the lecturer sees.
  *
  * Where truth lives: accepted rankings live here (keyed by `${studentId}:${taskId}`) and in the engine, never only in
- * the shared document. The document is a mailbox that any client of the room can write into, so the host keeps its
- * own copy of everything it publishes and puts it back when someone else overwrites it.
+ * the shared document. The document is a mailbox that any client of the room can write into, under any Yjs client
+ * id: an entry counts only with its student's HMAC, each seat goes out with the lecturer's (identity.ts), and the host
+ * keeps its own copy of everything it publishes and puts it back when someone else overwrites it.
  */
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
@@ -12,20 +13,8 @@ import type { Ranking } from '../lib/rlhf/rankings';
 import { AgreementTally } from './agreement';
 import { STUDENT_ID_PATTERN, newRoomCode } from './codes';
 import { connectDoc } from './connect';
-import {
-  AREA_PREFIX,
-  HELLO_KEY,
-  LECTURER_MAPS,
-  RANKING_PREFIX,
-  SEATS_MAP,
-  TASKS_MAP,
-  classMap,
-  rootName,
-  safeGetMap,
-  seatsMap,
-  tasksMap,
-  writerOf,
-} from './doc';
+import { AREA_PREFIX, HELLO_KEY, LECTURER_MAPS, RANKING_PREFIX, TASKS_MAP, rootName, safeGetMap, seatsMap, tasksMap } from './doc';
+import { macOf, newKeyPair, seatParts, taskDigest } from './identity';
 import {
   REFUSAL_REASONS,
   annotatorOf,
@@ -120,6 +109,9 @@ export class ClassroomHost {
   readonly room: string;
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
+  /** the lecturer's public key for this class: it goes into the join link */
+  readonly lecturerKey: string;
+  private readonly secretKey: string;
   private readonly engine: ClassroomEngine;
   private readonly k: number;
   private readonly assigneesPerTask: number;
@@ -127,6 +119,7 @@ export class ClassroomHost {
   private readonly seats = new Map<string, Seat>();
   private readonly ownTasks = new Map<string, PublishedTask>();
   private readonly ownSeats = new Map<string, PublishedSeat>();
+  private readonly digests = new Map<string, string>();
   private readonly accepted = new Map<string, AcceptedRanking>();
   private readonly refusedBy = new Map<string, number>();
   private readonly refused = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
@@ -146,6 +139,7 @@ export class ClassroomHost {
   constructor(engine: ClassroomEngine, options: HostOptions) {
     this.engine = engine;
     this.room = options.room ?? newRoomCode();
+    ({ publicKey: this.lecturerKey, secretKey: this.secretKey } = newKeyPair());
     this.k = options.k ?? 4;
     this.assigneesPerTask = options.assigneesPerTask ?? ASSIGNEES_PER_TASK;
     this.intake = new SlicedQueue(
@@ -154,7 +148,6 @@ export class ClassroomHost {
       () => this.changed(),
       (work) => this.doc.transact(work), // a slice's seat and task updates leave as one Yjs update
     );
-    this.publishClass();
     this.doc.on('afterTransaction', (tr: Y.Transaction) => this.collect(tr));
     this.provider = connectDoc(this.doc, {
       serverUrl: options.serverUrl,
@@ -172,14 +165,14 @@ export class ClassroomHost {
   pause(): void {
     this.paused = true;
     this.intake.hold();
-    this.publishClass();
+    this.republishSeats();
     this.notifyNow();
   }
 
   resume(): void {
     this.paused = false;
     this.intake.release();
-    this.publishClass();
+    this.republishSeats();
     for (const id of this.seats.keys()) this.refill(id);
     this.notifyNow();
   }
@@ -274,38 +267,31 @@ export class ClassroomHost {
 
   private handleHello(studentId: string, area: Y.Map<unknown>): void {
     const hello = readHello(area.get(HELLO_KEY));
-    const writer = writerOf(area, HELLO_KEY);
-    if (!hello.ok || writer === null) return this.refuse(hello.ok ? 'malformed' : hello.reason, studentId);
-    if (this.clientOwnsOtherSeat(writer, studentId)) return this.refuse('forged', studentId);
-    const claim = claimSeat(this.seats.get(studentId), studentId, hello.value, writer);
-    if (!claim.ok) return this.refuse(claim.reason, studentId);
-    const isNewClient = !this.seats.get(studentId)?.clients.has(writer);
+    if (!hello.ok) return this.refuse(hello.reason, null);
+    const before = this.seats.get(studentId);
+    const claim = claimSeat(before, studentId, hello.value, this.room, this.secretKey);
+    if (!claim.ok) return this.refuse(claim.reason, null);
+    if (before && claim.value.helloAt === before.helloAt) return; // the same hello again
     this.seats.set(studentId, claim.value);
-    this.publishSeat(studentId, { client: writer });
-    if (isNewClient) this.requeueRankings(studentId, area);
+    this.publishSeat(studentId, { hello: claim.value.helloAt });
+    if (!before) this.requeueRankings(studentId, area);
     this.refill(studentId);
   }
 
-  private clientOwnsOtherSeat(client: number, studentId: string): boolean {
-    for (const seat of this.seats.values()) if (seat.studentId !== studentId && seat.clients.has(client)) return true;
-    return false;
-  }
-
-  /** Answers written before their writer's hello was judged get a second look. */
+  /** Answers written before their student's first hello was judged get a second look. */
   private requeueRankings(studentId: string, area: Y.Map<unknown>): void {
     for (const key of area.keys()) if (key.startsWith(RANKING_PREFIX)) this.intake.push({ root: AREA_PREFIX + studentId, key });
   }
 
   private handleRanking(studentId: string, area: Y.Map<unknown>, key: string): void {
     const entry = readRankingEntry(key, area.get(key));
-    if (!entry.ok) return this.refuse(entry.reason, studentId);
-    const id = `${studentId}:${entry.value.taskId}`;
-    if (this.accepted.has(id)) {
+    if (!entry.ok) return this.refuse(entry.reason, null);
+    const verdict = judgeRanking(entry.value, this.seats.get(studentId), this.ownTasks.get(entry.value.taskId), this.room);
+    if (!verdict.ok && verdict.reason === 'forged') return this.refuse('forged', null);
+    if (this.accepted.has(`${studentId}:${entry.value.taskId}`)) {
       this.repeats++;
       return;
     }
-    const seat = this.seats.get(studentId);
-    const verdict = judgeRanking(entry.value, seat, writerOf(area, key), this.ownTasks.get(entry.value.taskId));
     if (!verdict.ok) return this.refuse(verdict.reason, studentId);
     this.accept(verdict.value, entry.value.submittedAt, studentId);
   }
@@ -345,46 +331,45 @@ export class ClassroomHost {
       });
   }
 
-  private refuse(reason: RefusalReason, studentId: string): void {
+  /** Counted for the class; for the student too when the entry is proven its own (`studentId` not null). */
+  private refuse(reason: RefusalReason, studentId: string | null): void {
     this.refused[reason]++;
-    this.refusedBy.set(studentId, (this.refusedBy.get(studentId) ?? 0) + 1);
+    if (studentId !== null) this.refusedBy.set(studentId, (this.refusedBy.get(studentId) ?? 0) + 1);
   }
 
-  /** Someone else wrote into a lecturer map: put the lecturer's value back. */
+  /** Someone else wrote into a lecturer map: put the lecturer's value back (compared by value: a Yjs client id proves nothing). */
   private restore(root: string, key: string): void {
     const map = safeGetMap(this.doc, root);
-    if (!map || writerOf(map, key) === this.doc.clientID) return;
+    const own = root === TASKS_MAP ? this.ownTasks.get(key) : this.ownSeats.get(key);
+    if (!map || JSON.stringify(map.get(key)) === JSON.stringify(own)) return;
     this.tamper++;
-    const own = this.ownValue(root, key);
     this.doc.transact(() => (own === undefined ? map.delete(key) : map.set(key, own)));
-  }
-
-  private ownValue(root: string, key: string): unknown {
-    if (root === TASKS_MAP) return this.ownTasks.get(key);
-    if (root === SEATS_MAP) return this.ownSeats.get(key);
-    return this.classValues()[key];
   }
 
   // ---------------------------------------------------------------- publishing
 
-  private classValues(): Record<string, unknown> {
-    return { paused: this.paused, k: this.k };
-  }
-
-  private publishClass(): void {
-    const map = classMap(this.doc);
-    this.doc.transact(() => {
-      for (const [key, value] of Object.entries(this.classValues())) map.set(key, value);
-    });
-  }
-
-  private publishSeat(studentId: string, change: Partial<PublishedSeat>): void {
-    const seat: PublishedSeat = { open: [], accepted: 0, removed: false, client: 0, ...this.ownSeats.get(studentId), ...change };
+  /** A new version of the student's seat, with the digests of its open tasks and the HMAC under the student's key. */
+  private publishSeat(studentId: string, change: Partial<Pick<PublishedSeat, 'open' | 'accepted' | 'removed' | 'hello'>>): void {
+    const key = this.seats.get(studentId)?.key;
+    if (!key) return;
+    const previous = this.ownSeats.get(studentId);
+    const { open, accepted, removed, hello } = { open: [], accepted: 0, removed: false, hello: 0, ...previous, ...change };
+    const digests = open.map((taskId) => this.digests.get(taskId) ?? '');
+    const unsigned = { v: (previous?.v ?? 0) + 1, open, digests, accepted, removed, paused: this.paused, hello };
+    const seat: PublishedSeat = { ...unsigned, mac: macOf(key, seatParts(this.room, studentId, unsigned)) };
     this.ownSeats.set(studentId, seat);
     seatsMap(this.doc).set(studentId, seat);
   }
 
+  /** Every seat again, in one update: `paused` changed. */
+  private republishSeats(): void {
+    this.doc.transact(() => {
+      for (const studentId of this.ownSeats.keys()) this.publishSeat(studentId, {});
+    });
+  }
+
   private publishTask(task: PublishedTask): void {
+    if (!this.digests.has(task.id)) this.digests.set(task.id, taskDigest(task));
     this.ownTasks.set(task.id, task);
     tasksMap(this.doc).set(task.id, task);
   }

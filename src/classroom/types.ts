@@ -14,13 +14,22 @@ export interface PublishedTask extends RankingTask {
   publishedAt: number;
 }
 
-/** The lecturer's public record of one student: its open tasks, accepted count, whether it was removed. */
+/**
+ * The lecturer's record of one student, as that student's page reads it: open tasks, accepted count, whether it was
+ * removed, whether intake is paused. The HMAC under the student's key (identity.ts) makes it the lecturer's word.
+ */
 export interface PublishedSeat {
+  /** rises with every publication, so an older seat written back by someone else is ignored */
+  v: number;
   open: string[];
+  /** taskDigest of each open task, in the same order: what the student may be shown */
+  digests: string[];
   accepted: number;
   removed: boolean;
-  /** the Yjs client the lecturer takes this student's answers from */
-  client: number;
+  paused: boolean;
+  /** `at` of the last hello the lecturer took from this student */
+  hello: number;
+  mac: string;
 }
 
 /** What a student writes under `r:<taskId>` in its own area. Everything else comes from the lecturer's copy of the task. */
@@ -30,15 +39,19 @@ export interface RankingEntry {
   order: number[];
   /** ms since the epoch, the student's clock (for latency figures only) */
   submittedAt: number;
+  /** HMAC under the student's key (identity.ts) */
+  mac: string;
 }
 
-/** What a student writes under `hello` in its own area when it joins (again). */
+/** What a student writes under `hello` in its own area when it joins (again) or changes its alias. */
 export interface HelloEntry {
   alias: string;
-  /** sha-256 (hex) of the student's current secret: whoever reveals that secret may take the area over (page reload) */
-  commit: string;
-  /** the previous secret, revealed to move the area to this page's Yjs client */
-  reveal?: string;
+  /** the student's public key (hex): its student id is a hash of it */
+  key: string;
+  /** ms since the epoch, rising: an older hello written back by someone else is ignored */
+  at: number;
+  /** HMAC under the student's key */
+  mac: string;
 }
 
 /** The ranking handed to the engine. */

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { startClassroomServer, type ClassroomServer } from '../../scripts/classroom';
+import { publicKeyOf, studentIdOf } from '../../src/classroom/identity';
 
 test('the student page bundle contains no tfjs and no worker', () => {
   const chunks = staticChunks('dist', 'student.html');
@@ -77,6 +78,12 @@ async function rank(s: Student, phone = false): Promise<string> {
   return id;
 }
 
+/** The student id of a student page: a hash of the public key of the secret key it keeps. */
+async function studentIdIn(page: Page, room: string): Promise<string> {
+  const stored = await page.evaluate((r) => localStorage.getItem(`rlhf-classroom:${r}`)!, room);
+  return studentIdOf(publicKeyOf((JSON.parse(stored) as { secretKey: string }).secretKey));
+}
+
 /** A Node Yjs client in the room: what a student with its own code could write. */
 async function rogueClient(room: string): Promise<{ doc: Y.Doc; stop: () => void }> {
   const doc = new Y.Doc();
@@ -109,8 +116,10 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
   const joinUrl = new URL(joinHref);
   expect(joinUrl.pathname).toBe('/student.html');
   expect(joinUrl.hash).toContain(`room=${room}`);
+  const lecturerKey = new URLSearchParams(joinUrl.hash.slice(1)).get('lk');
+  expect(lecturerKey).toMatch(/^[0-9a-f]{64}$/);
   // The link names this machine's LAN address; the test reaches the same server on loopback.
-  const link = `${base}/student.html#room=${room}&ws=${encodeURIComponent(`ws://127.0.0.1:${server.port}`)}`;
+  const link = `${base}/student.html#room=${room}&ws=${encodeURIComponent(`ws://127.0.0.1:${server.port}`)}&lk=${lecturerKey}`;
 
   // a malformed room name, or a well-formed one no lecturer created, gets no websocket at all
   for (const path of ['not-a-room', 'abcdefghijklmnop']) {
@@ -157,7 +166,7 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
   await expect.poll(async () => (await submissions(lecturer)).length).toBe(caiCount + 1);
 
   // a forged ranking: a client writes into Ana's area, for the task she holds
-  const anaId = await ana.page.evaluate((r) => JSON.parse(localStorage.getItem(`rlhf-classroom:${r}`)!).studentId as string, room);
+  const anaId = await studentIdIn(ana.page, room);
   const anaTask = (await ana.page.getByTestId('student-task').getAttribute('data-task-id'))!;
   const rogue = await rogueClient(room);
   const before = (await submissions(lecturer)).length;
@@ -167,6 +176,8 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
     .toBeGreaterThanOrEqual(1);
   expect((await submissions(lecturer)).some((s) => s.id === `${anaId}:${anaTask}`)).toBe(false);
   expect((await submissions(lecturer)).length).toBe(before); // nothing forged reached the engine
+  // and Ana's page still offers her the task: a ranking someone else wrote in her area is not hers
+  await expect(ana.page.locator(`[data-testid="student-task"][data-task-id="${anaTask}"]`)).toBeVisible();
 
   // a burst of 200 garbage messages does not stall the lecturer's page
   await lecturer.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks.length = 0));
@@ -189,7 +200,7 @@ test('a class: three students (one on a phone) rank, reload, survive a restart; 
   await expect(lecturer.getByTestId('classroom-pause')).toHaveText('Resume intake');
   await lecturer.getByTestId('classroom-pause').click();
   await expect(ben.page.getByTestId('student-paused')).toHaveCount(0);
-  const benId = await ben.page.evaluate((r) => JSON.parse(localStorage.getItem(`rlhf-classroom:${r}`)!).studentId as string, room);
+  const benId = await studentIdIn(ben.page, room);
   await lecturer.getByTestId(`classroom-remove-${benId}`).click();
   await expect(ben.page.getByTestId('student-removed')).toBeVisible();
   const [download] = await Promise.all([lecturer.waitForEvent('download'), lecturer.getByTestId('classroom-export').click()]);
@@ -246,7 +257,9 @@ test('the real playground as the lecturer: students rank tasks from its policy, 
   await lecturer.getByTestId('classroom-start').click();
   await expect(lecturer.getByTestId('classroom-connection')).toContainText('connected');
   const room = (await lecturer.getByTestId('classroom-code').getAttribute('data-room'))!;
-  const link = `${base}/student.html#room=${room}&ws=${encodeURIComponent(`ws://127.0.0.1:${server.port}`)}`;
+  const joinHash = new URL((await lecturer.getByTestId('classroom-join-link').getAttribute('href'))!).hash;
+  const lecturerKey = new URLSearchParams(joinHash.slice(1)).get('lk');
+  const link = `${base}/student.html#room=${room}&ws=${encodeURIComponent(`ws://127.0.0.1:${server.port}`)}&lk=${lecturerKey}`;
   const students = [await joinStudent(browser, link, 'Ana'), await joinStudent(browser, link, 'Ben', true)];
 
   // each student ranks three tasks sampled from the lecturer's policy
