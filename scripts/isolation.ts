@@ -22,10 +22,17 @@ function serviceWorkerSource(): string {
   return readFileSync(createRequire(import.meta.url).resolve('coi-serviceworker/coi-serviceworker.min.js'), 'utf8');
 }
 
-/** Serves the service-worker fallback in dev and writes it into the build, at the site's root (its scope). */
+/**
+ * Serves the service-worker fallback in dev and writes it into the build, at the site's root (its scope), and loads
+ * it first on the pages that run tfjs.
+ */
 export function isolationPlugin(): Plugin {
   return {
     name: 'cross-origin-isolation',
+    transformIndexHtml(html, { path }) {
+      if (!/^\/(index|bench)\.html$/.test(path)) return html;
+      return [{ tag: 'script', attrs: { src: SERVICE_WORKER_PATH }, injectTo: 'head-prepend' }];
+    },
     configureServer(server) {
       server.middlewares.use(SERVICE_WORKER_PATH, (_req, res) => {
         res.setHeader('Content-Type', 'text/javascript');

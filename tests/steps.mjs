@@ -2,8 +2,8 @@
  * The pieces that `npm test` (run-all.mjs) and `npm run test:quick` (run-quick.mjs) share: running a command, the build,
  * vitest and Playwright with their JSON reports, counting their passed and failed tests, and naming every skipped test.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 
 const VITEST_REPORT = 'test-results/vitest.json';
@@ -12,6 +12,22 @@ const PLAYWRIGHT_REPORT = 'test-results/playwright.json';
 export function run(command, args, env = {}) {
   console.log(`\n$ ${command} ${args.join(' ')}`);
   return spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
+}
+
+/**
+ * Starts `command` beside what runs next, its output kept in `logPath` (a file, so nothing waits on a pipe while a
+ * synchronous step holds the event loop). The promise gives its exit status once it is printed.
+ */
+export function runBeside(command, args, logPath) {
+  const log = openSync(logPath, 'w');
+  const child = spawn(command, args, { stdio: ['ignore', log, log], env: process.env });
+  return new Promise((done) =>
+    child.on('close', (status) => {
+      closeSync(log);
+      console.log(`\n$ ${command} ${args.join(' ')}   (ran beside the unit tests)\n${readFileSync(logPath, 'utf8')}`);
+      done(status ?? 1);
+    }),
+  );
 }
 
 export function readJson(path) {

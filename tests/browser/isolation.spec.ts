@@ -1,11 +1,15 @@
 /**
  * Cross-origin isolation and tfjs-wasm's threads (issue #20): the preview and dev servers make the page isolated,
  * wasm then runs on more than one thread where the machine has more than one core, one thread is chosen with
- * ?threads=1, a threaded start that fails falls back to one thread with the reason, and the classroom server's
- * pages (the lecturer's app, the student page) are isolated too and load without errors.
+ * ?threads=1, a threaded start that fails falls back to one thread with the reason, a static host that sends no
+ * headers is isolated by the service worker, and the classroom server's pages (the lecturer's app, the student page)
+ * are isolated too and load without errors.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join } from 'node:path';
 import { startClassroomServer } from '../../scripts/classroom';
 import { ISOLATION_HEADERS } from '../../scripts/isolation';
 import { expectWasm, ON_WASM, openApp } from './app';
@@ -105,5 +109,30 @@ test('the classroom server sends the isolation headers; the lecturer app is isol
     expect(errors).toEqual([]);
   } finally {
     await classroom.close();
+  }
+});
+
+test('wasm: a static host that sends no isolation headers (GitHub Pages) is isolated by the service worker', async ({ page }) => {
+  test.setTimeout(180_000);
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+  const plain = createServer((req, res) => {
+    const path = join('dist', new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '/index.html'));
+    if (!existsSync(path)) return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'application/octet-stream' });
+    createReadStream(path).pipe(res);
+  });
+  await new Promise<void>((done) => plain.listen(0, '127.0.0.1', done));
+  try {
+    const base = `http://127.0.0.1:${(plain.address() as { port: number }).port}`;
+    const response = await page.request.get(`${base}/`);
+    expect(response.headers()['cross-origin-embedder-policy']).toBeUndefined();
+    // the first load registers the service worker and reloads itself under it
+    await page.goto(`${base}/${ON_WASM}`);
+    await expect.poll(() => page.evaluate(() => crossOriginIsolated).catch(() => false), { timeout: 60_000 }).toBe(true);
+    await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'wasm', { timeout: 120_000 });
+    await expectThreaded(page);
+  } finally {
+    plain.closeAllConnections();
+    await new Promise<void>((done) => plain.close(() => done()));
   }
 });
