@@ -56,7 +56,7 @@ interface Started {
 
 /** Starts wasm threaded where the page allows it, else (or when threads fail to start) on one thread; says which and why. */
 async function startWasm({ threads: wanted = true, threadedStartMs = THREADED_START_MS }: WasmOptions): Promise<Started> {
-  let note = wanted ? threadsUnavailable() : 'one thread as asked';
+  let note = wanted ? threadsUnavailable() : 'as asked (?threads=1)';
   if (note) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const threaded = note === null;
   const started = threaded
@@ -75,7 +75,7 @@ async function startWasm({ threads: wanted = true, threadedStartMs = THREADED_ST
   return {
     adapter: `WebAssembly${simd} · ${threads} thread${threads === 1 ? '' : 's'}`,
     threads,
-    ...(note ? { note: `wasm on one thread: ${note}` } : {}),
+    ...(note ? { note: `wasm on one thread, ${note}` } : {}),
   };
 }
 

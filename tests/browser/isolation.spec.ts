@@ -43,7 +43,7 @@ test('wasm: the preview server isolates the page, and wasm runs on every core; ?
   await openApp(page, `${ON_WASM}&threads=1`);
   await expectWasm(page);
   expect(await threadsOf(page)).toBe(1);
-  await expect(page.locator('.why')).toContainText('one thread as asked');
+  await expect(page.locator('.why')).toContainText('wasm on one thread, as asked (?threads=1)');
   expect(app.consoleErrors).toEqual([]);
 });
 
