@@ -9,6 +9,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { installWasmKernels } from '../src/lib/model/wasmKernels';
 import type { BackendInfo, BackendName } from '../src/lib/types';
 
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -56,6 +57,7 @@ interface Started {
 
 /** Starts wasm threaded where the page allows it, else (or when threads fail to start) on one thread; says which and why. */
 async function startWasm({ threads: wanted = true, threadedStartMs = THREADED_START_MS }: WasmOptions): Promise<Started> {
+  installWasmKernels();
   let note = wanted ? threadsUnavailable() : 'as asked (?threads=1)';
   if (note) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const threaded = note === null;

@@ -6,8 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../../src/lib/model/wasmKernels';
 
 async function useBackend(name: 'wasm' | 'cpu'): Promise<string> {
+  installWasmKernels(); // the app's wasm kernels (workers/backend.ts installs the same)
   tf.env().set('PROD', true); // silences the "install tfjs-node" banner (IS_TEST would turn on kernel leak checks)
   const started = await tf.setBackend(name).catch((err: unknown) => {
     throw new Error(`tfjs's ${name} backend failed to start: ${err instanceof Error ? err.message : String(err)}`);
