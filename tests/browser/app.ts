@@ -31,11 +31,22 @@ export async function expectWebGpu(page: Page): Promise<void> {
   await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
 }
 
-export async function setSetting(page: Page, stage: string, key: string, value: string | number): Promise<void> {
+export async function setSetting(page: Page, stage: string, key: string, value: number): Promise<void> {
   const input = page.getByTestId(`setting-${stage}-${key}`);
   await input.fill(String(value));
   await input.press('Tab');
-  await expect(page.getByTestId(`error-${stage}-${key}`)).toHaveCount(0);
+  // the engine's answer is back before the next field is typed (a person reads the field before moving on)
+  await expect
+    .poll(async () => {
+      if (await page.getByTestId(`error-${stage}-${key}`).count()) return 'refused';
+      return page.evaluate(
+        ([s, k]) =>
+          (window as unknown as { playground: { status: { settings: Record<string, Record<string, unknown>> } } }).playground.status
+            .settings[s]?.[k],
+        [stage, key],
+      );
+    })
+    .toBe(Number(value));
 }
 
 export function stepCount(page: Page): Promise<number> {
