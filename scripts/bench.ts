@@ -33,7 +33,8 @@ const { values: args } = parseArgs({
 });
 
 const PORT = 4174;
-const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
+// its own process group: npx's child (vite) must end with it
+const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true });
 await new Promise((resolve) => setTimeout(resolve, 2500));
 
 const flags = [
@@ -80,7 +81,7 @@ try {
   }
 } finally {
   await browser.close();
-  server.kill();
+  process.kill(-server.pid!);
 }
 
 const columns: [string, string, (v: unknown) => string][] = [
