@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { argmax, goldPeak, LESSONS, LessonRunner, movingAverage, sqrtKl, wilsonInterval, type RunRecord } from '../../src/lib/lessons';
 import type { LessonContext } from '../../src/lib/lessons';
+import type { MetricPoint } from '../../src/lib/runs/record';
 
 describe('wilsonInterval', () => {
   it('matches the textbook values', () => {
@@ -36,19 +37,26 @@ describe('series helpers', () => {
     const gold = [0.4, 0.6, 0.9, 0.5, 0.3];
     const record: RunRecord = {
       id: 'beta-0',
-      label: 'PPO, beta = 0',
-      kind: 'ppo',
-      spec: LESSONS[3].runs[1],
+      name: 'PPO, beta = 0',
+      stage: 'ppo',
+      settings: LESSONS[3].runs[1].settings,
+      seed: null,
+      lineage: [],
+      color: '',
+      hidden: false,
+      state: 'done',
+      startedAt: 0,
+      endedAt: null,
       totalSteps: 8,
       stepsDone: 8,
-      samples: [],
       seconds: 0,
-      series: [
-        { step: 0, values: { 'gold/held_out': gold[0] } },
-        ...Array.from({ length: 8 }, (_, i) => ({
-          step: i + 1,
-          values: { gold: 0, proxy: i, sqrt_kl: i, ...((i + 1) % 2 === 0 ? { 'gold/held_out': gold[(i + 1) / 2] } : {}) },
-        })),
+      samples: [],
+      points: [
+        { step: 0, kind: 'eval', values: { 'objective/gold': gold[0] } },
+        ...Array.from({ length: 8 }, (_, i): MetricPoint[] => [
+          { step: i + 1, kind: 'train', values: { 'objective/gold': 0, 'objective/scores': i, 'objective/kl': i * i } },
+          ...((i + 1) % 2 === 0 ? [{ step: i + 1, kind: 'eval' as const, values: { 'objective/gold': gold[(i + 1) / 2] } }] : []),
+        ]).flat(),
       ],
     };
     const p = goldPeak(record);
@@ -80,10 +88,10 @@ describe('lesson descriptors', () => {
       expect(lesson.summarise([])).toBe('Not run yet.');
     }
     const frontier = LESSONS.find((l) => l.id === 'kl-frontier')!;
-    expect(frontier.runs.filter((r) => r.kind === 'ppo').map((r) => r.kind === 'ppo' && r.ppo.kl_coef)).toEqual([0, 0.01, 0.05, 0.2]);
+    expect(frontier.runs.filter((r) => r.stage === 'ppo').map((r) => r.settings.kl_coef)).toEqual([0, 0.01, 0.05, 0.2]);
     const kWay = LESSONS.find((l) => l.id === 'k-way')!;
     // the same reading effort (completions read) for K = 2, 4, 9
-    const budgets = kWay.runs.map((r) => (r.kind === 'reward-sweep' ? r.rankingCounts.map((n) => n * r.rankings.k) : []));
+    const budgets = kWay.runs.map((r) => (r.sweep && r.rankings ? r.sweep.map((n) => n * r.rankings!.k) : []));
     expect(budgets[0]).toEqual(budgets[1]);
     expect(budgets[0]).toEqual(budgets[2]);
   });
