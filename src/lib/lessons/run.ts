@@ -18,13 +18,30 @@ import { RunEvaluations } from './evaluations';
 import { M } from './metrics';
 import type { LessonContext, LessonRunSpec } from './types';
 
-/** Stages that earlier runs of a lesson produced (its reward models), by name; the lesson runner owns them. */
-export type Artefacts = Map<string, { stage: Stage; release(): void }>;
+/**
+ * Stages that earlier runs of a lesson produced (its reward models), by the name the runs give them, with the name
+ * of their stage in the registry; the lesson runner owns them.
+ */
+export type Artefacts = Map<string, Artefact>;
+export interface Artefact {
+  stageName: string;
+  stage: Stage;
+  release(): void;
+}
 
 const choose2 = (k: number) => (k * (k - 1)) / 2;
 
-/** The rankings, reward model and gold of a lesson run, as a stage's context; no ranking flow, no corpus of the session. */
-export function lessonStageContext(ctx: LessonContext, model: GPT, rankings: Ranking[], reward: Stage | null, gold: boolean): StageContext {
+/**
+ * A lesson run's model, rankings, the stage an earlier run produced (a reward model) and, for a run on the labeler's
+ * gold, its reward function, as a stage's context; no ranking flow, no demonstrations or corpus of the session.
+ */
+export function lessonStageContext(
+  ctx: LessonContext,
+  model: GPT,
+  rankings: Ranking[],
+  used: Artefact | null,
+  gold: boolean,
+): StageContext {
   return {
     model,
     tokenizer: ctx.tokenizer,
@@ -32,8 +49,8 @@ export function lessonStageContext(ctx: LessonContext, model: GPT, rankings: Ran
     prompts: ctx.prompts,
     rankings,
     demonstrations: [],
-    stageObject: (name) => (name === 'reward' ? reward : null),
-    stageState: (name) => (name === 'reward' && reward ? 'done' : 'not-started'),
+    stageObject: (name) => (used?.stageName === name ? used.stage : null),
+    stageState: (name) => (used?.stageName === name ? 'done' : 'not-started'),
     goldScorer: (text) => ctx.labeler.gold(text),
     rewardFunction: gold ? (prompt, response) => ctx.labeler.gold(prompt + response) : undefined,
     rankingFlow: { applyPending: async () => {}, refillQueue: async () => {}, rewardTrained: async () => {}, rewardDropped: () => {} },
@@ -54,10 +71,12 @@ export function runSteps(d: StageDescriptor, spec: LessonRunSpec): number {
   const s = runSettings(d, spec);
   const planned = d.plannedSteps(s);
   if (planned > 0) return planned;
-  // steps of a stage that knows them only once created: epochs over its data in batches
+  // a stage that knows its steps only once created (its data comes from the session): epochs over the lesson's data
   const items = spec.rankings ? spec.rankings.count : Number(s.demonstrations);
   const batch = Number(spec.rankings ? s.rankings_per_batch : s.batch_size);
-  return Number(s.epochs) * Math.ceil(items / batch);
+  const steps = Number(s.epochs) * Math.ceil(items / batch);
+  if (!Number.isFinite(steps)) throw new Error(`lesson run ${spec.id}: stage ${d.name} plans no steps under these settings`);
+  return steps;
 }
 
 export function newRecord(spec: LessonRunSpec, totalSteps: number, lesson?: string): RunRecord {
@@ -141,11 +160,11 @@ export class LessonRun implements Stage {
   /** A fresh stage from the descriptor, on a clone of the context's policy and the first `count` rankings. */
   private async create(count?: number): Promise<Stage> {
     const { spec, descriptor: d } = this;
-    const reward = spec.reward && spec.reward !== 'gold' ? this.artefacts.get(spec.reward)?.stage : null;
-    if (reward === undefined) throw new Error(`run ${spec.id} needs the reward model "${spec.reward}", which no earlier run made`);
+    const used = spec.reward && spec.reward !== 'gold' ? this.artefacts.get(spec.reward) : null;
+    if (used === undefined) throw new Error(`run ${spec.id} needs the reward model "${spec.reward}", which no earlier run made`);
     this.policy ??= this.ctx.policy.clone(true);
     const rankings = (await this.trainingRankings()).slice(0, count);
-    const context = lessonStageContext(this.ctx, this.policy, rankings, reward, spec.reward === 'gold');
+    const context = lessonStageContext(this.ctx, this.policy, rankings, used, spec.reward === 'gold');
     const blocked = d.blocker?.(context);
     if (blocked) throw new Error(`lesson run ${spec.id}: ${blocked}`);
     return d.create(context, this.settings, controlOf(this.ctx));
@@ -223,7 +242,7 @@ export class LessonRun implements Stage {
   private handOver(): void {
     const stage = this.stage!;
     this.artefacts.get(this.spec.produces!)?.release();
-    this.artefacts.set(this.spec.produces!, { stage, release: () => this.release(stage) });
+    this.artefacts.set(this.spec.produces!, { stageName: this.descriptor.name, stage, release: () => this.release(stage) });
     this.stage = null; // the runner owns it now
   }
 
