@@ -134,12 +134,18 @@ export class RunEvaluations {
   /** Held-out gold and the win rate against the SFT model (the context's policy), from one set of samples. */
   private async goldAndWinRate(policy: GPT, step: number): Promise<Metrics> {
     const { ctx } = this;
-    const goldPrompts = ctx.heldOutPrompts.slice(0, find(this.spec, 'held-out-gold')?.prompts ?? 0);
-    const winPrompts = ctx.heldOutPrompts.slice(0, find(this.spec, 'win-rate')?.prompts ?? 0);
+    const gold = find(this.spec, 'held-out-gold');
+    const win = find(this.spec, 'win-rate');
+    const goldPrompts = ctx.heldOutPrompts.slice(0, gold?.prompts ?? 0);
+    const winPrompts = ctx.heldOutPrompts.slice(0, win?.prompts ?? 0);
     const prompts = goldPrompts.length >= winPrompts.length ? goldPrompts : winPrompts;
     if (prompts.length === 0) return {};
-    const length = Number(this.settings.response_length);
-    const temperature = Number(this.settings.temperature);
+    const sampling = { ...win, ...gold };
+    const length = sampling.responseLength ?? Number(this.settings.response_length);
+    const temperature = sampling.temperature ?? Number(this.settings.temperature);
+    if (!Number.isFinite(length) || !Number.isFinite(temperature)) {
+      throw new Error(`lesson run ${this.spec.id}: say how its evaluations sample (responseLength, temperature)`);
+    }
     const evalSeed = 977 + this.seed;
     const texts = await sampleTexts(policy, ctx.tokenizer, prompts, length, temperature, evalSeed);
     const values: Metrics = {};

@@ -133,11 +133,6 @@ export class LessonRun implements Stage {
     this.evaluations = new RunEvaluations(spec, this.settings, this.ctx, this.record);
   }
 
-  /** The policy being trained (null before the first step and after dispose). */
-  get trainedPolicy(): GPT | null {
-    return this.policy;
-  }
-
   async step(): Promise<Metrics> {
     const started = performance.now();
     try {

@@ -50,14 +50,23 @@ export interface RankingSpec {
   source: 'policy' | 'demonstrations';
 }
 
+/**
+ * How an evaluation samples responses: tokens and temperature (default: the run's response_length and temperature
+ * settings, PPO's), so that runs of different stages can be measured alike.
+ */
+export interface Sampling {
+  responseLength?: number;
+  temperature?: number;
+}
+
 /** What a lesson measures beyond the stage's own metrics (src/lib/lessons/evaluations.ts; names in metrics.ts). */
 export type Evaluation =
   /** Held-out pair accuracy of a reward model against the labeler's rankings and against its gold order. */
   | { kind: 'ranking-accuracy'; rankings: number; k: number }
   /** The labeler's gold score of the policy's responses to this many held-out prompts (fixed sampling seed). */
-  | { kind: 'held-out-gold'; prompts: number }
+  | ({ kind: 'held-out-gold'; prompts: number } & Sampling)
   /** The labeler judges the policy's responses against the SFT model's on this many held-out prompts. */
-  | { kind: 'win-rate'; prompts: number }
+  | ({ kind: 'win-rate'; prompts: number } & Sampling)
   /** The policy's loss on held-out pretraining text, over this many windows. */
   | { kind: 'pretrain-loss'; batches: number }
   /** Instruction following on this many held-out instructions (responses up to `tokens`, 0: the context's room). */

@@ -2,9 +2,9 @@
  * Lessons in the session (issue #11): opens a lesson by id on the current policy, tokenizer, corpus and
  * simulated labeler, and runs its LessonRunner under a TrainingLoop, so that run, pause, step and resume
  * work as for a stage. After each step and state change a 'lesson' event carries the lesson's progress,
- * its runs' series and samples and its measured-result sentence. Each lesson run is recorded in the run
- * history under the stage name `lesson:<id>`, tagged with the lesson: one column per run and metric
- * (`beta-0:gold`, `beta-0:step`), one point per point of a run's series.
+ * its runs' records (RunRecord: points and samples) and its measured-result sentence. Each lesson run is
+ * recorded in the run history under the stage name `lesson:<id>`, tagged with the lesson: one column per run
+ * and metric (`beta-0:objective/gold`, `beta-0:step`), one point of the same kind per point of a run.
  */
 import type { Tokenizer } from '../data/tokenizer';
 import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
