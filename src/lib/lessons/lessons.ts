@@ -54,14 +54,14 @@ function runBuilders(sizes: LessonSizes) {
     settings: SettingValues,
     heldOutK: number,
     labeler: string,
-  ) => ({
+  ): LessonRunSpec => ({
     id,
     label,
     stage: 'reward',
     settings,
     rankings: { ...spec, count: Math.max(...counts) },
     sweep: counts,
-    evaluations: [{ kind: 'ranking-accuracy' as const, rankings: sizes.heldOutRankings, k: heldOutK }],
+    evaluations: [{ kind: 'ranking-accuracy', rankings: sizes.heldOutRankings, k: heldOutK }],
     evalEvery: 0,
     labeler,
   });
@@ -111,12 +111,12 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       ],
       charts: [
         chart('following', 'Instruction following on held-out instructions', 'SFT step', 'share honoured', [
-          [M.following, 'instruction_following', 'eval'],
-          ...(['character', 'animal', 'place'] as const).map((k): [string, string, 'eval'] => [followingOf(k), `following/${k}`, 'eval']),
+          [M.following, 'all named', 'eval'],
+          ...(['character', 'animal', 'place'] as const).map((k): [string, string, 'eval'] => [followingOf(k), k, 'eval']),
         ]),
         chart('loss', 'Response loss', 'SFT step', 'nats per token', [
-          [M.sftLoss, 'loss', 'train'],
-          [M.sftValLoss, 'val_loss', 'eval'],
+          [M.sftLoss, 'train', 'train'],
+          [M.sftValLoss, 'validation', 'eval'],
         ]),
       ],
       summarise: (runs) => S.summariseFollowing(runs, sizes.sft.followingPrompts),
@@ -141,9 +141,9 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
           'rankings',
           'pair accuracy',
           [
-            [M.pairAccuracy, 'accuracy/labeler', 'eval'],
-            [M.goldPairAccuracy, 'accuracy/gold', 'eval'],
-            [M.labelerAgreement, 'labeler/agreement', 'eval'],
+            [M.pairAccuracy, "labeler's rankings", 'eval'],
+            [M.goldPairAccuracy, 'gold order', 'eval'],
+            [M.labelerAgreement, 'labeler agreement', 'eval'],
           ],
           { x: M.rankings },
         ),
@@ -169,7 +169,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
           'Held-out pair accuracy vs completions read',
           'completions read',
           'pair accuracy',
-          [[M.goldPairAccuracy, 'accuracy/gold', 'eval']],
+          [[M.goldPairAccuracy, 'gold order', 'eval']],
           {
             x: M.completionsRead,
           },
@@ -206,7 +206,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
         chart('gold-vs-step', 'Proxy and gold score over iterations', 'PPO iteration', 'score', [
           [M.scores, 'proxy', 'train'],
           [M.gold, 'gold', 'train'],
-          [M.gold, 'gold/held_out', 'eval'],
+          [M.gold, 'gold (held-out)', 'eval'],
         ]),
       ],
       summarise: S.summariseOverOptimisation,
@@ -248,7 +248,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       ],
       charts: [
         chart('pretrain-loss', 'Held-out pretraining loss', 'PPO iteration', 'loss (nats/token)', [
-          [M.pretrainValLoss, 'pretrain_loss/held_out', 'eval'],
+          [M.pretrainValLoss, 'held-out', 'eval'],
         ]),
         chart('gold', 'Gold score', 'PPO iteration', 'gold score', [[M.gold, 'gold', 'train']]),
       ],
@@ -271,9 +271,9 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       ],
       charts: [
         chart('win-rate', 'Win rate against SFT (95 % interval)', 'PPO iteration', 'win rate', [
-          [M.winRate, 'win_rate', 'eval'],
-          [M.winRateLow, 'win_rate/low', 'eval'],
-          [M.winRateHigh, 'win_rate/high', 'eval'],
+          [M.winRate, 'win rate', 'eval'],
+          [M.winRateLow, 'low', 'eval'],
+          [M.winRateHigh, 'high', 'eval'],
         ]),
       ],
       summarise: (runs) => S.summariseWinRate(runs, sizes.winRatePrompts),
