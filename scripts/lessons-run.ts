@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       const perRun = runner.records.map((r) => `${r.id} ${r.seconds.toFixed(0)} s`).join(', ');
       console.log(`\n[${lesson.id}] ${lesson.title}: ${seconds.toFixed(0)} s (${perRun})\n  ${runner.summary()}`);
-      if (args.series) for (const r of runner.records) console.log(JSON.stringify({ lesson: lesson.id, run: r.id, series: r.series }));
+      if (args.series) for (const r of runner.records) console.log(JSON.stringify({ lesson: lesson.id, run: r.id, points: r.points }));
     } finally {
       runner.dispose();
     }

@@ -4,8 +4,7 @@
  */
 import type { ModelConfig, PresetName } from './model/config';
 import type { TokenizerKind } from './data/tokenizer';
-import type { ChartSpec as LessonChartSpec, RunRecord as LessonRunRecord, RunSpec } from './lessons/types';
-import type { RunSummary } from './runs/record';
+import type { MetricPoint, RunRecord, RunSummary } from './runs/record';
 import type { SettingSpec, SettingValues } from './settings';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -95,6 +94,7 @@ export interface SeriesSpec {
   kind?: 'train' | 'eval';
 }
 
+/** A chart of a stage's metrics, or of a lesson's runs (one line per run and series). */
 export interface ChartSpec {
   /** data-testid of the chart, stable for tests. */
   id: string;
@@ -105,6 +105,15 @@ export interface ChartSpec {
   optional?: boolean;
   /** A dashed horizontal line to read the series against (e.g. chance, 50 %, for pair accuracy). */
   reference?: ChartReference;
+  /** The metric on the x axis, read from the same point as the series (default: the step), and its scale. */
+  x?: string;
+  xScale?: 'sqrt';
+  xLabel?: string;
+  yLabel?: string;
+  /** Lesson charts: the runs drawn (default: every run that records a series). */
+  runs?: string[];
+  /** 'line' (default); 'points': one point per run, its last values (e.g. a frontier). */
+  style?: 'line' | 'points';
 }
 
 export interface ChartReference {
@@ -150,11 +159,7 @@ export interface EngineStatus {
   storage?: { persistent: boolean; problem: string; savedAt: number | null };
 }
 
-export interface MetricPoint {
-  step: number;
-  kind: 'train' | 'eval';
-  values: Record<string, number>;
-}
+export type { MetricPoint };
 
 export interface SampleView {
   prompt: string;
@@ -248,8 +253,9 @@ export interface LessonInfo {
   title: string;
   explanation: string;
   paperFinding: string;
-  charts: LessonChartSpec[];
-  runs: { id: string; label: string; kind: RunSpec['kind'] }[];
+  charts: ChartSpec[];
+  /** Its runs: each trains one stage of the registry. */
+  runs: { id: string; label: string; stage: StageName }[];
   /**
    * The lesson runs on the shipped tiny model (checkpoints/tiny.safetensors) at the tiny sizes, not on the current
    * model: at these sizes (mini's on a CPU backend) its finding does not show on the mini model within 3 minutes.
@@ -274,7 +280,7 @@ export interface LessonView {
   status: StageStatus;
   /** Index of the run the next step advances; records.length when the lesson is done. */
   run: number;
-  records: LessonRunRecord[];
+  records: RunRecord[];
   summary: string;
   /** Seconds spent in the lesson's steps. */
   seconds: number;

@@ -1,7 +1,21 @@
 /** The lesson engine without training: Wilson intervals, smoothing, the descriptors, summaries and the runner's checks. */
 import { describe, expect, it } from 'vitest';
-import { argmax, goldPeak, LESSONS, LessonRunner, movingAverage, sqrtKl, wilsonInterval, type RunRecord } from '../../src/lib/lessons';
+import {
+  argmax,
+  buildLessons,
+  goldPeak,
+  LESSONS,
+  LessonRunner,
+  movingAverage,
+  sizesFor,
+  sqrtKl,
+  wilsonInterval,
+  type RunRecord,
+} from '../../src/lib/lessons';
+import { BUILT_IN_STAGES } from '../../src/lib/stages/registry';
+import { chartPoints, seriesFromHistory } from '../../src/ui/lessons/lessonCharts';
 import type { LessonContext } from '../../src/lib/lessons';
+import type { MetricPoint } from '../../src/lib/runs/record';
 
 describe('wilsonInterval', () => {
   it('matches the textbook values', () => {
@@ -36,19 +50,26 @@ describe('series helpers', () => {
     const gold = [0.4, 0.6, 0.9, 0.5, 0.3];
     const record: RunRecord = {
       id: 'beta-0',
-      label: 'PPO, beta = 0',
-      kind: 'ppo',
-      spec: LESSONS[3].runs[1],
+      name: 'PPO, beta = 0',
+      stage: 'ppo',
+      settings: LESSONS[3].runs[1].settings,
+      seed: null,
+      lineage: [],
+      color: '',
+      hidden: false,
+      state: 'done',
+      startedAt: 0,
+      endedAt: null,
       totalSteps: 8,
       stepsDone: 8,
-      samples: [],
       seconds: 0,
-      series: [
-        { step: 0, values: { 'gold/held_out': gold[0] } },
-        ...Array.from({ length: 8 }, (_, i) => ({
-          step: i + 1,
-          values: { gold: 0, proxy: i, sqrt_kl: i, ...((i + 1) % 2 === 0 ? { 'gold/held_out': gold[(i + 1) / 2] } : {}) },
-        })),
+      samples: [],
+      points: [
+        { step: 0, kind: 'eval', values: { 'objective/gold': gold[0] } },
+        ...Array.from({ length: 8 }, (_, i): MetricPoint[] => [
+          { step: i + 1, kind: 'train', values: { 'objective/gold': 0, 'objective/scores': i, 'objective/kl': i * i } },
+          ...((i + 1) % 2 === 0 ? [{ step: i + 1, kind: 'eval' as const, values: { 'objective/gold': gold[(i + 1) / 2] } }] : []),
+        ]).flat(),
       ],
     };
     const p = goldPeak(record);
@@ -80,10 +101,10 @@ describe('lesson descriptors', () => {
       expect(lesson.summarise([])).toBe('Not run yet.');
     }
     const frontier = LESSONS.find((l) => l.id === 'kl-frontier')!;
-    expect(frontier.runs.filter((r) => r.kind === 'ppo').map((r) => r.kind === 'ppo' && r.ppo.kl_coef)).toEqual([0, 0.01, 0.05, 0.2]);
+    expect(frontier.runs.filter((r) => r.stage === 'ppo').map((r) => r.settings.kl_coef)).toEqual([0, 0.01, 0.05, 0.2]);
     const kWay = LESSONS.find((l) => l.id === 'k-way')!;
     // the same reading effort (completions read) for K = 2, 4, 9
-    const budgets = kWay.runs.map((r) => (r.kind === 'reward-sweep' ? r.rankingCounts.map((n) => n * r.rankings.k) : []));
+    const budgets = kWay.runs.map((r) => (r.sweep && r.rankings ? r.sweep.map((n) => n * r.rankings!.k) : []));
     expect(budgets[0]).toEqual(budgets[1]);
     expect(budgets[0]).toEqual(budgets[2]);
   });
@@ -95,5 +116,69 @@ describe('lesson descriptors', () => {
     expect(runner.totalSteps).toBe(runner.records.reduce((s, r) => s + r.totalSteps, 0));
     expect(runner.currentRun?.id).toBe('reward-model');
     expect(() => new LessonRunner({ ...lesson, runs: lesson.runs.slice(1) }, ctx)).toThrow(/reward model "rm"/);
+  });
+});
+
+describe('lessons compose the registry stages', () => {
+  it('every run at every size names a registered stage and settings that its descriptor accepts', () => {
+    const ctx = {} as LessonContext; // not touched before the first step
+    for (const name of ['tiny', 'mini', 'mini-cpu', 'quick'] as const) {
+      for (const lesson of buildLessons(sizesFor(name))) {
+        const runner = new LessonRunner(lesson, ctx); // checks each run's settings against its descriptor's spec
+        expect(runner.totalSteps).toBeGreaterThan(0);
+        for (const r of lesson.runs) expect(BUILT_IN_STAGES.map((d) => d.name)).toContain(r.stage);
+      }
+    }
+    const lesson = LESSONS.find((l) => l.id === 'win-rate')!;
+    const bad = { ...lesson, runs: [{ ...lesson.runs[0], settings: { ...lesson.runs[0].settings, kl_coef: -1 } }] };
+    expect(() => new LessonRunner(bad, ctx)).toThrow(/between/);
+    const unknown = { ...lesson, runs: [{ ...lesson.runs[0], stage: 'no-such-stage' }] };
+    expect(() => new LessonRunner(unknown, ctx)).toThrow(/no registered stage/);
+  });
+
+  it('charts name the metrics the stages emit (TRL names, objective/gold), not lesson renames', () => {
+    const keys = LESSONS.flatMap((l) => l.charts.flatMap((c) => [...c.series.map((s) => s.key), ...(c.x ? [c.x] : [])]));
+    for (const renamed of ['gold', 'proxy', 'kl', 'sqrt_kl', 'gold/held_out', 'pretrain_loss/held_out'])
+      expect(keys).not.toContain(renamed);
+    expect(keys).toEqual(expect.arrayContaining(['objective/gold', 'objective/scores', 'objective/kl', 'pretrain/val_loss']));
+  });
+});
+
+describe('lesson charts (src/ui/lessons/lessonCharts.ts)', () => {
+  const point = (step: number, kind: 'train' | 'eval', values: Record<string, number>): MetricPoint => ({ step, kind, values });
+  const run = {
+    id: 'beta-0',
+    points: [
+      point(0, 'eval', { 'objective/gold': 0.4 }),
+      point(1, 'train', { 'objective/gold': 0.5, 'objective/scores': 1, 'objective/kl': 4 }),
+      point(2, 'train', { 'objective/gold': 0.7, 'objective/scores': 2, 'objective/kl': 9 }),
+      point(2, 'eval', { 'objective/gold': 0.6 }),
+    ],
+  };
+
+  it('draws each series from points of its kind, against sqrt(KL) or the step, one point per run for a frontier', () => {
+    const overOpt = LESSONS.find((l) => l.id === 'over-optimisation')!;
+    const vsKl = chartPoints(
+      overOpt.charts.find((c) => c.id === 'gold-vs-kl')!,
+      [run],
+    );
+    expect(vsKl.map((p) => p.step)).toEqual([2, 3]); // sqrt(4), sqrt(9)
+    expect(vsKl[1].values).toEqual({ 'beta-0:objective/scores@train': 2, 'beta-0:objective/gold@train': 0.7 });
+    const vsStep = chartPoints(
+      overOpt.charts.find((c) => c.id === 'gold-vs-step')!,
+      [run],
+    );
+    expect(vsStep.filter((p) => 'beta-0:objective/gold@eval' in p.values).map((p) => p.step)).toEqual([0, 2]);
+    const frontier = chartPoints(LESSONS.find((l) => l.id === 'kl-frontier')!.charts[0], [run]);
+    expect(frontier).toEqual([{ step: 9, kind: 'train', values: { 'beta-0:objective/gold@train': 0.7 } }]);
+  });
+
+  it('reads a recorded lesson run back from the run history, kinds and all', () => {
+    const history = run.points.map((p, i) => ({
+      step: i + 1,
+      kind: p.kind,
+      values: { 'beta-0:step': p.step, ...Object.fromEntries(Object.entries(p.values).map(([k, v]) => [`beta-0:${k}`, v])) },
+    }));
+    expect(seriesFromHistory(history, ['beta-0'])).toEqual([run]);
   });
 });

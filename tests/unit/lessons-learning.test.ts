@@ -60,7 +60,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
       expect(loop.state).toBe('done');
       expect(steps).toBe(runner.totalSteps);
       expect(runner.records.map((r) => r.stepsDone)).toEqual(runner.records.map((r) => r.totalSteps));
-      expect(seriesOf(runner.records[2], 'gold/held_out').steps).toEqual([0, 1]);
+      expect(seriesOf(runner.records[2], 'objective/gold', 'eval').steps).toEqual([0, 1]);
       expect(runner.summary()).toMatch(/^PPO, beta = 0: gold .*; PPO, beta = 0.05: gold /);
     } finally {
       runner.dispose();
@@ -70,7 +70,7 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('1. reward-model accuracy rises with the number of rankings', async () => {
     const sizes = { ...TEST_SIZES, rankingCounts: [4, 40], rewardSettings: { ...TEST_SIZES.rewardSettings, epochs: 2 } };
     const [r] = await run('rankings', context('short-answers'), sizes, ['agreement-100']);
-    const acc = seriesOf(r, 'accuracy/gold').values;
+    const acc = seriesOf(r, 'reward/gold_pair_accuracy').values;
     expect(acc[1]).toBeGreaterThan(acc[0] + 0.05);
     expect(acc[1]).toBeGreaterThanOrEqual(0.8);
   });
@@ -78,13 +78,13 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
   it('3. with beta = 0 gold peaks and falls while the proxy ends at its maximum', async () => {
     const [, r] = await run('over-optimisation', context(), TEST_SIZES, ['reward-model', 'beta-0']);
     const p = goldPeak(r);
-    const g = seriesOf(r, 'gold/held_out');
+    const g = seriesOf(r, 'objective/gold', 'eval');
     console.log(
       JSON.stringify(p),
       'held-out gold',
       g.steps.map((s, i) => `${s}: ${g.values[i].toFixed(2)}`).join(', '),
       'proxy',
-      seriesOf(r, 'proxy')
+      seriesOf(r, 'objective/scores', 'train')
         .values.map((x) => x.toFixed(2))
         .join(' '),
     );
@@ -101,7 +101,8 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
     const kl = (id: string) => {
       const v = seriesOf(
         records.find((r) => r.id === id),
-        'kl',
+        'objective/kl',
+        'train',
       ).values;
       return v.slice(-3).reduce((s, x) => s + x, 0) / 3;
     };
@@ -115,7 +116,8 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
     const loss = (id: string) =>
       seriesOf(
         records.find((r) => r.id === id),
-        'pretrain_loss/held_out',
+        'pretrain/val_loss',
+        'eval',
       ).values;
     console.log(
       `held-out pretraining loss: PPO ${loss('ppo')
@@ -130,11 +132,11 @@ describe.skipIf(!fixtureExists)('lessons: learning', () => {
 
   it('6. the win rate against the SFT model ends above 50 %', async () => {
     const [r] = await run('win-rate', context(), TEST_SIZES);
-    const rate = seriesOf(r, 'win_rate');
+    const rate = seriesOf(r, 'win_rate', 'eval');
     console.log(`win rate by iteration: ${rate.steps.map((s, i) => `${s}: ${rate.values[i].toFixed(2)}`).join(', ')}`);
     expect(rate.values[0]).toBe(0.5); // the SFT model against itself
     expect(rate.values.at(-1)!).toBeGreaterThan(0.65);
-    const low = seriesOf(r, 'win_rate/low').values.at(-1)!;
+    const low = seriesOf(r, 'win_rate/low', 'eval').values.at(-1)!;
     expect(low).toBeGreaterThan(0.5); // the 95 % interval excludes a coin flip
     expect(low).toBeLessThan(rate.values.at(-1)!);
   });

@@ -15,6 +15,10 @@ const record: RunRecord = {
   state: 'done',
   startedAt: 1000,
   endedAt: 2000,
+  totalSteps: 3,
+  stepsDone: 3,
+  seconds: 0,
+  samples: [],
   points: [
     { step: 1, kind: 'train', values: { 'pretrain/loss': 3.5, 'pretrain/tokens_per_s': 100 } },
     { step: 2, kind: 'train', values: { 'pretrain/loss': 3.25, 'pretrain/tokens_per_s': 120 } },

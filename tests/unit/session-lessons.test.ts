@@ -48,7 +48,7 @@ describe('lessons in the session', () => {
     const session = await tinySession(events);
     const first = await session.stepLesson('rankings', 'quick');
     expect(first.status).toMatchObject({ state: 'paused', step: 1, total: 4 });
-    expect(first.records[0].series).toHaveLength(1);
+    expect(first.records[0].points).toHaveLength(1);
     await session.runLesson('rankings', 'quick');
     await until(() => session.lesson()?.status.state === 'done');
     const view = session.lesson()!;
@@ -108,11 +108,13 @@ describe('lessons in the session', () => {
     await until(() => session.lesson()?.status.state === 'done');
     expect(fetched).toEqual(['/checkpoints/tiny.safetensors']); // the session's model is the tiny fixture
     const [run] = session.lesson()!.records;
-    expect(run.series.map((p) => p.step)).toEqual([0, 1, 2]); // before SFT, then each step (evaluated at quick sizes)
-    for (const p of [run.series[0], run.series[2]]) {
-      expect(p.values.instruction_following).toBeGreaterThanOrEqual(0);
-      expect(p.values.instruction_following).toBeLessThanOrEqual(1);
-      expect(p.values.val_loss).toBeGreaterThan(0);
+    const evals = run.points.filter((p) => p.kind === 'eval');
+    expect(evals.map((p) => p.step)).toEqual([0, 1, 2]); // before SFT, then each step (evaluated at quick sizes)
+    expect(run.points.filter((p) => p.kind === 'train').map((p) => p.step)).toEqual([1, 2]);
+    for (const p of [evals[0], evals[2]]) {
+      expect(p.values['sft/instruction_following']).toBeGreaterThanOrEqual(0);
+      expect(p.values['sft/instruction_following']).toBeLessThanOrEqual(1);
+      expect(p.values['sft/val_loss']).toBeGreaterThan(0);
     }
     expect(run.samples.map((s) => s.label)).toEqual(['before SFT (the pretrained model)', 'after 2 SFT steps']);
     expect(run.samples[0].items.map((i) => i.prompt)).toEqual(run.samples[1].items.map((i) => i.prompt));

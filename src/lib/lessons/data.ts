@@ -93,18 +93,3 @@ export function judgePairs(labeler: Labeler, policy: string[], sft: string[], ag
   });
   return { wins, n: policy.length };
 }
-
-/** Share of pairs that `scores` orders as `order` does (best first); pairs tied in `golds`, when given, are skipped. */
-export function orderedPairs(scores: number[], order: number[], golds?: number[]): { correct: number; pairs: number } {
-  let correct = 0;
-  let pairs = 0;
-  for (let a = 0; a < order.length; a++) {
-    for (let b = a + 1; b < order.length; b++) {
-      const [w, l] = [order[a], order[b]];
-      if (golds && golds[w] === golds[l]) continue;
-      pairs++;
-      if (scores[w] > scores[l]) correct++;
-    }
-  }
-  return { correct, pairs };
-}

@@ -8,9 +8,12 @@
  *   await loop.run(); // or loop.stepOnce(), loop.pause()
  *   runner.summary(); runner.dispose();
  */
+import type { RunRecord } from '../runs/record';
+import type { StageDescriptor } from '../stages/descriptor';
+import { BUILT_IN_STAGES } from '../stages/registry';
 import type { Metrics, Stage } from '../train/loop';
-import { createRunStage, newRecord, runSteps, type Artefacts, type LessonRunStage } from './runs';
-import type { Lesson, LessonContext, RunRecord } from './types';
+import { LessonRun, newRecord, runSteps, type Artefacts } from './run';
+import type { Lesson, LessonContext, LessonRunSpec } from './types';
 
 export class LessonRunner implements Stage {
   readonly name: string;
@@ -19,26 +22,36 @@ export class LessonRunner implements Stage {
   /** One record per run of the lesson, in order; filled in as the runs step. */
   readonly records: RunRecord[];
   private readonly artefacts: Artefacts = new Map();
-  private current: LessonRunStage | null = null;
+  private current: LessonRun | null = null;
   private index = 0;
   private ctx: LessonContext | null;
 
-  /** `context` may be a loader (a model fetched first, say): it is called once, at the first step. */
+  /**
+   * `context` may be a loader (a model fetched first, say): it is called once, at the first step. `stages`: the
+   * registry whose descriptors the runs name (default: the built-in stages).
+   */
   constructor(
     readonly lesson: Lesson,
     private readonly context: LessonContext | (() => Promise<LessonContext>),
+    private readonly stages: readonly StageDescriptor[] = BUILT_IN_STAGES,
   ) {
     this.ctx = typeof context === 'function' ? null : context;
     this.name = `lesson:${lesson.id}`;
-    this.records = lesson.runs.map((spec) => newRecord(spec, runSteps(spec)));
+    this.records = lesson.runs.map((spec) => newRecord(spec, runSteps(this.descriptor(spec), spec), lesson.id));
     this.totalSteps = this.records.reduce((s, r) => s + r.totalSteps, 0);
     const names = new Set<string>();
     for (const spec of lesson.runs) {
-      if (spec.kind === 'reward-model') names.add(spec.produces);
-      if (spec.kind === 'ppo' && spec.reward !== 'gold' && !names.has(spec.reward)) {
+      if (spec.produces) names.add(spec.produces);
+      if (spec.reward && spec.reward !== 'gold' && !names.has(spec.reward)) {
         throw new Error(`lesson ${lesson.id}: run ${spec.id} uses reward model "${spec.reward}" before any run makes it`);
       }
     }
+  }
+
+  private descriptor(spec: LessonRunSpec): StageDescriptor {
+    const found = this.stages.find((d) => d.name === spec.stage);
+    if (!found) throw new Error(`lesson ${this.lesson.id}: run ${spec.id} names no registered stage ("${spec.stage}")`);
+    return found;
   }
 
   /** The run that the next step advances (null when the lesson is done). */
@@ -55,7 +68,9 @@ export class LessonRunner implements Stage {
     if (this.done) throw new Error(`lesson ${this.lesson.id} is finished`);
     if (!this.current) {
       this.ctx ??= await (this.context as () => Promise<LessonContext>)();
-      this.current = createRunStage(this.lesson.runs[this.index], this.ctx, this.artefacts);
+      const spec = this.lesson.runs[this.index];
+      this.current = new LessonRun(spec, this.descriptor(spec), this.ctx, this.artefacts);
+      this.current.record.lesson = this.lesson.id;
       // the stage records into the runner's record from here on
       this.records[this.index] = this.current.record;
     }
@@ -88,7 +103,7 @@ export class LessonRunner implements Stage {
   dispose(): void {
     this.current?.dispose();
     this.current = null;
-    for (const rm of this.artefacts.values()) rm.dispose();
+    for (const artefact of this.artefacts.values()) artefact.release();
     this.artefacts.clear();
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The DOM-free lesson engine's data: what a lesson is (its runs, charts and how it words its result),
- * what it runs on (a context the session supplies) and what a run records (metric series).
+ * What a lesson is: runs, each a stage of the registry (src/lib/stages/) with its settings and what to
+ * evaluate; charts (the app's ChartSpec) of their metrics; and how it words its result. What it runs on:
+ * a context the session supplies. What a run records: the app's RunRecord (src/lib/runs/record.ts).
  */
 import type { Labeler } from '../data/labelers';
 import type { Tokenizer } from '../data/tokenizer';
 import type { GPT } from '../model/gpt';
-import type { PpoSettings } from '../rlhf/ppo';
-import type { RewardSettings } from '../rlhf/rewardTrainer';
-import type { SftSettings } from '../rlhf/sft';
+import type { RunRecord } from '../runs/record';
+import type { SettingValues } from '../settings';
+import type { ChartSpec, StageName } from '../types';
 
 /** What the session hands the lesson engine. Nothing in it is modified or disposed by the engine. */
 export interface LessonContext {
@@ -19,9 +20,9 @@ export interface LessonContext {
   /** Formatted prompts never trained on: win rates and held-out gold. */
   heldOutPrompts: string[];
   /** Pretraining tokens for PPO-ptx's pretraining term. */
-  pretrainTokens?: Int32Array;
+  pretrainTokens: Int32Array;
   /** Pretraining tokens never trained on: the held-out pretraining loss (alignment tax). */
-  heldOutPretrainTokens?: Int32Array;
+  heldOutPretrainTokens: Int32Array;
   /** The simulated labeler: its rankings train the reward models; its gold score is the truth. */
   labeler: Labeler;
   /**
@@ -29,19 +30,6 @@ export interface LessonContext {
    * watchdog hears it); unset: whole steps (scripts, tests).
    */
   partMs?: number;
-}
-
-/** One point of a run's metric series: `step` is the run's step count after the step (1, 2, ...). */
-export interface SeriesPoint {
-  step: number;
-  values: Record<string, number>;
-}
-
-export interface SampleSet {
-  /** e.g. 'gold peak (iteration 12)' or 'end (iteration 40)'. */
-  label: string;
-  step: number;
-  items: { prompt: string; response: string; gold: number; proxy?: number; /** Shown instead of the gold score. */ badge?: string }[];
 }
 
 /** Settings of the simulated labeler's rankings. */
@@ -63,103 +51,52 @@ export interface RankingSpec {
 }
 
 /**
- * Lesson 1 and 2: one step trains a fresh reward model on the first `rankingCounts[i]` rankings and measures
- * its held-out pair accuracy (against the labeler's rankings and against the gold order).
+ * How an evaluation samples responses: tokens and temperature (default: the run's response_length and temperature
+ * settings, PPO's), so that runs of different stages can be measured alike.
  */
-export interface RewardSweepRunSpec {
-  kind: 'reward-sweep';
-  id: string;
-  label: string;
-  rankings: RankingSpec;
-  rankingCounts: number[];
-  /** Held-out rankings (always K = heldOutK, same labeler and agreement). */
-  heldOutRankings: number;
-  heldOutK: number;
-  reward: Partial<RewardSettings>;
-  /** A labeler id that replaces the context's for this run (a taste that shows in short completions). */
-  labeler?: string;
+export interface Sampling {
+  responseLength?: number;
+  temperature?: number;
 }
 
-/** Trains one reward model on labeler rankings and keeps it under `produces` for later PPO runs; a step = a training step. */
-export interface RewardModelRunSpec {
-  kind: 'reward-model';
-  id: string;
-  label: string;
-  rankings: RankingSpec;
-  count: number;
-  heldOutRankings: number;
-  reward: Partial<RewardSettings>;
-  produces: string;
-  /** A labeler id that replaces the context's for this run. */
-  labeler?: string;
-}
-
-/** PPO from the context's policy; a step = a PPO iteration. */
-export interface PpoRunSpec {
-  kind: 'ppo';
-  id: string;
-  label: string;
-  /** The name of a reward model an earlier run produced, or 'gold' for the labeler's gold score as the reward. */
-  reward: string;
-  ppo: Partial<PpoSettings>;
-  /** Held-out evaluations (gold, pretraining loss, win rate) every `evalEvery` iterations and at the end; 0 = only at the end. */
-  evalEvery: number;
-  /** Held-out pretraining loss: windows per evaluation (0 = off). */
-  heldOutLossBatches?: number;
-  /** Win rate against the SFT model, judged by the labeler on this many held-out prompts (0 = off). */
-  winRatePrompts?: number;
-  /** Gold of the policy's samples on this many held-out prompts at each evaluation (0 = off). */
-  heldOutGoldPrompts?: number;
-  /** Keep the rollouts of the iteration with the highest gold, and of the last iteration. */
-  keepSamples?: boolean;
-  /** A labeler id that replaces the context's for this run (its gold score, and the reward when that is 'gold'). */
-  labeler?: string;
-}
+/** What a lesson measures beyond the stage's own metrics (src/lib/lessons/evaluations.ts; names in metrics.ts). */
+export type Evaluation =
+  /** Held-out pair accuracy of a reward model against the labeler's rankings and against its gold order. */
+  | { kind: 'ranking-accuracy'; rankings: number; k: number }
+  /** The labeler's gold score of the policy's responses to this many held-out prompts (fixed sampling seed). */
+  | ({ kind: 'held-out-gold'; prompts: number } & Sampling)
+  /** The labeler judges the policy's responses against the SFT model's on this many held-out prompts. */
+  | ({ kind: 'win-rate'; prompts: number } & Sampling)
+  /** The policy's loss on held-out pretraining text, over this many windows. */
+  | { kind: 'pretrain-loss'; batches: number }
+  /** Instruction following on this many held-out instructions (responses up to `tokens`, 0: the context's room). */
+  | { kind: 'instruction-following'; prompts: number; tokens: number };
 
 /**
- * Lesson 0: SFT from a clone of the context's policy (the pretrained model); a step = an SFT step. Instruction following
- * on held-out prompts before the first step, every `evalEvery` steps and at the end.
+ * One run of a lesson: the registry's stage `stage` with `settings` over its defaults, trained from a clone of the
+ * context's policy (a reward model: a copy of it with a scalar head), evaluated every `evalEvery` steps and at the end
+ * (and before the first step, for a policy). A step of the run is a step of the stage, except for a sweep.
  */
-export interface SftRunSpec {
-  kind: 'sft';
+export interface LessonRunSpec {
   id: string;
   label: string;
-  sft: Partial<SftSettings>;
-  /** Held-out instructions (that name something) sampled at each evaluation. */
-  followingPrompts: number;
-  /** Longest sampled response of that measure (0: as much as the context leaves). */
-  followingTokens: number;
+  stage: StageName;
+  settings: SettingValues;
+  evaluations: Evaluation[];
+  /** Evaluations every so many steps and at the end (0: only at the end). */
   evalEvery: number;
-}
-
-export type RunSpec = RewardSweepRunSpec | RewardModelRunSpec | PpoRunSpec | SftRunSpec;
-
-export interface RunRecord {
-  id: string;
-  label: string;
-  kind: RunSpec['kind'];
-  spec: RunSpec;
-  totalSteps: number;
-  stepsDone: number;
-  series: SeriesPoint[];
-  samples: SampleSet[];
-  /** Seconds spent in this run's steps. */
-  seconds: number;
-}
-
-export interface ChartSpec {
-  id: string;
-  title: string;
-  /** A metric name of the series ('step' = the run's step). */
-  x: string;
-  xLabel: string;
-  /** Metric names plotted against x; one line per run and metric. */
-  y: string[];
-  yLabel: string;
-  /** Runs drawn (default: every run that records the y metrics). */
-  runs?: string[];
-  /** 'line' (default): one line per run; 'points': one point per run, its last values (e.g. a frontier). */
-  style?: 'line' | 'points';
+  /** Reward models: the labeler's rankings they train on (`count` of them). */
+  rankings?: RankingSpec & { count: number };
+  /** A sweep: step i trains a fresh stage to its end on the first sweep[i] rankings, then evaluates it. */
+  sweep?: number[];
+  /** Reward models: the name later PPO runs of the lesson find it under. */
+  produces?: string;
+  /** PPO: a reward model an earlier run produced, or 'gold' for the labeler's gold score as the reward. */
+  reward?: string;
+  /** PPO: keep the samples of the evaluation (or iteration) with the highest gold and the latest. */
+  keepSamples?: boolean;
+  /** A labeler id that replaces the context's for this run. */
+  labeler?: string;
 }
 
 export interface Lesson {
@@ -169,7 +106,8 @@ export interface Lesson {
   explanation: string;
   /** What the paper (or the work it builds on) found. */
   paperFinding: string;
-  runs: RunSpec[];
+  runs: LessonRunSpec[];
+  /** One line per run and series; series name the metrics the runs record (metrics.ts). */
   charts: ChartSpec[];
   /**
    * What the lesson's runs start from: 'current' (default) the session's policy (SFT or pretrained); 'pretrained' the

@@ -190,11 +190,18 @@ function consecutive(orders: number[][]) {
   };
 }
 
-/** Pair accuracy and margin: correct = #pairs with r_w > r_l strictly, margin = r_w - r_l. */
-export function pairMetrics(rewards: number[], order: number[]): { correct: number; pairs: number; marginSum: number } {
+/**
+ * Pair accuracy and margin: correct = #pairs with r_w > r_l strictly, margin = r_w - r_l; pairs for which `skip` is
+ * true are left out (e.g. pairs tied in a labeler's gold score, when `order` is the gold order).
+ */
+export function pairMetrics(
+  rewards: number[],
+  order: number[],
+  skip?: (winner: number, loser: number) => boolean,
+): { correct: number; pairs: number; marginSum: number } {
   let correct = 0;
   let marginSum = 0;
-  const pairs = rankingPairs(order);
+  const pairs = rankingPairs(order).filter(({ winner, loser }) => !skip?.(winner, loser));
   for (const { winner, loser } of pairs) {
     const margin = rewards[winner] - rewards[loser];
     if (margin > 0) correct++;

@@ -80,7 +80,11 @@ export class RunRecorder {
       state: 'paused',
       startedAt: this.now(),
       endedAt: null,
+      totalSteps: 0,
+      stepsDone: 0,
       points: [],
+      seconds: 0,
+      samples: [],
     };
     this.current.set(stage, run);
     this.changed();
@@ -104,6 +108,8 @@ export class RunRecorder {
     if (status.state === 'pausing') return; // still running until the pause takes effect
     run.state = status.state;
     run.message = status.message;
+    run.stepsDone = status.step;
+    run.totalSteps = status.total;
     if (status.state === 'done' || status.state === 'error') run.endedAt = this.now();
     if (status.state !== 'running') this.write(run);
     this.changed();

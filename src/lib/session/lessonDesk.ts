@@ -2,9 +2,9 @@
  * Lessons in the session (issue #11): opens a lesson by id on the current policy, tokenizer, corpus and
  * simulated labeler, and runs its LessonRunner under a TrainingLoop, so that run, pause, step and resume
  * work as for a stage. After each step and state change a 'lesson' event carries the lesson's progress,
- * its runs' series and samples and its measured-result sentence. Each lesson run is recorded in the run
- * history under the stage name `lesson:<id>`, tagged with the lesson: one column per run and metric
- * (`beta-0:gold`, `beta-0:step`), one point per point of a run's series.
+ * its runs' records (RunRecord: points and samples) and its measured-result sentence. Each lesson run is
+ * recorded in the run history under the stage name `lesson:<id>`, tagged with the lesson: one column per run
+ * and metric (`beta-0:objective/gold`, `beta-0:step`), one point of the same kind per point of a run.
  */
 import type { Tokenizer } from '../data/tokenizer';
 import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
@@ -57,7 +57,7 @@ const stageState = (state: LoopState): StageState => (state === 'idle' ? 'not-st
 /** What the UI shows of a lesson before it runs: everything but its code. */
 function infoOf({ lesson, onTinyModel }: { lesson: Lesson; onTinyModel: boolean }): LessonInfo {
   const { id, title, explanation, paperFinding, charts } = lesson;
-  const runs = lesson.runs.map((r) => ({ id: r.id, label: r.label, kind: r.kind }));
+  const runs = lesson.runs.map((r) => ({ id: r.id, label: r.label, stage: r.stage }));
   return { id, title, explanation, paperFinding, charts, runs, onTinyModel, fromPretrained: lesson.base === 'pretrained' };
 }
 
@@ -224,20 +224,20 @@ export class LessonDesk {
     return { state: stageState(loop.state), step: runner.stepsDone, total: runner.totalSteps, message: loop.message || undefined };
   }
 
-  /** The runs' new series points go to the run history, then the UI hears the lesson. */
+  /** The runs' new points go to the run history, then the UI hears the lesson. */
   private record(o: OpenLesson): void {
     o.runner.records.forEach((r, i) => {
-      for (const p of r.series.slice(o.recorded[i])) this.host.runs.metrics(o.runner.name, this.historyPoint(o, r.id, p));
-      o.recorded[i] = r.series.length;
+      for (const p of r.points.slice(o.recorded[i])) this.host.runs.metrics(o.runner.name, this.historyPoint(o, r.id, p));
+      o.recorded[i] = r.points.length;
     });
     this.emitView(o);
   }
 
-  /** One point of a run as a run-history point: its values under `<run>:<metric>`, and its own step. */
-  private historyPoint(o: OpenLesson, run: string, p: { step: number; values: Record<string, number> }): MetricPoint {
+  /** One point of a run as a run-history point of its kind: its values under `<run>:<metric>`, and its own step. */
+  private historyPoint(o: OpenLesson, run: string, p: MetricPoint): MetricPoint {
     const values: Record<string, number> = { [`${run}:step`]: p.step };
     for (const [k, v] of Object.entries(p.values)) values[`${run}:${k}`] = v;
-    return { step: ++o.points, kind: 'train', values };
+    return { step: ++o.points, kind: p.kind, values };
   }
 
   private changed(o: OpenLesson): void {

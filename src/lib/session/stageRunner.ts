@@ -4,7 +4,7 @@
  */
 import type { GPT } from '../model/gpt';
 import { applySettings, defaultsOf, type SettingValues } from '../settings';
-import type { StageContext, StageControl, StageDescriptor } from '../stages/descriptor';
+import { namespaced, type StageContext, type StageControl, type StageDescriptor } from '../stages/descriptor';
 import { DivergenceWatch, divergenceNotice } from '../train/divergence';
 import { TrainingLoop, type Metrics, type Stage } from '../train/loop';
 import { PART_MS } from '../train/breather';
@@ -42,11 +42,7 @@ export function isActive(state: StageState): boolean {
   return state === 'running' || state === 'pausing';
 }
 
-/** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
-export function namespaced(prefix: string, metrics: Metrics): Metrics {
-  if (!prefix) return metrics;
-  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.includes('/') ? k : `${prefix}/${k}`, v]));
-}
+export { namespaced };
 
 export class StageRunner {
   readonly settings: Record<StageName, SettingValues>;

@@ -8,7 +8,7 @@ import type { Tokenizer } from '../data/tokenizer';
 import type { Ranking } from '../rlhf/rankings';
 import type { Demonstration } from '../rlhf/sft';
 import { type SettingSpec, type SettingsOf, type SettingValues } from '../settings';
-import type { Stage } from '../train/loop';
+import type { Metrics, Stage } from '../train/loop';
 import type { TokenSplit } from '../train/pretrain';
 import type { SampleView, StageInfo, StageName, StagePhase, StageState } from '../types';
 
@@ -36,6 +36,8 @@ export interface StageContext {
   stageState(name: StageName): StageState;
   /** The simulated labeler's gold score, when lecture mode is on. */
   goldScorer?: (text: string) => number;
+  /** A reward from text in place of the reward model (a lesson's PPO on the labeler's gold score). */
+  rewardFunction?: (prompt: string, response: string) => number;
   /** The ranking flow: rankings that arrived during a run, the task queue, the reward model's figures. */
   rankingFlow: {
     applyPending(): Promise<void>;
@@ -82,4 +84,10 @@ export function defineStage<const Specs extends readonly SettingSpec[]>(
 export function stageInfo(d: StageDescriptor): StageInfo {
   const { name, title, summary, settings, charts, stats, stepLabel, withRankings } = d;
   return { name, title, summary, settings, charts, stats, stepLabel, withRankings };
+}
+
+/** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
+export function namespaced(prefix: string, metrics: Metrics): Metrics {
+  if (!prefix) return metrics;
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.includes('/') ? k : `${prefix}/${k}`, v]));
 }

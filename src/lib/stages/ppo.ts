@@ -62,7 +62,7 @@ export const ppoStage = defineStage({
   plannedSteps: (s) => s.iterations,
   validate: minibatchError,
   blocker: (ctx) =>
-    !ctx.stageObject('reward') || ctx.stageState('reward') === 'running'
+    !ctx.rewardFunction && (!ctx.stageObject('reward') || ctx.stageState('reward') === 'running')
       ? 'Train the reward model first: PPO-ptx maximises its score.'
       : null,
   create: (ctx, settings, control) =>
@@ -71,7 +71,8 @@ export const ppoStage = defineStage({
       policy: ctx.model,
       tokenizer: ctx.tokenizer,
       prompts: ctx.prompts,
-      rewardModel: (ctx.stageObject('reward') as RewardStage).rewardModel,
+      rewardModel: ctx.rewardFunction ? undefined : (ctx.stageObject('reward') as RewardStage).rewardModel,
+      rewardFunction: ctx.rewardFunction,
       pretrainTokens: ctx.corpus.train,
       goldScorer: ctx.goldScorer,
       settings,

@@ -1,0 +1,209 @@
+/**
+ * What a lesson run measures beyond its stage's own metrics (LessonRunSpec.evaluations), with the functions the
+ * stages use: held-out pair accuracy as the reward stage counts it (scorePairs, pairMetrics, clusteredWilson),
+ * the labeler's gold and judgement (rankCompletions, as its rankings), the pretrain stage's held-out loss and SFT's
+ * instruction-following measure. Returns eval-point values under the names of metrics.ts; keeps sample sets.
+ */
+import { CONSTRAINT_KINDS } from '../data/instructionFollowing';
+import { pairAgreement } from '../data/labelers';
+import { Rng } from '../data/rng';
+import type { GPT } from '../model/gpt';
+import { followingPrompts, measureInstructionFollowing } from '../rlhf/instructionEval';
+import { pairMetrics, type Ranking } from '../rlhf/rankings';
+import { scorePairs, type RewardModel } from '../rlhf/rewardModel';
+import { encodePair } from '../rlhf/sequences';
+import { clusteredWilson } from '../rlhf/stats';
+import type { RunRecord, SampleSet } from '../runs/record';
+import type { SettingValues } from '../settings';
+import type { Metrics } from '../train/loop';
+import { heldOutLoss } from '../train/pretrain';
+import { judgePairs, labelerRankings, sampleTexts } from './data';
+import { followingOf, M } from './metrics';
+import { mean, wilsonInterval } from './stats';
+import type { Evaluation, LessonContext, LessonRunSpec, RankingSpec } from './types';
+
+/** Rows per scoring call of the held-out pairs. */
+const SCORE_ROWS = 64;
+/** Seed of the instruction-following samples (the same draws before and after training). */
+const FOLLOWING_SEED = 101;
+
+/** What is evaluated: the policy being trained, or the reward model; and the step it has reached. */
+export interface EvaluationTarget {
+  policy?: GPT;
+  rewardModel?: RewardModel;
+  step: number;
+}
+
+const find = <K extends Evaluation['kind']>(spec: LessonRunSpec, kind: K) =>
+  spec.evaluations.find((e): e is Extract<Evaluation, { kind: K }> => e.kind === kind);
+
+export class RunEvaluations {
+  private heldOut: Ranking[] | null = null;
+  private agreement = NaN;
+  private sftTexts: string[] | null = null;
+  private bestGold = -Infinity;
+  private readonly judgeRng: Rng;
+  private readonly following: string[];
+
+  constructor(
+    private readonly spec: LessonRunSpec,
+    private readonly settings: SettingValues,
+    private readonly ctx: LessonContext,
+    private readonly record: RunRecord,
+  ) {
+    this.judgeRng = new Rng(this.seed + 4242);
+    this.following = followingPrompts(ctx.heldOutPrompts, find(spec, 'instruction-following')?.prompts ?? 0);
+  }
+
+  /** Whether the run evaluates a policy (then also before its first step: where it starts from). */
+  get ofPolicy(): boolean {
+    return this.spec.evaluations.some((e) => e.kind !== 'ranking-accuracy');
+  }
+
+  private get seed(): number {
+    return Number(this.settings.seed ?? 1);
+  }
+
+  async evaluate(target: EvaluationTarget): Promise<Metrics> {
+    const values: Metrics = {};
+    const accuracy = find(this.spec, 'ranking-accuracy');
+    if (accuracy && target.rewardModel) Object.assign(values, await this.rankingAccuracy(target.rewardModel, accuracy));
+    if (!target.policy) return values;
+    const loss = find(this.spec, 'pretrain-loss');
+    if (loss && loss.batches > 0 && this.ctx.heldOutPretrainTokens) {
+      values[M.pretrainValLoss] = await heldOutLoss(target.policy, this.ctx.heldOutPretrainTokens, 8, loss.batches, 1);
+    }
+    Object.assign(values, await this.goldAndWinRate(target.policy, target.step));
+    if (this.following.length > 0) Object.assign(values, await this.instructionFollowing(target.policy, target.step));
+    return values;
+  }
+
+  /** The labeler's rankings of held-out prompts: the run's ranking settings at K = `k`, a seed 1000 apart from its training ones. */
+  private async heldOutRankings(count: number, k: number): Promise<Ranking[]> {
+    if (!this.heldOut) {
+      const { ctx } = this;
+      const spec: RankingSpec = { ...this.spec.rankings!, k, seed: this.spec.rankings!.seed + 1000 };
+      this.heldOut = await labelerRankings(
+        ctx.policy,
+        ctx.tokenizer,
+        ctx.labeler,
+        ctx.heldOutPrompts,
+        count,
+        spec,
+        `${this.spec.id}-held-out`,
+      );
+      // the labeler's agreement with its own gold order on these rankings: the ceiling of the accuracy against them
+      this.agreement = pairAgreement(
+        ctx.labeler,
+        this.heldOut.map((r) => r.completions),
+        this.heldOut.map((r) => r.order),
+      );
+    }
+    return this.heldOut;
+  }
+
+  /** Held-out pair accuracy (clustered 95 % interval) against the labeler's rankings, and against its gold order. */
+  private async rankingAccuracy(rm: RewardModel, e: Extract<Evaluation, { kind: 'ranking-accuracy' }>): Promise<Metrics> {
+    if (e.rankings <= 0) return {};
+    const { tokenizer, labeler } = this.ctx;
+    const heldOut = await this.heldOutRankings(e.rankings, e.k);
+    const pairs = heldOut.flatMap((r) => r.completions.map((c) => encodePair(tokenizer, r.prompt, c, true)));
+    const time = Math.min(rm.trunk.config.blockSize, Math.max(...pairs.map((p) => p.prompt.length + p.response.length)));
+    const scores = await scorePairs(rm, pairs, time, tokenizer.eosId, SCORE_ROWS);
+    const byLabeler: { correct: number; pairs: number }[] = [];
+    const byGold: { correct: number; pairs: number }[] = [];
+    let offset = 0;
+    for (const r of heldOut) {
+      const s = scores.slice(offset, (offset += r.completions.length));
+      const golds = r.completions.map((c) => labeler.gold(c));
+      const goldOrder = golds.map((_, i) => i).sort((a, b) => golds[b] - golds[a]);
+      byLabeler.push(pairMetrics(s, r.order));
+      byGold.push(pairMetrics(s, goldOrder, (w, l) => golds[w] === golds[l]));
+    }
+    const acc = clusteredWilson(byLabeler);
+    const gold = clusteredWilson(byGold);
+    return {
+      [M.pairAccuracy]: acc.n > 0 ? acc.share : 0,
+      [`${M.pairAccuracy}_low`]: acc.low,
+      [`${M.pairAccuracy}_high`]: acc.high,
+      [M.goldPairAccuracy]: gold.n > 0 ? gold.share : 0,
+      [M.labelerAgreement]: this.agreement,
+    };
+  }
+
+  /** Held-out gold and the win rate against the SFT model (the context's policy), from one set of samples. */
+  private async goldAndWinRate(policy: GPT, step: number): Promise<Metrics> {
+    const { ctx } = this;
+    const gold = find(this.spec, 'held-out-gold');
+    const win = find(this.spec, 'win-rate');
+    const goldPrompts = ctx.heldOutPrompts.slice(0, gold?.prompts ?? 0);
+    const winPrompts = ctx.heldOutPrompts.slice(0, win?.prompts ?? 0);
+    const prompts = goldPrompts.length >= winPrompts.length ? goldPrompts : winPrompts;
+    if (prompts.length === 0) return {};
+    const sampling = { ...win, ...gold };
+    const length = sampling.responseLength ?? Number(this.settings.response_length);
+    const temperature = sampling.temperature ?? Number(this.settings.temperature);
+    if (!Number.isFinite(length) || !Number.isFinite(temperature)) {
+      throw new Error(`lesson run ${this.spec.id}: say how its evaluations sample (responseLength, temperature)`);
+    }
+    const evalSeed = 977 + this.seed;
+    const texts = await sampleTexts(policy, ctx.tokenizer, prompts, length, temperature, evalSeed);
+    const values: Metrics = {};
+    if (goldPrompts.length > 0) {
+      const golds = texts.slice(0, goldPrompts.length).map((t) => ctx.labeler.gold(t));
+      values[M.gold] = mean(golds);
+      if (this.spec.keepSamples)
+        this.keepSamples(
+          step,
+          values[M.gold],
+          goldPrompts.map((prompt, i) => ({ prompt, response: texts[i], gold: golds[i] })),
+        );
+    }
+    if (winPrompts.length > 0) {
+      this.sftTexts ??= await sampleTexts(ctx.policy, ctx.tokenizer, winPrompts, length, temperature, evalSeed);
+      // the judge is the same labeler, noiseless (the gold order; ties count half)
+      const { wins, n } = judgePairs(ctx.labeler, texts.slice(0, winPrompts.length), this.sftTexts, 1, this.judgeRng);
+      const w = wilsonInterval(wins, n);
+      Object.assign(values, { [M.winRate]: w.share, [M.winRateLow]: w.low, [M.winRateHigh]: w.high });
+    }
+    return values;
+  }
+
+  /**
+   * Keeps two sample sets: those of the evaluation with the highest gold so far and the latest, the policy's
+   * responses to the same held-out prompts side by side.
+   */
+  private keepSamples(step: number, gold: number, items: SampleSet['items']): void {
+    let best = this.record.samples.find((x) => x.label.startsWith('highest gold'));
+    if (gold > this.bestGold) {
+      this.bestGold = gold;
+      best = { label: `highest gold (iteration ${step})`, step, items };
+    }
+    this.record.samples = [...(best ? [best] : []), { label: `latest (iteration ${step})`, step, items }];
+  }
+
+  /**
+   * The share of the named constraints of fixed held-out instructions that responses sampled with a fixed seed honour,
+   * overall and per kind; keeps the responses before training and the latest side by side.
+   */
+  private async instructionFollowing(policy: GPT, step: number): Promise<Metrics> {
+    const tokens = find(this.spec, 'instruction-following')!.tokens;
+    const report = await measureInstructionFollowing(policy, this.ctx.tokenizer, this.following, {
+      maxNewTokens: tokens > 0 ? tokens : undefined,
+      seed: FOLLOWING_SEED,
+    });
+    const values: Metrics = { [M.following]: report.share };
+    for (const kind of CONSTRAINT_KINDS) {
+      const k = report.byKind[kind];
+      if (k.total > 0) values[followingOf(kind)] = k.honoured / k.total;
+    }
+    const items = this.following.map((prompt, i) => {
+      const { honoured, total } = report.scores[i];
+      return { prompt, response: report.responses[i], gold: honoured / total, badge: `follows ${honoured} of ${total}` };
+    });
+    const label = step === 0 ? 'before SFT (the pretrained model)' : `after ${step} SFT step${step === 1 ? '' : 's'}`;
+    const set: SampleSet = { label, step, items };
+    this.record.samples = step === 0 ? [set] : [this.record.samples[0], set];
+    return values;
+  }
+}

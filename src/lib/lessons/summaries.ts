@@ -1,0 +1,171 @@
+/**
+ * Each lesson's measured-result sentence, read from its runs' records (metric names: metrics.ts), and the
+ * reading of a PPO run's gold peak that the over-optimisation lesson and its tests share.
+ */
+import { CONSTRAINT_KINDS } from '../data/instructionFollowing';
+import { seriesOf, type RunRecord } from '../runs/record';
+import { followingOf, M } from './metrics';
+import { argmax, movingAverage, sqrtKl } from './stats';
+
+/** Window of the moving average that the PPO lessons read the rollouts' gold, proxy and KL through. */
+export const SMOOTHING = 5;
+
+const NOT_RUN = 'Not run yet.';
+const pct = (x: number) => `${Math.round(100 * x)} %`;
+const f2 = (x: number) => x.toFixed(2);
+const started = (r: RunRecord | undefined): r is RunRecord => !!r && r.points.length > 0;
+const ppoRuns = (runs: RunRecord[]) => runs.filter((r) => r.stage === 'ppo' && started(r));
+
+function last(record: RunRecord | undefined, metric: string): number {
+  const { values } = seriesOf(record, metric);
+  return values.length ? values[values.length - 1] : NaN;
+}
+
+/**
+ * Where the gold score of a PPO run peaked, and how the run ended. Gold is read from the held-out evaluations
+ * (eval points of objective/gold: fixed prompts and sampling seed, the SFT model at step 0) when the run has at
+ * least three, else from the rollouts through a moving average; proxy (objective/scores) and sqrt(objective/kl)
+ * from the rollouts through a moving average of SMOOTHING iterations.
+ */
+export function goldPeak(record: RunRecord): {
+  peakStep: number;
+  peakGold: number;
+  peakSqrtKl: number;
+  startGold: number;
+  endGold: number;
+  endSqrtKl: number;
+  proxyStart: number;
+  proxyEnd: number;
+  proxyMax: number;
+  fallShare: number;
+  source: 'held-out' | 'rollouts';
+} {
+  const heldOut = seriesOf(record, M.gold, 'eval');
+  const rollouts = seriesOf(record, M.gold, 'train');
+  const useHeldOut = heldOut.values.length >= 3;
+  const gold = useHeldOut ? heldOut : { steps: rollouts.steps, values: movingAverage(rollouts.values, SMOOTHING) };
+  const proxy = movingAverage(seriesOf(record, M.scores, 'train').values, SMOOTHING);
+  const kl = seriesOf(record, M.kl, 'train');
+  const klSmooth = movingAverage(kl.values.map(sqrtKl), SMOOTHING);
+  const klAt = (step: number) =>
+    step <= 0
+      ? 0
+      : klSmooth[
+          Math.max(
+            0,
+            kl.steps.findIndex((s) => s >= step),
+          )
+        ];
+  const i = argmax(gold.values);
+  const n = gold.values.length - 1;
+  const startGold = useHeldOut
+    ? gold.values[0]
+    : rollouts.values.slice(0, SMOOTHING).reduce((s, x) => s + x, 0) / Math.min(SMOOTHING, rollouts.values.length);
+  const gain = gold.values[i] - startGold;
+  return {
+    peakStep: gold.steps[i],
+    peakGold: gold.values[i],
+    peakSqrtKl: klAt(gold.steps[i]),
+    startGold,
+    endGold: gold.values[n],
+    endSqrtKl: klAt(gold.steps[n]),
+    proxyStart: proxy[0],
+    proxyEnd: proxy[proxy.length - 1],
+    proxyMax: Math.max(...proxy),
+    fallShare: gain > 0 ? (gold.values[i] - gold.values[n]) / gain : 0,
+    source: useHeldOut ? 'held-out' : 'rollouts',
+  };
+}
+
+export function summariseFollowing(runs: RunRecord[], prompts: number): string {
+  const r = runs.find((x) => x.stage === 'sft' && started(x));
+  const share = seriesOf(r, M.following, 'eval');
+  if (!r || share.values.length < 2) return NOT_RUN;
+  const n = share.values.length - 1;
+  const kinds = CONSTRAINT_KINDS.map((k) => ({ k, v: seriesOf(r, followingOf(k), 'eval').values }))
+    .filter(({ v }) => v.length > n)
+    .map(({ k, v }) => `${k} ${pct(v[0])} → ${pct(v[n])}`);
+  return (
+    `Instruction following went from ${pct(share.values[0])} (the pretrained model) to ${pct(share.values[n])} after ` +
+    `${share.steps[n]} SFT steps (${kinds.join(', ')}), on ${prompts} ` +
+    `held-out instructions; the validation loss went ${f2(seriesOf(r, M.sftValLoss).values[0])} → ${f2(last(r, M.sftValLoss))}.`
+  );
+}
+
+export function summariseRankings(runs: RunRecord[]): string {
+  const parts = runs.filter(started).map((r) => {
+    const lab = seriesOf(r, M.pairAccuracy);
+    const gold = seriesOf(r, M.goldPairAccuracy);
+    const n = seriesOf(r, M.rankings).values;
+    return (
+      `${r.name}: held-out accuracy ${lab.values.map(f2).join(' → ')} against the labeler's rankings ` +
+      `(${gold.values.map(f2).join(' → ')} against its true taste) for ${n.join(', ')} rankings; ` +
+      `the labeler itself agrees with its taste on ${pct(last(r, M.labelerAgreement))} of those pairs`
+    );
+  });
+  return parts.length ? parts.join('; ') + '.' : NOT_RUN;
+}
+
+export function summariseKWay(runs: RunRecord[]): string {
+  const done = runs.filter(started);
+  if (!done.length) return NOT_RUN;
+  // the last budget that every run has reached (budgets are the same for every K)
+  const i = Math.min(...done.map((r) => seriesOf(r, M.completionsRead).values.length)) - 1;
+  const budget = seriesOf(done[0], M.completionsRead).values[i];
+  const at = done.map(
+    (r) => `${r.name} ${f2(seriesOf(r, M.goldPairAccuracy).values[i])} (${seriesOf(r, M.comparisons).values[i]} comparisons)`,
+  );
+  return `Held-out pair accuracy after reading about ${budget} completions: ${at.join(', ')}.`;
+}
+
+export function summariseOverOptimisation(runs: RunRecord[]): string {
+  const parts = ppoRuns(runs).map((r) => {
+    const p = goldPeak(r);
+    if (p.peakStep === 0 || !(p.peakGold > p.startGold)) {
+      return (
+        `${r.name}: gold never rose above the SFT model's ${f2(p.startGold)} (the reward model is a poor proxy here); ` +
+        `it ended at ${f2(p.endGold)} by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`
+      );
+    }
+    return (
+      `${r.name}: gold peaked at iteration ${p.peakStep} (sqrt KL ${f2(p.peakSqrtKl)}, gold ${f2(p.peakGold)}), then ` +
+      (p.fallShare > 0 ? `fell ${pct(p.fallShare)} of its gain to ${f2(p.endGold)}` : `stayed at ${f2(p.endGold)}`) +
+      ` by sqrt KL ${f2(p.endSqrtKl)}, while the proxy went ${f2(p.proxyStart)} → ${f2(p.proxyEnd)}`
+    );
+  });
+  return parts.length
+    ? parts.join('; ') + ` (gold on held-out prompts; proxy and KL as moving averages over ${SMOOTHING} iterations).`
+    : NOT_RUN;
+}
+
+/** The last value of a rollout metric, through a moving average of SMOOTHING iterations. */
+const smoothedEnd = (r: RunRecord, metric: string) => movingAverage(seriesOf(r, metric, 'train').values, SMOOTHING).at(-1)!;
+
+export function summariseFrontier(runs: RunRecord[]): string {
+  const ppo = ppoRuns(runs);
+  if (!ppo.length) return NOT_RUN;
+  const ends = ppo.map((r) => `${r.name}: KL ${f2(smoothedEnd(r, M.kl))}, gold ${f2(smoothedEnd(r, M.gold))}`);
+  return `At the end (moving average over ${SMOOTHING} iterations): ${ends.join('; ')}.`;
+}
+
+export function summariseAlignmentTax(runs: RunRecord[]): string {
+  const ppo = ppoRuns(runs);
+  if (!ppo.length) return NOT_RUN;
+  const parts = ppo.map((r) => {
+    const loss = seriesOf(r, M.pretrainValLoss, 'eval').values;
+    return `${r.name}: held-out pretraining loss ${f2(loss[0])} → ${f2(loss[loss.length - 1])}, gold ${f2(smoothedEnd(r, M.gold))} at the end`;
+  });
+  return parts.join('; ') + '.';
+}
+
+export function summariseWinRate(runs: RunRecord[], prompts: number): string {
+  const r = runs.find((x) => x.stage === 'ppo' && started(x));
+  const rate = seriesOf(r, M.winRate, 'eval');
+  if (!r || rate.values.length < 2) return NOT_RUN;
+  const n = rate.values.length - 1;
+  return (
+    `After ${rate.steps[n]} PPO iterations the policy wins ${pct(rate.values[n])} of ${prompts} held-out ` +
+    `comparisons against the SFT model (95 % interval ${pct(last(r, M.winRateLow))}–${pct(last(r, M.winRateHigh))}); ` +
+    `best along the way ${pct(Math.max(...rate.values))}.`
+  );
+}
