@@ -7,10 +7,29 @@
  */
 import { hashFraction } from '../data/hash';
 import type { Tokenizer } from '../data/tokenizer';
+import { float, int } from '../settings';
 import type { Metrics } from '../train/loop';
 import { MAX_COMPLETIONS, pairMatrix, pairMetrics, type Ranking } from './rankings';
 import { encodePair, packSequences, type SequenceRows, type TokenPair } from './sequences';
 import { clusteredWilson, wilsonInterval } from './stats';
+
+/** The settings of every trainer on rankings (the reward model, DPO): one spec each. */
+export const RANKINGS_PER_BATCH = int(
+  'rankings_per_batch',
+  'Rankings per batch',
+  4,
+  1,
+  64,
+  'Rankings per step; all K(K-1)/2 pairs of a ranking go in the same batch (Eq. 1).',
+);
+export const HELD_OUT_SHARE = float(
+  'held_out_share',
+  'Held-out share',
+  0.2,
+  0,
+  0.9,
+  'Share of rankings kept aside to measure pair accuracy.',
+);
 
 export interface EncodedRanking {
   id: string;

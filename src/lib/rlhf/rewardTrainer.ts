@@ -15,7 +15,15 @@ import type { Metrics, Stage } from '../train/loop';
 import { cosineLr } from '../train/schedule';
 import { pairDiffs, rankingLoss } from './losses';
 import type { Ranking } from './rankings';
-import { choose2, heldOutFigures, RankingSet, type EncodedRanking, type RankingShapeOptions } from './rankingSet';
+import {
+  choose2,
+  HELD_OUT_SHARE,
+  heldOutFigures,
+  RankingSet,
+  RANKINGS_PER_BATCH,
+  type EncodedRanking,
+  type RankingShapeOptions,
+} from './rankingSet';
 import { scorePairs, type RewardModel } from './rewardModel';
 import { encodePair, sequenceTensors, type TokenPair } from './sequences';
 import type { Demonstration } from './sft';
@@ -36,18 +44,11 @@ export const REWARD_SETTINGS = [
     100,
     'Passes over the rankings. The paper trains for one epoch on tens of thousands of rankings to avoid over-fitting; a few dozen need more passes.',
   ),
-  int(
-    'rankings_per_batch',
-    'Rankings per batch',
-    4,
-    1,
-    64,
-    'Rankings per step; all K(K-1)/2 pairs of a ranking go in the same batch (Eq. 1).',
-  ),
+  RANKINGS_PER_BATCH,
   // the highest that still trains (scripts/lr-ceiling.ts, tiny fixture, 80 rankings): held-out pair accuracy 0.61 -> 0.91
   // at 0.01, 0.82 at 0.03, 0.66 at 0.1 (1e-3: 0.92)
   float('learning_rate', 'Learning rate', 1e-3, 1e-6, 0.01, 'AdamW learning rate for the reward model (peak, with cosine decay).'),
-  float('held_out_share', 'Held-out share', 0.2, 0, 0.9, 'Share of rankings kept aside to measure pair accuracy.'),
+  HELD_OUT_SHARE,
   int(
     'update_steps',
     'Steps per new ranking',
