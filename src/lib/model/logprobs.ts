@@ -46,6 +46,14 @@ export function logProbsOfTokens(model: GPT, ids: tf.Tensor2D, temperature = 1):
 }
 
 /**
+ * log pi(y|x) = sum_t mask[b, t] * log pi(targets[b, t] | ids[b, <= t]): a sequence's summed log-probability over the
+ * masked tokens (its response), for ids, targets, mask [B, T] -> [B].
+ */
+export function summedLogProbs(model: GPT, ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, temperature = 1): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.mul(logProbsAt(model.logits(ids), targets, temperature), mask), 1) as tf.Tensor1D);
+}
+
+/**
  * Mean next-token cross-entropy of inputs x [B, T] against targets y [B, T].
  * `weights` [B, T] (1 = counts, 0 = ignored) restricts it, e.g. to response tokens in SFT.
  */

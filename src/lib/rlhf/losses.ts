@@ -1,6 +1,6 @@
 /**
- * The losses: the reward model's ranking loss (InstructGPT Eq. 1), and PPO's over response tokens
- * (as TRL's PPOTrainer computes them): the clipped policy loss, the clipped value loss, masked
+ * The losses: the reward model's ranking loss (InstructGPT Eq. 1), DPO's on the same rankings, and PPO's over
+ * response tokens (as TRL's PPOTrainer computes them): the clipped policy loss, the clipped value loss, masked
  * reductions, and per-token entropy. All differentiable; mask is 1 on response tokens and 0 on padding.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +20,32 @@ export function pairDiffs(rewards: tf.Tensor1D, matrix: tf.Tensor2D): tf.Tensor1
  */
 export function rankingLoss(diffs: tf.Tensor1D, pairWeights: tf.Tensor1D): tf.Scalar {
   return tf.sum(tf.mul(tf.softplus(tf.neg(diffs)), pairWeights));
+}
+
+/**
+ * DPO (Rafailov et al. 2023) on K-way rankings, every pair of a ranking in the batch and each ranking weighted
+ * 1/C(K,2) as in Eq. 1, with pi_ref the frozen reference:
+ *   r(x, y) = beta * (log pi(y|x) - log pi_ref(y|x))           the implicit reward of each completion
+ *   h       = r(x, y_w) - r(x, y_l)                             per pair (pairDiffs)
+ *   loss    = sum_p w_p [ (1 - eps) * -log sigmoid(h_p) + eps * -log sigmoid(-h_p) ]
+ * eps is label smoothing (conservative DPO, TRL's label_smoothing: the share of pairs taken as mislabelled); eps = 0
+ * is DPO's loss -log sigmoid(beta * [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))]).
+ * logps, refLogps [N]: summed log-probabilities of the response tokens; pairs [P, N] and pairWeights [P] from
+ * rankings.ts pairMatrix; refLogps are data (the frozen reference).
+ */
+export function dpoLoss(
+  logps: tf.Tensor1D,
+  refLogps: tf.Tensor1D,
+  pairs: tf.Tensor2D,
+  pairWeights: tf.Tensor1D,
+  beta: number,
+  labelSmoothing = 0,
+): { loss: tf.Scalar; rewards: tf.Tensor1D; diffs: tf.Tensor1D } {
+  const rewards = tf.mul(beta, tf.sub(logps, refLogps)) as tf.Tensor1D;
+  const diffs = pairDiffs(rewards, pairs);
+  const preferred = tf.mul(1 - labelSmoothing, rankingLoss(diffs, pairWeights));
+  const flipped = tf.mul(labelSmoothing, rankingLoss(tf.neg(diffs), pairWeights));
+  return { loss: tf.add(preferred, flipped) as tf.Scalar, rewards, diffs };
 }
 
 /** sum(x * m). x, mask: same shape; axis as in tf.sum. */

@@ -1,7 +1,16 @@
 /**
- * Metric names of the PPO stage, the same as TRL's PPOTrainer logs them, plus this
- * project's own (ptx/loss, objective/kl_coef, time/*).
+ * Metric names of the PPO and DPO stages, the same as TRL's PPOTrainer and DPOTrainer log them, plus this
+ * project's own (ptx/loss, objective/kl_coef, time/*); and the metrics of written responses that both report
+ * (objective/gold, objective/instruction_following).
  */
+import { summariseFollowing } from '../data/instructionFollowing';
+import type { Metrics } from '../train/loop';
+
+/** A prompt and the response written to it. */
+export interface PromptResponse {
+  prompt: string;
+  response: string;
+}
 
 export const PPO_METRIC_NAMES = [
   'objective/kl', // mean over the batch of the per-sequence sum of per-token KL
@@ -29,3 +38,35 @@ export const PPO_METRIC_NAMES = [
 export type PpoMetricName = (typeof PPO_METRIC_NAMES)[number];
 
 export type PpoMetrics = Partial<Record<PpoMetricName, number>>;
+
+/** Metric names of the DPO stage (rlhf/dpo.ts), as TRL's DPOTrainer logs them, plus loss, grad_norm and lr. */
+export const DPO_METRIC_NAMES = [
+  'loss', // the DPO loss of the step's rankings, each ranking weighted 1/C(K,2) (Eq. 1)
+  'rewards/chosen', // mean implicit reward beta * (log pi(y_w|x) - log pi_ref(y_w|x)) of the preferred completions
+  'rewards/rejected', // the same for the completions ranked below them
+  'rewards/accuracies', // share of pairs whose preferred completion has the higher implicit reward
+  'rewards/margins', // mean rewards/chosen - rewards/rejected
+  'logps/chosen', // mean log pi(y_w|x), summed over the response tokens
+  'logps/rejected',
+  'grad_norm',
+  'lr',
+] as const;
+
+export type DpoMetricName = (typeof DPO_METRIC_NAMES)[number];
+
+/**
+ * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given), and
+ * objective/instruction_following, the share of the named constraints of the instructions that the responses honour
+ * as written (absent when no instruction names anything).
+ */
+export function responseMetrics(samples: PromptResponse[], goldScorer?: (text: string) => number): Metrics {
+  const out: Metrics = {};
+  if (goldScorer) out['objective/gold'] = mean(samples.map((s) => goldScorer(s.prompt + s.response)));
+  const following = summariseFollowing(samples);
+  if (following.total > 0) out['objective/instruction_following'] = following.share;
+  return out;
+}
+
+export function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
+}

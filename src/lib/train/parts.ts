@@ -4,6 +4,7 @@
  * A mean over the batch is the sum over parts of each part's mean times its share of the batch: the caller scales
  * each part's loss and metrics by that share, so the summed gradient is the whole batch's (up to rounding).
  */
+import * as tf from '@tensorflow/tfjs';
 import type { AdamW, LossWithMetrics } from './adamw';
 
 /** How a stage may split a step: parts that hold the thread about partMs, and whether to stop between them. */
@@ -70,4 +71,37 @@ export async function accumulateInParts(
   const done = await runInParts(rows, sizer, (from, to) => optimizer.accumulate(() => part(from, to)), stop);
   if (!done) optimizer.discardAccumulated();
   return done;
+}
+
+/** A part's loss and metrics times its share of the batch (a number, or a scalar computed on the device). */
+export function scaledPart(part: LossWithMetrics, share: tf.Scalar | number): LossWithMetrics {
+  return {
+    loss: tf.mul(part.loss, share) as tf.Scalar,
+    metrics: Object.fromEntries(Object.entries(part.metrics ?? {}).map(([k, v]) => [k, tf.mul(v, share) as tf.Scalar])),
+  };
+}
+
+/** Rows of one kind for accumulateSegments: their count, their sizer and the loss of rows [from, to). */
+export interface Segment {
+  rows: number;
+  sizer: PartSizer;
+  part: (from: number, to: number) => LossWithMetrics;
+}
+
+/**
+ * accumulateInParts over segments one after another (e.g. rollout rows, then pretraining windows), yielding between
+ * them too. False when `stop()` cut it short: the pending sum is then discarded.
+ */
+export async function accumulateSegments(optimizer: AdamW, segments: Segment[], stop?: () => boolean): Promise<boolean> {
+  for (const [i, { rows, sizer, part }] of segments.entries()) {
+    if (i > 0) {
+      await yieldToEventLoop();
+      if (stop?.()) {
+        optimizer.discardAccumulated();
+        return false;
+      }
+    }
+    if (!(await accumulateInParts(optimizer, rows, sizer, part, stop))) return false;
+  }
+  return true;
 }

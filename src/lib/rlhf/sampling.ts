@@ -1,0 +1,49 @@
+/**
+ * Sampling for the stages that train a policy (PPO-ptx, DPO): a model's responses to prompts as text, the seed of a
+ * step's sampling, and the progress of a sampling that a pause may stop.
+ */
+import type { GPT } from '../model/gpt';
+import { SamplingStopped, type SampleOptions } from '../model/sampler';
+import type { Tokenizer } from '../data/tokenizer';
+import type { StepControl } from '../train/pausable';
+import type { PromptResponse } from './metrics';
+import { writeResponses, type RolloutShape } from './rollout';
+
+/** `model`'s response to each prompt (prompts cut from the left to the shape's budget). */
+export async function sampleResponses(
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  shape: RolloutShape,
+  opts: Parameters<typeof writeResponses>[4],
+): Promise<PromptResponse[]> {
+  const responses = await writeResponses(
+    model,
+    tokenizer,
+    prompts.map((p) => tokenizer.encode(p)),
+    shape,
+    opts,
+  );
+  return prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] }));
+}
+
+/** A different sampling seed for every step of a run with this seed. */
+export function mixSeed(seed: number, step: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+}
+
+/**
+ * With a phase listener: the sampler's onToken that reports `label t/T`, lets messages through and stops the sampling
+ * (SamplingStopped, see model/sampler.ts stoppable) when a pause was asked for.
+ */
+export function pausableSampling(control: StepControl<'sampling'>, label: string): SampleOptions['onToken'] {
+  const onPhase = control.onPhase;
+  return (
+    onPhase &&
+    (async (done, total) => {
+      onPhase({ name: 'sampling', label: `${label} ${done}/${total}`, done, total });
+      await control.breathe();
+      if (control.shouldStop()) throw new SamplingStopped();
+    })
+  );
+}
