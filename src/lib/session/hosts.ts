@@ -71,6 +71,7 @@ function scorerStage(runner: StageRunner): StageDescriptor | undefined {
   return runner.stages.find((d) => d.liveRankings?.scorer && runner.object(d.name));
 }
 
+/** The ranking flow's view of the session: the policy, and the stages as their descriptors describe them. */
 export function rankingFlowHost(s: SessionParts): RankingFlowHost {
   const { runner } = s;
   return {
