@@ -20,6 +20,7 @@ import { int } from '../../src/lib/settings';
 import type { Stage } from '../../src/lib/train/loop';
 import type { EngineEvent, MetricPoint } from '../../src/lib/types';
 import Pipeline from '../../src/ui/Pipeline.svelte';
+import RankingPanel from '../../src/ui/RankingPanel.svelte';
 import StagePanel from '../../src/ui/StagePanel.svelte';
 import { engine } from '../../src/ui/engine.svelte';
 import { useWasmBackend } from './setup-tf';
@@ -190,6 +191,12 @@ describe('stage registry', () => {
     expect(b.lineage()).toEqual(['Counting step 3', root]);
     expect(await values(after.reference.variables())).toEqual(reference);
     expect((await b.nextRankingTask(2)).iteration).toBe(3);
+
+    // the ranking panel names the task-writing stage's steps from its descriptor
+    engine.status = b.status();
+    engine.counters = { ...b.counters(), appliedAtIteration: 3 };
+    const panel = render(RankingPanel).body;
+    expect(panel).toMatch(/data-testid="ranking-applied"[^>]*>\s*Your rankings reached the reward model at Counting step 3\./);
   });
 
   it('draws a stage that follows another than the one before it as a branch of the pipeline', async () => {
