@@ -145,6 +145,21 @@ export interface StageInfo {
   stepLabel: string;
   /** Whether the ranking panel sits beside this stage's panel. */
   withRankings?: boolean;
+  /**
+   * Its link in the policy's lineage. Default: named by its title once done ("SFT"), by its step before
+   * ("SFT step 6"). 'start': its finish begins a new lineage (older ranking tasks are discarded). 'end': the
+   * product, always named by its step ("PPO-ptx iteration 29"). 'off': it does not change the policy (the reward
+   * model): not in the lineage, and its reset leaves the policy's version alone.
+   */
+  lineage?: 'start' | 'end' | 'off';
+  /** While it exists its policy writes the ranking tasks: they carry its step, and the ranking panel names it. */
+  writesTasks?: boolean;
+  /** A step of it in running text, when not `${title} ${stepLabel}` ("PPO iteration"). */
+  stepName?: string;
+  /** An alternative branch: the stage it follows in the pipeline, when not the one listed before it (DPO after SFT). */
+  after?: StageName;
+  /** The shipped checkpoint has done this stage already (pretraining): the pipeline says so until it runs here. */
+  doneWhenShipped?: boolean;
 }
 
 export interface EngineStatus {
@@ -176,7 +191,7 @@ export interface RankingTask {
   id: string;
   prompt: string;
   completions: string[];
-  /** The PPO iteration (0 before PPO) of the policy that wrote the completions. */
+  /** The step of the stage whose policy wrote the completions (`writesTasks`: PPO-ptx's iteration); 0 before one exists. */
   iteration: number;
   /** The policy version that wrote it (ModelInfo.version then). */
   version: number;
@@ -205,7 +220,7 @@ export interface RankingCounters {
   queued: number;
   /** Rankings stored but not yet applied to the reward model. */
   waitingForReward: number;
-  /** The PPO iteration at whose boundary the last update was applied; null when applied outside PPO or never. */
+  /** The task-writing stage's step (a PPO iteration) at whose boundary the last update was applied; null when applied outside one or never. */
   appliedAtIteration: number | null;
   demonstrations: number;
 }
@@ -240,7 +255,7 @@ export interface RankingSubmitResult {
 /** An incremental reward-model update applied some queued rankings. */
 export interface RewardUpdateInfo {
   applied: number;
-  /** The PPO iteration at whose boundary it ran; null outside PPO. */
+  /** The task-writing stage's step (a PPO iteration) at whose boundary it ran; null outside one. */
   atIteration: number | null;
   /** The updated reward model's scores of the applied rankings' completions (the last few), by task id. */
   predicted: { taskId: string; scores: number[] }[];

@@ -1,5 +1,5 @@
 /** Pure helpers that turn a stage's metric points into what its panel shows (no Svelte, no tfjs). */
-import type { MetricPoint, ModelInfo, StatSpec } from '../lib/types';
+import type { MetricPoint, ModelInfo, StageInfo, StageStatus, StatSpec } from '../lib/types';
 
 /** The last point that carries `key` (of the given kind), if any. */
 export function lastWith(points: readonly MetricPoint[], key: string, kind?: 'train' | 'eval'): MetricPoint | undefined {
@@ -36,10 +36,36 @@ export function pct(x: number | null | undefined): string {
 }
 
 /**
- * A stage the shipped checkpoint has done already (pretraining), while it has not been run here:
+ * A stage the shipped checkpoint has done already (pretraining: `doneWhenShipped`), while it has not been run here:
  * e.g. "done: shipped checkpoint (val loss 0.565)"; null otherwise.
  */
-export function shippedDone(stage: string, state: string, model: ModelInfo | null): string | null {
-  if (stage !== 'pretrain' || state !== 'not-started' || !model?.pretrained) return null;
+export function shippedDone(info: StageInfo, state: string, model: ModelInfo | null): string | null {
+  if (!info.doneWhenShipped || state !== 'not-started' || !model?.pretrained) return null;
   return `done: shipped checkpoint (val loss ${model.pretrained.valLoss.toFixed(3)})`;
+}
+
+/** A stage's place in the pipeline: its number (its depth after the first), and the title of the stage it branches from. */
+export interface PipelineSlot {
+  info: StageInfo;
+  number: number;
+  /** Set when it follows another stage than the one listed before it (`after`): an alternative branch. */
+  branchFrom?: string;
+}
+
+/** The registry's stages as the pipeline draws them: in order, a stage with `after` starting a branch. */
+export function pipelineSlots(stages: readonly StageInfo[]): PipelineSlot[] {
+  const numbers = new Map<string, number>();
+  return stages.map((info, i) => {
+    const previous = stages[i - 1];
+    const after = info.after ? stages.find((s) => s.name === info.after) : previous;
+    const number = after ? (numbers.get(after.name) ?? 0) + 1 : 0;
+    numbers.set(info.name, number);
+    return after && after !== previous ? { info, number, branchFrom: after.title } : { info, number };
+  });
+}
+
+/** The stage whose policy writes the ranking tasks (`writesTasks`): one running, else one started; as the session picks it. */
+export function taskWriter(stages: readonly StageInfo[], status: (name: string) => StageStatus): StageInfo | undefined {
+  const writers = stages.filter((s) => s.writesTasks && status(s.name).state !== 'not-started');
+  return writers.find((s) => ['running', 'pausing'].includes(status(s.name).state)) ?? writers[0];
 }

@@ -23,7 +23,7 @@ class FullStore extends MemoryRankingStore {
   }
 }
 
-const host = { onCounters: () => {}, reward: () => null, prompts: [] } as unknown as RankingFlowHost;
+const host = { onCounters: () => {}, reward: () => null, liveLearners: () => [], prompts: [] } as unknown as RankingFlowHost;
 
 describe('IndexedDB batches', () => {
   it('writes a batch in one transaction: a failing entry keeps none of them', async () => {

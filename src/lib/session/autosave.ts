@@ -1,12 +1,12 @@
 /**
  * Autosave: what a reload, a dead worker or a lost GPU would otherwise take away, captured at step
  * boundaries, when a stage changes state and when a setting changes, and written to IndexedDB in the
- * background. The weights of the policy and of every stage's own models (the reward model, PPO's frozen
- * SFT reference) are read back in ONE device readback; the write is coalesced (one in flight, one queued)
- * so the training loop never waits.
+ * background. The weights of the policy and of every stage's own models (its descriptor's savedVariables:
+ * the reward model, PPO's frozen SFT reference) are read back in ONE device readback; the write is
+ * coalesced (one in flight, one queued) so the training loop never waits. sessionSave.ts restores it.
  *
  * Restored: the policy (with its tokenizer), the corpus, each stage's settings, state and step, the
- * reward model's weights, PPO's SFT reference, the metric series and the samples on show.
+ * models its descriptor keeps (the reward model, PPO's SFT reference), the metric series and the samples on show.
  * Not restored (a resumed stage starts these afresh): optimizer moments (AdamW m and v), PPO's value
  * model (re-cloned from the reward model) and its adaptive-KL controller, the data shuffles' RNG
  * position, and the "weights before the stage began" that Reset returns to (Reset after a restore
@@ -16,9 +16,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data/tokenizer';
 import { encodeCheckpoint, type NamedArray } from '../model/checkpoint';
 import type { GPT } from '../model/gpt';
-import { PpoStage } from '../rlhf/ppo';
-import { RewardStage } from '../rlhf/rewardTrainer';
-import type { Stage } from '../train/loop';
 import type { SettingValues } from '../settings';
 import type { CorpusSource, MetricPoint, SampleView, StageName, StageState } from '../types';
 
@@ -27,7 +24,7 @@ export const AUTOSAVE_KEY = 'current';
 export interface SavedStage {
   state: StageState;
   step: number;
-  /** The stage's own models' variables, flattened in their order (see stageVariables). */
+  /** The stage's own models' variables, flattened in their order (its descriptor's savedVariables). */
   weights?: Float32Array;
 }
 
@@ -197,11 +194,4 @@ export class Autosaver {
         }
       });
   }
-}
-
-/** The models a stage holds besides the shared policy, whose weights the autosave keeps. */
-export function stageVariables(stage: Stage): tf.Variable[] {
-  if (stage instanceof RewardStage) return stage.rewardModel.variables();
-  if (stage instanceof PpoStage) return stage.reference.variables();
-  return [];
 }

@@ -1,8 +1,9 @@
 /**
  * The path of a ranking: a task (a prompt with K completions from the newest policy) is handed out,
- * ranked, checked, stored, and queued for the reward model; a submit returns once the ranking is stored.
- * Queued rankings reach the reward model together: in the background, or, while PPO-ptx runs, at its
- * next iteration boundary. Also the user's demonstrations and JSONL export/import. DOM-free.
+ * ranked, checked, stored, and handed to the stages that take live rankings; a submit returns once the
+ * ranking is stored. A stage training now takes it into its set; for the reward model (the scorer) once
+ * trained, queued rankings arrive together: in the background, or, while a stage that uses it runs
+ * (PPO-ptx), at that stage's next step boundary. Also the user's demonstrations and JSONL files. DOM-free.
  */
 import { sample, SamplingStopped, stoppable } from '../model/sampler';
 import { breather, PART_MS } from '../train/breather';
@@ -17,17 +18,18 @@ import {
   type Ranking,
   type RankingSource,
 } from '../rlhf/rankings';
-import { heldOutOf, type RewardStage } from '../rlhf/rewardTrainer';
+import { heldOutOf } from '../rlhf/rewardTrainer';
 import type { Demonstration } from '../rlhf/sft';
 import { formatPrompt } from '../data/world';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
+import type { RankingScorer } from '../stages/descriptor';
 import type { HeldOutAccuracy, MetricPoint, RankingCounters, RankingSubmitResult, RankingTask, RewardUpdateInfo } from '../types';
 import type { RankingStore } from './rankingStore';
 import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
 
-/** Tasks kept ready while PPO-ptx runs, so that the next one shows at once. */
+/** Tasks kept ready while the task-writing stage (PPO-ptx) runs, so that the next one shows at once. */
 export const QUEUE_LENGTH = 4;
 /** An update reports the new scores of this many of the rankings it applied (the newest). */
 const PREDICTIONS_REPORTED = 4;
@@ -36,17 +38,19 @@ const PREDICTIONS_REPORTED = 4;
 export interface RankingFlowHost {
   policy(): { model: GPT; tokenizer: Tokenizer };
   prompts: readonly string[];
-  /** The live reward model and whether it is training now. */
-  reward(): { stage: RewardStage; training: boolean } | null;
-  /** A stage that reads the reward model is running: updates wait for its next step boundary. */
+  /** The live reward model (the stage's scorer) and whether it is training now. */
+  reward(): { stage: RankingScorer; training: boolean } | null;
+  /** Each stage that takes new rankings into its training set now (the reward model while it trains). */
+  liveLearners(): ((added: Ranking[]) => void)[];
+  /** A stage that reads the reward model is running: updates wait for its next step boundary, and report it. */
   rewardInUse(): boolean;
-  /** Which policy writes tasks now: its PPO iteration, 0 before PPO. */
+  /** Which policy writes tasks now: the task-writing stage's step (a PPO iteration), 0 before one exists. */
   policyIteration(): number;
   /** The live policy's version and a name for it ("PPO-ptx iteration 3", "SFT", …). */
   policyVersion(): number;
   policyOrigin(): string;
-  /** Whether a PPO-ptx run is under way (its boundary updates report their iteration). */
-  ppoRunning(): boolean;
+  /** Whether the task-writing stage is running (tasks are scarce then). */
+  policyTraining(): boolean;
   onRewardUpdate(update: RewardUpdateInfo): void;
   onError(message: string): void;
   samplingSettings(): { temperature: number; maxNewTokens: number };
@@ -119,7 +123,7 @@ export class RankingFlow {
 
   /**
    * `count` prompts with k completions each, sampled in one batch (two tasks cost far less than twice one). It lets
-   * messages through every BREATHE_MS (a pause, a stored ranking); PPO-ptx's steps may then run a part, so a task
+   * messages through every BREATHE_MS (a pause, a stored ranking); a running stage's steps may then run a part, so a task
    * sampled during an iteration may straddle one of its updates. Stopped (no tasks) as soon as `stop()` is true.
    */
   async sampleTasks(k: number, count: number, stop?: () => boolean): Promise<RankingTask[]> {
@@ -206,9 +210,9 @@ export class RankingFlow {
     return task;
   }
 
-  /** One task sampled now; while PPO-ptx runs (tasks are scarce then) a second comes in the same batch and waits in the queue. */
+  /** One task sampled now; while the task-writing stage runs (tasks are scarce then) a second comes in the same batch and waits in the queue. */
   private async sampledNow(k: number): Promise<RankingTask> {
-    const [task, ...spare] = await this.sampleTasks(k, this.host.ppoRunning() ? 2 : 1);
+    const [task, ...spare] = await this.sampleTasks(k, this.host.policyTraining() ? 2 : 1);
     spare.forEach((t) => this.queue.add(t));
     return task;
   }
@@ -219,10 +223,10 @@ export class RankingFlow {
 
   // ---- rankings ----
 
-  /** Stores the ranking and returns; the reward model learns from it afterwards ('reward-update' event). */
+  /** Stores the ranking and returns; the stages learn from it afterwards (the reward model: 'reward-update' event). */
   async submit(taskId: string, order: number[], source: RankingSource, labelerId?: string): Promise<RankingSubmitResult> {
     const ranking = await this.record(taskId, order, source, labelerId);
-    this.feedReward([ranking]);
+    this.feed([ranking]);
     this.emitCounters();
     return { counters: this.counters() };
   }
@@ -252,17 +256,17 @@ export class RankingFlow {
     if (this.rankings.some((r) => r.id === ranking.id)) return false;
     await this.store.putRankings([ranking]);
     this.rankings.push(ranking);
-    this.feedReward([ranking]);
+    this.feed([ranking]);
     this.emitCounters();
     return true;
   }
 
-  /** New rankings join a training reward model's set at once; otherwise they queue for the next update. */
-  private feedReward(added: Ranking[]): void {
+  /** New rankings join the set of each stage that takes them now; a trained reward model queues them for its next update. */
+  private feed(added: Ranking[]): void {
+    if (added.length === 0) return;
+    for (const join of this.host.liveLearners()) join(added);
     const reward = this.host.reward();
-    if (!reward || added.length === 0) return;
-    if (reward.training) return reward.stage.addRankings(added);
-    this.applier.enqueue(added);
+    if (reward && !reward.training) this.applier.enqueue(added);
   }
 
   /** At a step boundary of a stage that reads the reward model: the queued rankings, in one update. */
@@ -287,7 +291,7 @@ export class RankingFlow {
     reward.stage.addRankings(batch);
     const trained = await reward.stage.update();
     this.rewardUpdates += 1;
-    this.appliedAtIteration = this.host.ppoRunning() ? this.host.policyIteration() : null;
+    this.appliedAtIteration = this.host.rewardInUse() ? this.host.policyIteration() : null;
     const held = await reward.stage.evaluate();
     this.heldOut = heldOutOf(held) ?? this.heldOut;
     this.host.onRewardMetrics({ kind: 'eval', values: { ...trained, ...held } });
@@ -342,7 +346,7 @@ export class RankingFlow {
       );
     });
     this.rankings.push(...added);
-    this.feedReward(added);
+    this.feed(added);
     this.emitCounters();
     return { added: added.length, errors, counters: this.counters() };
   }

@@ -1,8 +1,11 @@
 /**
  * A stage descriptor: everything the session and the UI need to know of one training stage, in one
- * record. The plain-data part (StageInfo: title, settings, charts, stats) travels to the UI; `create`
- * and the hooks stay in the worker. Adding a stage is one descriptor and one line in registry.ts.
+ * record. The plain-data part (StageInfo: title, settings, charts, stats, its place in the pipeline and
+ * the lineage) travels to the UI; `create` and the hooks stay in the worker. The session, the autosave
+ * and the ranking flow know a stage only through these fields: adding a stage is one descriptor and one
+ * line in registry.ts.
  */
+import type { Variable } from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
 import type { Ranking } from '../rlhf/rankings';
@@ -48,6 +51,30 @@ export interface StageContext {
   };
 }
 
+/** A model that scores completions and learns from rankings in small background updates: the reward model. */
+export interface RankingScorer {
+  addRankings(rankings: Ranking[]): void;
+  /** One incremental update on the rankings added since the last (Eq. 1); its training figures. */
+  update(): Promise<Metrics>;
+  /** Held-out figures (pair accuracy and its interval). */
+  evaluate(): Promise<Metrics>;
+  predictMany(items: { prompt: string; completions: string[] }[]): Promise<number[][]>;
+}
+
+/** How a stage takes the rankings that arrive while it exists (submitted, from a labeler, a classroom, a file). */
+export interface LiveRankings {
+  /**
+   * The rankings join its training set, used from its next step. Called while it trains; a stage without a
+   * scorer is also called while it waits paused or done.
+   */
+  join(stage: Stage, added: Ranking[]): void;
+  /**
+   * Once it has trained: the model that the ranking flow updates with queued rankings between runs (or at the
+   * step boundaries of a stage that `uses` it), and whose scores the ranking tasks show.
+   */
+  scorer?(stage: Stage): RankingScorer;
+}
+
 export interface StageDescriptor<S extends SettingValues = SettingValues> extends StageInfo {
   /** Metric names without a namespace get `${metricPrefix}/` (default: the stage's name; '' keeps them). */
   metricPrefix?: string;
@@ -68,10 +95,23 @@ export interface StageDescriptor<S extends SettingValues = SettingValues> extend
   create(ctx: StageContext, settings: S, control?: StageControl): Stage;
   /** After each step: interleaved work such as reward-model updates; samples it returns are shown. */
   afterStep?(stage: Stage, step: number, ctx: StageContext, control: StageControl): Promise<SampleView[] | void>;
+  /** Once it finished, and once an autosave restored it finished. */
   onDone?(stage: Stage, ctx: StageContext): Promise<void>;
   /** Frees the stage (default: stage.dispose()). */
   release?(stage: Stage, ctx: StageContext): void;
+  /**
+   * The models it holds besides the shared policy (a frozen reference, a reward model and its head), in a fixed
+   * order: the autosave keeps their weights and loads them back into the stage it recreates (default: none).
+   */
+  savedVariables?(stage: Stage): Variable[];
+  /** Rankings that arrive while it exists reach it (default: they do not). */
+  liveRankings?: LiveRankings;
+  /** How ranking tasks sample while its policy writes them (`writesTasks`), or before any such stage exists. */
+  taskSampling?(settings: S): { temperature: number; maxNewTokens: number };
 }
+
+/** How ranking tasks sample when no registered stage says (`taskSampling`). */
+export const DEFAULT_TASK_SAMPLING = { temperature: 1, maxNewTokens: 64 };
 
 /** A stage whose settings type is its spec's: the one place where checked values meet their type. */
 export function defineStage<const Specs extends readonly SettingSpec[]>(
@@ -82,8 +122,9 @@ export function defineStage<const Specs extends readonly SettingSpec[]>(
 
 /** The plain-data part, for the UI. */
 export function stageInfo(d: StageDescriptor): StageInfo {
-  const { name, title, summary, settings, charts, stats, stepLabel, withRankings } = d;
-  return { name, title, summary, settings, charts, stats, stepLabel, withRankings };
+  const { name, title, summary, settings, charts, stats, stepLabel, withRankings, lineage, writesTasks, stepName, after, doneWhenShipped } =
+    d;
+  return { name, title, summary, settings, charts, stats, stepLabel, withRankings, lineage, writesTasks, stepName, after, doneWhenShipped };
 }
 
 /** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */

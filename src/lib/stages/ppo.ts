@@ -22,6 +22,9 @@ export const ppoStage = defineStage({
   uses: ['reward'],
   withRankings: true,
   stepLabel: 'iteration',
+  lineage: 'end',
+  writesTasks: true,
+  stepName: 'PPO iteration',
   charts: [
     {
       id: 'ppo-chart-scores',
@@ -77,6 +80,10 @@ export const ppoStage = defineStage({
       goldScorer: ctx.goldScorer,
       settings,
     }),
+  // its frozen SFT reference; the value model is re-cloned from the reward model
+  savedVariables: (stage) => (stage as PpoStage).reference.variables(),
+  // ranking tasks sample as its rollouts do
+  taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
   /**
    * Between iterations: new rankings update the reward model, the ranking queue refills from the newest policy, the
    * sample stream refreshes. A pause asked for skips what is left (the rankings then reach the reward model once

@@ -8,6 +8,7 @@ export const pretrainStage = defineStage({
   summary: 'Next-token prediction on the corpus: the model learns the language of its texts. The shipped checkpoint has done this already.',
   settings: PRETRAIN_SETTINGS,
   stepLabel: 'step',
+  doneWhenShipped: true,
   charts: [
     {
       id: 'pretrain-chart',

@@ -20,6 +20,7 @@ export const rewardStage = defineStage({
   settings: REWARD_SETTINGS,
   withRankings: true,
   stepLabel: 'step',
+  lineage: 'off',
   charts: [
     { id: 'reward-chart-loss', title: 'Ranking loss (Eq. 1)', series: [{ key: 'reward/loss', label: 'train', kind: 'train' }] },
     {
@@ -67,6 +68,12 @@ export const rewardStage = defineStage({
     }
     return stage;
   },
+  // while it trains, new rankings join its set; once trained, they reach it in incremental updates
+  liveRankings: {
+    join: (stage, added) => (stage as RewardStage).addRankings(added),
+    scorer: (stage) => stage as RewardStage,
+  },
+  savedVariables: (stage) => (stage as RewardStage).rewardModel.variables(),
   onDone: (_stage, ctx) => ctx.rankingFlow.rewardTrained(),
   release(stage, ctx) {
     const reward = stage as RewardStage;

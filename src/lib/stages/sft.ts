@@ -10,6 +10,8 @@ export const sftStage = defineStage({
   settings: SFT_SETTINGS,
   withRankings: true,
   stepLabel: 'step',
+  // the model it ends with is the reference of what follows: ranking tasks from before are discarded
+  lineage: 'start',
   charts: [
     {
       id: 'sft-chart',
