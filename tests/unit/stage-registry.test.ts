@@ -120,7 +120,7 @@ describe('stage registry', () => {
     session.setCorpus({ kind: 'builtin', documents: 50 });
     session.newModel({ preset: 'tiny', tokenizer: 'char' });
 
-    expect(session.status().stageInfo.map((s) => s.name)).toEqual(['pretrain', 'sft', 'reward', 'ppo', 'count']);
+    expect(session.status().stageInfo.map((s) => s.name)).toEqual([...BUILT_IN_STAGES.map((s) => s.name), 'count']);
     expect(session.status().settings.count).toEqual({ steps: 3, by: 2 });
     expect(session.status().stages.count).toEqual({ state: 'not-started', step: 0, total: 3 });
     expect(() => session.configure('count', { by: 9 })).toThrow(/Count by must be between 1 and 5/);
@@ -139,8 +139,8 @@ describe('stage registry', () => {
     engine.metrics = { count: points as MetricPoint[] };
     const pipeline = render(Pipeline, { props: { active: 'count', onselect: () => {} } }).body;
     expect(pipeline).toContain('data-testid="tab-count"');
-    expect(pipeline).toContain('4. Counting');
-    const panel = render(StagePanel, { props: { info: session.status().stageInfo[4] } }).body;
+    expect(pipeline).toContain('3. Counting'); // listed after DPO (2., the branch after SFT), it follows DPO
+    const panel = render(StagePanel, { props: { info: session.status().stageInfo.find((s) => s.name === 'count')! } }).body;
     expect(panel).toContain('data-testid="setting-count-steps"');
     expect(panel).toContain('data-testid="setting-count-by"');
     expect(panel).toContain('data-testid="count-chart"');
@@ -205,7 +205,7 @@ describe('stage registry', () => {
     const count = status.stageInfo.find((s) => s.name === 'count')!;
     engine.status = { ...status, stageInfo: [...status.stageInfo, { ...count, name: 'branch', title: 'Branch', after: 'sft' }] };
     const pipeline = render(Pipeline, { props: { active: 'count', onselect: () => {} } }).body;
-    expect(pipeline).toContain('4. Counting');
+    expect(pipeline).toContain('3. Counting');
     expect(pipeline).toContain('2. Branch');
     expect(pipeline).toMatch(/data-testid="branch-branch"[^>]*>or, after SFT →/);
     expect(pipeline).not.toContain('data-testid="branch-count"');

@@ -18,11 +18,14 @@ describe('URL state', () => {
   });
 
   it('refuses a bad value, an unknown setting or stage with a message, and keeps the good ones', () => {
-    const parsed = parseUrlState('?stage=dpo&pretrain.learning_rate=5&pretrain.steps=abc&pretrain.batch_size=4&ppo.nope=1&x.y=2', stages);
+    const parsed = parseUrlState(
+      '?stage=nosuch&pretrain.learning_rate=5&pretrain.steps=abc&pretrain.batch_size=4&ppo.nope=1&x.y=2',
+      stages,
+    );
     expect(parsed.stage).toBeNull();
     expect(parsed.settings).toEqual({ pretrain: { batch_size: 4 } });
     expect(parsed.errors).toEqual([
-      'There is no stage "dpo".',
+      'There is no stage "nosuch".',
       'Pretrain: Learning rate must be between 0.000001 and 0.03; got 5.',
       'Pretrain: Steps must be a number.',
       'Unknown setting "ppo.nope".',
