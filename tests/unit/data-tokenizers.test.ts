@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BpeTokenizer, preTokenize } from '../../src/lib/data/bpeTokenizer';
 import { CharTokenizer } from '../../src/lib/data/charTokenizer';
-import { tokenizerFromJSON, type Tokenizer } from '../../src/lib/data/tokenizer';
+import type { Tokenizer } from '../../src/lib/data/tokenizer';
+import { tokenizerFromJSON } from '../../src/lib/data/tokenizerJson';
 import { generateCorpus } from '../../src/lib/data/world';
 
 const corpus = generateCorpus({ seed: 1, documents: 400 })

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { configError, parameterShapes, type ModelConfig } from './config';
 import { crc32 } from './crc32';
 import { GPT } from './gpt';
-import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
+import { tokenizerFromJSON } from '../data/tokenizerJson';
 import { checkContiguous, CheckpointError, readValues, tensorEntries, type NamedArray, type TensorEntry } from './safetensorsLayout';
 
 export { CheckpointError, MAX_ABS_WEIGHT, type NamedArray } from './safetensorsLayout';
