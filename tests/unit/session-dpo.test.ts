@@ -65,6 +65,8 @@ describe('Session: DPO on the rankings', () => {
     await a.step('dpo');
     const dpo = created.at(-1)!;
     expect(dpo.referenceSource).toBe('policy'); // no SFT ran
+    // before its first update the policy is its reference: every implicit reward is 0
+    expect(a.history().metrics.dpo.find((p) => p.kind === 'train')?.values).toMatchObject({ 'rewards/chosen': 0, 'rewards/margins': 0 });
     const planned = a.status().stages.dpo;
     expect(planned).toMatchObject({ state: 'paused', step: 1 });
     expect(planned.total).toBe(Math.ceil(dpo.counts.train / DPO.rankings_per_batch));
@@ -112,6 +114,14 @@ describe('Session: DPO on the rankings', () => {
     expect(b.lineageInfo().lineage).toEqual(['DPO step 2', root]);
     await b.step('dpo');
     expect(b.status().stages.dpo).toMatchObject({ step: 3 });
+    // its first step after the restore measures the policy against the saved reference, not against itself
+    const resumed = b
+      .history()
+      .metrics.dpo.filter((p) => p.kind === 'train')
+      .at(-1)!;
+    expect(resumed.step).toBe(3);
+    expect(resumed.values['rewards/chosen']).not.toBe(0);
+    expect(resumed.values['rewards/margins']).not.toBe(0);
     expect(b.lineageInfo().lineage[0]).toBe('DPO step 3');
     expect(await values(back.reference.variables())).toEqual(reference);
   }, 600_000);
