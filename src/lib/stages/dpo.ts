@@ -64,7 +64,7 @@ export const dpoStage = defineStage({
     },
     {
       id: 'dpo-chart-kl',
-      title: 'KL to the SFT model',
+      title: 'KL to the reference π_ref',
       note: 'nats per response',
       series: [{ key: 'objective/kl', label: 'KL', kind: 'eval' }],
     },
