@@ -1,16 +1,22 @@
 /**
  * DPO through the session (tfjs on wasm, the tiny checkpoint): rankings from a simulated labeler, DPO steps, rankings
  * submitted during DPO joining its set at the next step, ranking tasks written by the DPO policy, the lineage, and an
- * autosave restore that brings DPO back paused with the frozen reference it had; DPO refuses to start beside PPO-ptx.
+ * autosave restore that brings DPO back paused with the frozen reference it had; DPO refuses to start beside PPO-ptx;
+ * after SFT, the SFT model is its reference (and its panel, rendered on the server, says so).
  */
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { render } from 'svelte/server';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
 import type { DpoStage } from '../../src/lib/rlhf/dpo';
 import { MemoryRankingStore } from '../../src/lib/session/rankingStore';
 import { Session, type SessionOptions } from '../../src/lib/session/session';
 import { BUILT_IN_STAGES } from '../../src/lib/stages/registry';
+import type { StageInfo } from '../../src/lib/types';
+import DpoPanel from '../../src/ui/DpoPanel.svelte';
+import { engine } from '../../src/ui/engine.svelte';
 import { useWasmBackend } from './setup-tf';
 import { CPU_BACKEND } from './tiny-session';
 
@@ -51,6 +57,9 @@ async function labelerRanks(s: Session, count: number): Promise<void> {
 }
 
 const values = async (variables: readonly tf.Variable[]) => Promise.all(variables.map(async (v) => Array.from(await v.data())));
+
+/** The DPO panel rendered on the server from the engine's status, without Svelte's hydration markers. */
+const panelOf = (info: StageInfo) => render(DpoPanel, { props: { info } }).body.replace(/<!--[^]*?-->/g, '');
 
 beforeAll(useWasmBackend);
 
@@ -139,5 +148,28 @@ describe('Session: DPO on the rankings', () => {
     s.configure('dpo', DPO);
     await s.step('dpo');
     expect(s.status().stages.dpo).toMatchObject({ state: 'paused', step: 1 });
+  }, 600_000);
+
+  it('after SFT: the frozen SFT model is its reference, the lineage and the panel say so', async () => {
+    const s = await dpoSession({ store: new MemoryRankingStore() });
+    await labelerRanks(s, 6);
+    const info = s.status().stageInfo.find((d) => d.name === 'dpo')!;
+    engine.status = s.status();
+    expect(panelOf(info)).toContain('π<sub>ref</sub> will be the policy as DPO found it: no SFT ran');
+
+    await s.addDemonstration('Write a short story about Tom.', 'Tom went to the park. He was happy. The end.');
+    s.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4, instruction_prompts: 4 });
+    for (let i = 0; i < 50 && s.status().stages.sft.state !== 'done'; i++) await s.step('sft');
+    const sft = decodeCheckpoint(await s.exportCheckpoint()).tensors;
+    s.configure('dpo', DPO);
+    await s.step('dpo');
+    const dpo = created.at(-1)!;
+    expect(dpo.referenceSource).toBe('sft');
+    for (const [name, v] of dpo.reference.params) expect(Array.from(await v.data()), name).toEqual(Array.from(sft.get(name)!.data));
+    expect(s.lineageInfo().lineage.slice(0, 2)).toEqual(['DPO step 1', 'SFT']);
+    engine.status = s.status();
+    const panel = panelOf(info);
+    expect(panel).toContain('data-testid="dpo-reference" data-source="sft"');
+    expect(panel).toContain('π<sub>ref</sub> is the frozen SFT model.');
   }, 600_000);
 });
