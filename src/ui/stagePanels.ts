@@ -4,6 +4,7 @@
  */
 import type { Component } from 'svelte';
 import type { StageInfo } from '../lib/types';
+import DpoPanel from './DpoPanel.svelte';
 import PpoPanel from './PpoPanel.svelte';
 import PretrainPanel from './PretrainPanel.svelte';
 import RewardPanel from './RewardPanel.svelte';
@@ -15,6 +16,7 @@ const EXTRAS: Record<string, Component<{ info: StageInfo }>> = {
   sft: SftPanel,
   reward: RewardPanel,
   ppo: PpoPanel,
+  dpo: DpoPanel,
 };
 
 export function panelFor(stage: string): Component<{ info: StageInfo }> {

@@ -159,12 +159,15 @@ export class DpoStage implements Stage {
 
   /**
    * Rankings that arrive while DPO runs (online DPO): the training ones are first in the next step's batch and join the
-   * shuffles after it; each batch of them adds the steps that train on them once. Ids seen before are skipped.
+   * shuffles after it; they add the steps that train on them once (rankings that arrive one at a time before a step
+   * share its batch: the plan counts the batches the queue fills). Ids seen before are skipped.
    */
   addRankings(rankings: Ranking[]): void {
-    const added = this.rankings.add(rankings);
+    const batches = () => Math.ceil(this.queued.length / this.settings.rankings_per_batch);
+    const before = batches();
+    this.rankings.add(rankings);
     this.queued.push(...this.rankings.takeFresh());
-    this.totalSteps += Math.ceil(added / this.settings.rankings_per_batch);
+    this.totalSteps += batches() - before;
   }
 
   async step(): Promise<Metrics> {

@@ -19,7 +19,7 @@ export const dpoStage = defineStage({
   name: 'dpo',
   title: 'DPO',
   summary:
-    'Direct preference optimisation: the policy learns from your rankings with no reward model and no sampling. Its implicit reward is β·log(π/π_ref), π_ref the frozen SFT model; for each ranked pair the loss is −log σ(reward of the preferred − reward of the other), every pair of a ranking in one batch (as Eq. 1). Rank its fresh samples while it trains: they join its rankings at the next step.',
+    'Direct preference optimisation: the policy learns from your rankings with no reward model and no sampling. Its implicit reward is β·log(π/π_ref), π_ref a frozen copy of the model it starts from (the SFT model, when SFT ran); for each ranked pair the loss is −log σ(reward of the preferred − reward of the other), every pair of a ranking in one batch (as Eq. 1). Rank its fresh samples while it trains: they join its rankings at the next step.',
   settings: DPO_SETTINGS,
   metricPrefix: '', // TRL's DPO names (rewards/chosen, logps/rejected, …)
   after: 'sft',
@@ -64,7 +64,7 @@ export const dpoStage = defineStage({
     },
     {
       id: 'dpo-chart-kl',
-      title: 'KL to the SFT model',
+      title: 'KL to the reference π_ref',
       note: 'nats per response',
       series: [{ key: 'objective/kl', label: 'KL', kind: 'eval' }],
     },
