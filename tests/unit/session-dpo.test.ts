@@ -135,7 +135,7 @@ describe('Session: DPO on the rankings', () => {
     expect(await values(back.reference.variables())).toEqual(reference);
   }, 600_000);
 
-  it('refuses to start while PPO-ptx exists, and says why', async () => {
+  it('refuses to start while PPO-ptx exists, and PPO-ptx while it exists, and says why', async () => {
     const s = await dpoSession({ store: new MemoryRankingStore() });
     await labelerRanks(s, 6);
     s.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3 });
@@ -148,6 +148,12 @@ describe('Session: DPO on the rankings', () => {
     s.configure('dpo', DPO);
     await s.step('dpo');
     expect(s.status().stages.dpo).toMatchObject({ state: 'paused', step: 1 });
+    // and the other way round: PPO-ptx waits for DPO's reset
+    await expect(s.step('ppo')).rejects.toThrow(/Reset DPO first: PPO-ptx and DPO are two branches/);
+    expect(s.status().stages.ppo.state).toBe('not-started');
+    await s.reset('dpo');
+    await s.step('ppo');
+    expect(s.status().stages.ppo).toMatchObject({ state: 'paused', step: 1 });
   }, 600_000);
 
   it('after SFT: the frozen SFT model is its reference, the lineage and the panel say so', async () => {

@@ -146,7 +146,7 @@ export class StageRunner {
   adopt(name: StageName, state: 'paused' | 'done', prepare: (stage: Stage) => void): void {
     const d = this.descriptor(name);
     const ctx = this.host.context();
-    const stage = d.create(ctx, this.settings[name]);
+    const stage = d.create(ctx, this.settings[name], this.control(name));
     try {
       prepare(stage);
     } catch (err) {
@@ -154,7 +154,8 @@ export class StageRunner {
       else stage.dispose();
       throw err;
     }
-    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery: Number(this.settings[name].eval_every ?? 0), stepLabel: d.stepLabel });
+    const evalEvery = Number(this.settings[name].eval_every ?? d.evalEvery ?? 0);
+    const loop = new TrainingLoop(stage, this.hooks(d), { evalEvery, stepLabel: d.stepLabel });
     loop.state = state;
     this.running.set(name, { stage, loop, snapshot: ctx.model.clone(false), watch: new DivergenceWatch() });
     this.host.onStatus(name, this.status(name));

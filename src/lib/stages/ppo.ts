@@ -64,10 +64,12 @@ export const ppoStage = defineStage({
   ],
   plannedSteps: (s) => s.iterations,
   validate: minibatchError,
-  blocker: (ctx) =>
-    !ctx.rewardFunction && (!ctx.stageObject('reward') || ctx.stageState('reward') === 'running')
-      ? 'Train the reward model first: PPO-ptx maximises its score.'
-      : null,
+  blocker(ctx) {
+    if (!ctx.rewardFunction && (!ctx.stageObject('reward') || ctx.stageState('reward') === 'running'))
+      return 'Train the reward model first: PPO-ptx maximises its score.';
+    if (ctx.stageObject('dpo')) return 'Reset DPO first: PPO-ptx and DPO are two branches from the SFT model, and both train the policy.';
+    return null;
+  },
   create: (ctx, settings, control) =>
     new PpoStage({
       control,
