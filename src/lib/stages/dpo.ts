@@ -7,6 +7,7 @@
 import { DPO_SETTINGS, DpoStage } from '../rlhf/dpo';
 import type { SampleView } from '../types';
 import { defineStage, type StageContext } from './descriptor';
+import { betweenPolicySteps } from './policySteps';
 
 /** Steps between refreshes of the DPO-vs-reference sample stream, and how many it shows. */
 const SAMPLE_EVERY = 4;
@@ -112,16 +113,9 @@ export const dpoStage = defineStage({
   savedVariables: (stage) => (stage as DpoStage).reference.variables(),
   liveRankings: { join: (stage, added) => (stage as DpoStage).addRankings(added) },
   taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
-  /** Between steps: rankings that arrived join, the ranking queue refills from the newest policy, the sample stream refreshes. */
-  async afterStep(stage, step, ctx, control) {
-    const pausing = () => control.shouldStop();
-    if (pausing()) return;
-    await ctx.rankingFlow.applyPending();
-    if (pausing()) return;
-    await ctx.rankingFlow.refillQueue(pausing);
-    if (pausing()) return;
-    if (step % SAMPLE_EVERY === 0 || step === 1) return policyBesideReference(stage as DpoStage, step, ctx);
-  },
+  // between steps the rankings that arrived join, the queue refills from the newest policy, the sample stream refreshes
+  afterStep: (stage, step, ctx, control) =>
+    betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, () => policyBesideReference(stage as DpoStage, step, ctx)),
 });
 
 /** The DPO policy's responses beside the reference's to the same prompts. */

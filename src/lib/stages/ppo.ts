@@ -3,6 +3,7 @@ import { minibatchError, PPO_SETTINGS, PpoStage } from '../rlhf/ppo';
 import type { RewardStage } from '../rlhf/rewardTrainer';
 import type { SampleView } from '../types';
 import { defineStage, type StageContext } from './descriptor';
+import { betweenPolicySteps } from './policySteps';
 
 /** PPO iterations between refreshes of the SFT-vs-policy sample stream. */
 const SAMPLE_EVERY = 2;
@@ -86,20 +87,9 @@ export const ppoStage = defineStage({
   savedVariables: (stage) => (stage as PpoStage).reference.variables(),
   // ranking tasks sample as its rollouts do
   taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
-  /**
-   * Between iterations: new rankings update the reward model, the ranking queue refills from the newest policy, the
-   * sample stream refreshes. A pause asked for skips what is left (the rankings then reach the reward model once
-   * paused, in the background) rather than wait for it.
-   */
-  async afterStep(stage, step, ctx, control) {
-    const pausing = () => control.shouldStop();
-    if (pausing()) return;
-    await ctx.rankingFlow.applyPending();
-    if (pausing()) return;
-    await ctx.rankingFlow.refillQueue(pausing);
-    if (pausing()) return;
-    if (step % SAMPLE_EVERY === 0 || step === 1) return policyBesideSft(stage as PpoStage, step, ctx);
-  },
+  // between iterations new rankings update the reward model, the queue refills, the sample stream refreshes
+  afterStep: (stage, step, ctx, control) =>
+    betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, () => policyBesideSft(stage as PpoStage, step, ctx)),
 });
 
 /** The latest rollouts beside the SFT model's response to the same prompts, each scored by the reward model. */
