@@ -1,7 +1,8 @@
 /**
- * Builds the seven lessons of issue #11 from their text (text.ts) and the sizes (sizes.ts): each run is a stage
- * of the registry with its settings and evaluations, each chart names the metrics the runs record (metrics.ts),
- * each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use smaller sizes still.
+ * Builds the seven lessons of issue #11 and the DPO lesson of issue #21 from their text (text.ts) and the sizes
+ * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
+ * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
+ * smaller sizes still.
  */
 import { labelerById } from '../data/labelers';
 import type { SettingValues } from '../settings';
