@@ -185,6 +185,7 @@ export class LessonRun implements Stage {
         this.trainingSeconds += (performance.now() - started) / 1000;
         return metrics;
       },
+      // the run's evaluations replace the stage's own figures of the same name (DPO's objective/kl on its eval prompts)
       evaluate: async () => ({
         ...namespaced(prefix, (await stage.evaluate?.()) ?? {}),
         ...(await this.evaluations.evaluate({ policy: this.policy!, rewardModel: rewardModelOf(stage), step: stage.stepsDone })),
