@@ -9,6 +9,7 @@ import {
   movingAverage,
   sizesFor,
   sqrtKl,
+  TINY_SIZES,
   wilsonInterval,
   type RunRecord,
 } from '../../src/lib/lessons';
@@ -83,7 +84,7 @@ describe('series helpers', () => {
 });
 
 describe('lesson descriptors', () => {
-  it('has the seven lessons of issue #11, each with runs, charts and a summary before running', () => {
+  it('has the seven lessons of issue #11 and the DPO lesson, each with runs, charts and a summary before running', () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       'instruction-following',
       'rankings',
@@ -92,6 +93,7 @@ describe('lesson descriptors', () => {
       'kl-frontier',
       'alignment-tax',
       'win-rate',
+      'dpo',
     ]);
     for (const lesson of LESSONS) {
       expect(lesson.runs.length).toBeGreaterThan(0);
@@ -116,6 +118,72 @@ describe('lesson descriptors', () => {
     expect(runner.totalSteps).toBe(runner.records.reduce((s, r) => s + r.totalSteps, 0));
     expect(runner.currentRun?.id).toBe('reward-model');
     expect(() => new LessonRunner({ ...lesson, runs: lesson.runs.slice(1) }, ctx)).toThrow(/reward model "rm"/);
+  });
+});
+
+describe('the DPO lesson', () => {
+  const lesson = LESSONS.find((l) => l.id === 'dpo')!;
+  const byId = (id: string) => lesson.runs.find((r) => r.id === id)!;
+
+  it('trains DPO and the reward model on the same rankings, and measures DPO and PPO-ptx alike', () => {
+    expect(lesson.runs.map((r) => [r.id, r.stage])).toEqual([
+      ['dpo', 'dpo'],
+      ['reward-model', 'reward'],
+      ['ppo-ptx', 'ppo'],
+    ]);
+    const [dpo, rm, ppo] = ['dpo', 'reward-model', 'ppo-ptx'].map(byId);
+    expect(dpo.rankings).toEqual(rm.rankings); // same spec and seed: the same rankings
+    expect(dpo.settings.held_out_share).toBe(0); // every ranking trains, as the reward model's
+    expect(ppo.reward).toBe(rm.produces);
+    expect(ppo.settings.ptx_coef).toBeGreaterThan(0);
+    // the same held-out prompts, tokens, temperature and seed; KL from SFT on those samples
+    expect(dpo.evaluations).toEqual(ppo.evaluations);
+    expect(dpo.evaluations.map((e) => e.kind)).toEqual(['held-out-gold', 'kl-from-sft']);
+    for (const e of dpo.evaluations) expect(e).toMatchObject({ prompts: 32, temperature: 1, seed: expect.any(Number) });
+    expect(lesson.charts.map((c) => [c.id, c.x, c.runs])).toEqual([
+      ['gold-vs-kl', 'objective/kl', ['dpo', 'ppo-ptx']],
+      ['gold-vs-time', 'time/training_s', ['dpo', 'ppo-ptx']],
+    ]);
+  });
+
+  it('charts one point per evaluation of both methods and says what was measured', () => {
+    const record = (id: string, stage: string, points: MetricPoint[]): RunRecord => ({
+      ...({} as RunRecord),
+      id,
+      name: id,
+      stage,
+      points,
+      samples: [],
+    });
+    const ev = (step: number, gold: number, kl: number, seconds: number): MetricPoint => ({
+      step,
+      kind: 'eval',
+      values: { 'objective/gold': gold, 'objective/kl': kl, 'time/training_s': seconds },
+    });
+    const runs = [
+      record('dpo', 'dpo', [ev(0, 0.4, 0, 0), { step: 1, kind: 'train', values: { loss: 0.6 } }, ev(8, 0.55, 1.2, 4), ev(16, 0.5, 2.5, 8)]),
+      record('reward-model', 'reward', [{ step: 32, kind: 'eval', values: { 'time/training_s': 30 } }]),
+      record('ppo-ptx', 'ppo', [
+        ev(0, 0.4, 0, 30),
+        { step: 1, kind: 'train', values: { 'objective/gold': 0.9, 'objective/kl': 9 } },
+        ev(4, 0.62, 3.25, 50),
+      ]),
+    ];
+    const vsKl = chartPoints(lesson.charts[0], runs);
+    expect(vsKl.map((p) => [p.step, Object.values(p.values)[0]])).toEqual([
+      [0, 0.4],
+      [0, 0.4],
+      [1.2, 0.55],
+      [2.5, 0.5],
+      [3.25, 0.62],
+    ]); // eval points only: the rollouts' gold and KL (train) are not drawn
+    expect(chartPoints(lesson.charts[1], runs).map((p) => p.step)).toEqual([0, 4, 8, 30, 50]);
+    expect(lesson.summarise(runs)).toBe(
+      `On the same ${TINY_SIZES.dpo.rankings} rankings, DPO moved held-out gold 0.40 → 0.50 (best 0.55) at a KL from SFT of 2.50, in 8 s of ` +
+        'training; the reward model + PPO-ptx moved held-out gold 0.40 → 0.62 (best 0.62) at a KL from SFT of 3.25, in 50 s of training ' +
+        `(reward model 30 s) (gold and KL of the responses to ${TINY_SIZES.dpo.prompts} held-out prompts, sampled alike for both).`,
+    );
+    expect(lesson.summarise(runs.slice(1))).toMatch(/^On the same \d+ rankings, the reward model \+ PPO-ptx moved/);
   });
 });
 

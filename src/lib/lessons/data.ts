@@ -1,12 +1,18 @@
-/** The simulated labeler's data for the lessons: rankings of the policy's own samples, and pairwise judgements. */
+/**
+ * The simulated labeler's data for the lessons: rankings of the policy's own samples, pairwise judgements, and the
+ * KL from the SFT model of a policy's samples (the one measure of distance that both PPO and DPO runs report).
+ */
+import * as tf from '@tensorflow/tfjs';
 import { noiseForAgreement, rankCompletions, type Labeler } from '../data/labelers';
 import { splitSentences } from '../data/analyze';
 import { Rng } from '../data/rng';
 import { generateDemonstrations } from '../data/world';
 import type { Tokenizer } from '../data/tokenizer';
 import type { GPT } from '../model/gpt';
+import { summedLogProbs } from '../model/logprobs';
 import type { Ranking } from '../rlhf/rankings';
-import { rolloutShape, writeResponses } from '../rlhf/rollout';
+import { rolloutShape, writeResponses, type RolloutShape } from '../rlhf/rollout';
+import { disposeSequenceTensors, packSequences, sequenceTensors, type TokenPair } from '../rlhf/sequences';
 import type { RankingSpec } from './types';
 
 /** Rows per sampling call. */
@@ -32,7 +38,7 @@ export async function labelerRankings(
   const rows = chosen.flatMap((p) => Array.from({ length: spec.k }, () => p));
   const texts =
     spec.source === 'policy'
-      ? await sampleTexts(policy, tokenizer, rows, spec.responseLength, spec.temperature, spec.seed)
+      ? (await sampleResponsesOf(policy, tokenizer, rows, spec.responseLength, spec.temperature, spec.seed)).texts
       : demonstrationTexts(rows.length, spec.seed, rng);
   const noise = noiseForAgreement(spec.agreement);
   const rankRng = new Rng(spec.seed + 17);
@@ -54,28 +60,61 @@ export function demonstrationTexts(count: number, seed: number, rng: Rng): strin
   );
 }
 
+/** Responses a policy sampled: their text, their tokens and the row shape they were sampled at. */
+export interface SampledResponses {
+  texts: string[];
+  pairs: TokenPair[];
+  shape: RolloutShape;
+  temperature: number;
+}
+
 /** The policy's responses to `prompts` (one each), SAMPLE_ROWS at a time. */
-export async function sampleTexts(
+export async function sampleResponsesOf(
   policy: GPT,
   tokenizer: Tokenizer,
   prompts: string[],
   responseLength: number,
   temperature: number,
   seed: number,
-): Promise<string[]> {
+): Promise<SampledResponses> {
   const encoded = prompts.map((p) => tokenizer.encode(p));
   const shape = rolloutShape(
     encoded.map((p) => p.length),
     policy.config.blockSize,
     responseLength,
   );
-  const texts: string[] = [];
+  const out: SampledResponses = { texts: [], pairs: [], shape, temperature };
   for (let start = 0; start < encoded.length; start += SAMPLE_ROWS) {
     const chunk = encoded.slice(start, start + SAMPLE_ROWS);
     const responses = await writeResponses(policy, tokenizer, chunk, shape, { temperature, seed: (seed * 7919 + start) >>> 0 });
-    texts.push(...responses.texts);
+    out.texts.push(...responses.texts);
+    out.pairs.push(...responses.pairs);
   }
-  return texts;
+  return out;
+}
+
+/**
+ * KL from the reference of each of the policy's own responses, the k1 estimate PPO reports as objective/kl:
+ *   KL(x, y) = sum over response tokens t of log pi(y_t | x, y_<t) - log pi_ref(y_t | x, y_<t),
+ * both at the sampling temperature, so that it means the same for a PPO and a DPO policy.
+ */
+export async function klFromReference(policy: GPT, reference: GPT, eosId: number, sampled: SampledResponses): Promise<number[]> {
+  const { shape, temperature } = sampled;
+  const kls: number[] = [];
+  for (let start = 0; start < sampled.pairs.length; start += SAMPLE_ROWS) {
+    const chunk = sampled.pairs.slice(start, start + SAMPLE_ROWS);
+    const batch = sequenceTensors(packSequences(chunk, shape.time, eosId, chunk.length, shape.promptTokens));
+    const ratio = tf.tidy(() =>
+      tf.sub(
+        summedLogProbs(policy, batch.ids, batch.targets, batch.targetMask, temperature),
+        summedLogProbs(reference, batch.ids, batch.targets, batch.targetMask, temperature),
+      ),
+    );
+    kls.push(...(await ratio.data()));
+    ratio.dispose();
+    disposeSequenceTensors(batch);
+  }
+  return kls;
 }
 
 /**

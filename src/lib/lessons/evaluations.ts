@@ -17,7 +17,7 @@ import type { RunRecord, SampleSet } from '../runs/record';
 import type { SettingValues } from '../settings';
 import type { Metrics } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
-import { judgePairs, labelerRankings, sampleTexts } from './data';
+import { judgePairs, klFromReference, labelerRankings, sampleResponsesOf } from './data';
 import { followingOf, M } from './metrics';
 import { mean, wilsonInterval } from './stats';
 import type { Evaluation, LessonContext, LessonRunSpec, RankingSpec } from './types';
@@ -131,23 +131,29 @@ export class RunEvaluations {
     };
   }
 
-  /** Held-out gold and the win rate against the SFT model (the context's policy), from one set of samples. */
+  /**
+   * Held-out gold, KL from the SFT model and the win rate against it (the SFT model: the context's policy), from one set
+   * of samples of the longest prompt list they ask for (each a prefix of the held-out prompts).
+   */
   private async goldAndWinRate(policy: GPT, step: number): Promise<Metrics> {
     const { ctx } = this;
     const gold = find(this.spec, 'held-out-gold');
+    const kl = find(this.spec, 'kl-from-sft');
     const win = find(this.spec, 'win-rate');
     const goldPrompts = ctx.heldOutPrompts.slice(0, gold?.prompts ?? 0);
+    const klPrompts = ctx.heldOutPrompts.slice(0, kl?.prompts ?? 0);
     const winPrompts = ctx.heldOutPrompts.slice(0, win?.prompts ?? 0);
-    const prompts = goldPrompts.length >= winPrompts.length ? goldPrompts : winPrompts;
+    const prompts = [goldPrompts, klPrompts, winPrompts].reduce((a, b) => (b.length > a.length ? b : a));
     if (prompts.length === 0) return {};
-    const sampling = { ...win, ...gold };
+    const sampling = { ...win, ...kl, ...gold };
     const length = sampling.responseLength ?? Number(this.settings.response_length);
     const temperature = sampling.temperature ?? Number(this.settings.temperature);
     if (!Number.isFinite(length) || !Number.isFinite(temperature)) {
       throw new Error(`lesson run ${this.spec.id}: say how its evaluations sample (responseLength, temperature)`);
     }
-    const evalSeed = 977 + this.seed;
-    const texts = await sampleTexts(policy, ctx.tokenizer, prompts, length, temperature, evalSeed);
+    const evalSeed = 977 + (sampling.seed ?? this.seed);
+    const sampled = await sampleResponsesOf(policy, ctx.tokenizer, prompts, length, temperature, evalSeed);
+    const { texts } = sampled;
     const values: Metrics = {};
     if (goldPrompts.length > 0) {
       const golds = texts.slice(0, goldPrompts.length).map((t) => ctx.labeler.gold(t));
@@ -159,8 +165,12 @@ export class RunEvaluations {
           goldPrompts.map((prompt, i) => ({ prompt, response: texts[i], gold: golds[i] })),
         );
     }
+    if (klPrompts.length > 0) {
+      const ofKl = { ...sampled, pairs: sampled.pairs.slice(0, klPrompts.length) };
+      values[M.kl] = mean(await klFromReference(policy, ctx.policy, ctx.tokenizer.eosId, ofKl));
+    }
     if (winPrompts.length > 0) {
-      this.sftTexts ??= await sampleTexts(ctx.policy, ctx.tokenizer, winPrompts, length, temperature, evalSeed);
+      this.sftTexts ??= (await sampleResponsesOf(ctx.policy, ctx.tokenizer, winPrompts, length, temperature, evalSeed)).texts;
       // the judge is the same labeler, noiseless (the gold order; ties count half)
       const { wins, n } = judgePairs(ctx.labeler, texts.slice(0, winPrompts.length), this.sftTexts, 1, this.judgeRng);
       const w = wilsonInterval(wins, n);

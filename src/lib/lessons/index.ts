@@ -7,5 +7,5 @@ export { goldPeak, SMOOTHING } from './summaries';
 export { M as LESSON_METRICS, followingOf } from './metrics';
 export { seriesOf, type RunRecord, type SampleSet } from '../runs/record';
 export { LessonRunner } from './runner';
-export { labelerRankings, judgePairs, sampleTexts } from './data';
+export { klFromReference, labelerRankings, judgePairs, sampleResponsesOf } from './data';
 export { worldLessonContext, shortWorldPrompts, type WorldContextOptions } from './context';

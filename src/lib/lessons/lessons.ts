@@ -1,7 +1,8 @@
 /**
- * Builds the seven lessons of issue #11 from their text (text.ts) and the sizes (sizes.ts): each run is a stage
- * of the registry with its settings and evaluations, each chart names the metrics the runs record (metrics.ts),
- * each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use smaller sizes still.
+ * Builds the seven lessons of issue #11 and the DPO lesson of issue #21 from their text (text.ts) and the sizes
+ * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
+ * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
+ * smaller sizes still.
  */
 import { labelerById } from '../data/labelers';
 import type { SettingValues } from '../settings';
@@ -93,7 +94,14 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     paperFinding: LESSON_TEXT[id].paperFinding,
   });
   const heldOutGold: Evaluation = { kind: 'held-out-gold', prompts: sizes.heldOutGoldPrompts };
-  const { overOptimisation, frontier, alignmentTax, winRate, rankings: rk, kWay } = CONSTANTS;
+  const { overOptimisation, frontier, alignmentTax, winRate, rankings: rk, kWay, dpo } = CONSTANTS;
+  // the DPO lesson measures both methods alike: the same held-out prompts, sampling seed and tokens, KL from SFT on those samples
+  const sameSampling = { prompts: sizes.dpo.prompts, responseLength: sizes.responseLength, temperature: 1, seed: Number(sizes.ppo.seed) };
+  const goldAndKl: Evaluation[] = [
+    { kind: 'held-out-gold', ...sameSampling },
+    { kind: 'kl-from-sft', ...sameSampling },
+  ];
+  const dpoRankings = { ...rankings(sizes, dpo.k, 1, dpo.seed, 'policy'), count: sizes.dpo.rankings };
 
   const lessons: Lesson[] = [
     {
@@ -277,6 +285,55 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
         ]),
       ],
       summarise: (runs) => S.summariseWinRate(runs, sizes.winRatePrompts),
+    },
+    {
+      ...text('dpo'),
+      runs: [
+        {
+          id: 'dpo',
+          label: 'DPO',
+          stage: 'dpo',
+          // every ranking trains (as the reward model's); its own held-out accuracy is the reward lessons' subject
+          settings: { ...sizes.dpo.settings, held_out_share: 0, response_length: sizes.responseLength, temperature: 1 },
+          rankings: dpoRankings,
+          evaluations: goldAndKl,
+          evalEvery: sizes.dpo.evalEvery,
+        },
+        {
+          ...proxy(sizes.dpo.rankings),
+          evaluations: [],
+          rankings: dpoRankings,
+        },
+        ppo(
+          'ppo-ptx',
+          `reward model + PPO-ptx (ptx_coef ${sizes.ptxCoef})`,
+          sizes.dpo.ppoIterations,
+          {
+            kl_coef: dpo.ppoBeta,
+            ptx_coef: sizes.ptxCoef,
+          },
+          { evaluations: goldAndKl },
+        ),
+      ],
+      charts: [
+        chart(
+          'gold-vs-kl',
+          'Held-out gold vs KL from SFT, one point per evaluation',
+          'KL from SFT (held-out responses)',
+          'gold score (held-out)',
+          [[M.gold, 'gold', 'eval']],
+          { x: M.kl, runs: ['dpo', 'ppo-ptx'] },
+        ),
+        chart(
+          'gold-vs-time',
+          'Held-out gold vs seconds of training (the reward model counted in PPO-ptx)',
+          'seconds of training',
+          'gold score (held-out)',
+          [[M.gold, 'gold', 'eval']],
+          { x: M.trainingSeconds, runs: ['dpo', 'ppo-ptx'] },
+        ),
+      ],
+      summarise: (runs) => S.summariseDpo(runs, sizes.dpo.rankings, sizes.dpo.prompts),
     },
   ];
   return lessons.map((l) => withLabeler(l, sizes.labelers?.[l.id]));

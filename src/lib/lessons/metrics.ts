@@ -34,6 +34,11 @@ export const M = {
   sftLoss: 'sft/loss',
   sftValLoss: 'sft/val_loss',
   following: 'sft/instruction_following',
+  /**
+   * On a run's eval points: seconds its training steps took so far (evaluations not counted), plus those of the reward
+   * model it optimises (a PPO run's clock starts where its reward model's stopped).
+   */
+  trainingSeconds: 'time/training_s',
 } as const;
 
 /** Instruction following of one constraint kind ('character', 'animal', …). */

@@ -26,6 +26,8 @@ export type Artefacts = Map<string, Artefact>;
 export interface Artefact {
   stageName: string;
   stage: Stage;
+  /** Seconds its training steps took (M.trainingSeconds). */
+  trainingSeconds: number;
   release(): void;
 }
 
@@ -118,6 +120,8 @@ export class LessonRun implements Stage {
   private stage: Stage | null = null;
   private loop: TrainingLoop | null = null;
   private rankings: Ranking[] | null = null;
+  /** Seconds of the stage's steps so far, and of the reward model's that it optimises (M.trainingSeconds). */
+  private trainingSeconds = 0;
 
   constructor(
     private readonly spec: LessonRunSpec,
@@ -157,6 +161,7 @@ export class LessonRun implements Stage {
     const { spec, descriptor: d } = this;
     const used = spec.reward && spec.reward !== 'gold' ? this.artefacts.get(spec.reward) : null;
     if (used === undefined) throw new Error(`run ${spec.id} needs the reward model "${spec.reward}", which no earlier run made`);
+    if (used && this.trainingSeconds === 0) this.trainingSeconds = used.trainingSeconds;
     this.policy ??= this.ctx.policy.clone(true);
     const rankings = (await this.trainingRankings()).slice(0, count);
     const context = lessonStageContext(this.ctx, this.policy, rankings, used, spec.reward === 'gold');
@@ -174,10 +179,17 @@ export class LessonRun implements Stage {
       get stepsDone() {
         return stage.stepsDone;
       },
-      step: async () => namespaced(prefix, await stage.step()),
+      step: async () => {
+        const started = performance.now();
+        const metrics = namespaced(prefix, await stage.step());
+        this.trainingSeconds += (performance.now() - started) / 1000;
+        return metrics;
+      },
+      // the run's evaluations replace the stage's own figures of the same name (DPO's objective/kl on its eval prompts)
       evaluate: async () => ({
         ...namespaced(prefix, (await stage.evaluate?.()) ?? {}),
         ...(await this.evaluations.evaluate({ policy: this.policy!, rewardModel: rewardModelOf(stage), step: stage.stepsDone })),
+        [M.trainingSeconds]: this.trainingSeconds,
       }),
       restoreLastGood: stage.restoreLastGood?.bind(stage),
       dispose: () => stage.dispose(),
@@ -237,7 +249,8 @@ export class LessonRun implements Stage {
   private handOver(): void {
     const stage = this.stage!;
     this.artefacts.get(this.spec.produces!)?.release();
-    this.artefacts.set(this.spec.produces!, { stageName: this.descriptor.name, stage, release: () => this.release(stage) });
+    const artefact = { stageName: this.descriptor.name, stage, trainingSeconds: this.trainingSeconds, release: () => this.release(stage) };
+    this.artefacts.set(this.spec.produces!, artefact);
     this.stage = null; // the runner owns it now
   }
 

@@ -169,3 +169,28 @@ export function summariseWinRate(runs: RunRecord[], prompts: number): string {
     `best along the way ${pct(Math.max(...rate.values))}.`
   );
 }
+
+/**
+ * The DPO lesson: per method, held-out gold from its start to its end (and its best), the KL from SFT at its end and
+ * the seconds of training it took (PPO-ptx's with its reward model's), all from the runs' eval points.
+ */
+export function summariseDpo(runs: RunRecord[], rankings: number, prompts: number): string {
+  const method = (id: string, name: string) => {
+    const r = runs.find((x) => x.id === id && started(x));
+    const gold = seriesOf(r, M.gold, 'eval').values;
+    if (!r || gold.length < 2) return null;
+    const seconds = last(r, M.trainingSeconds);
+    const rm = runs.find((x) => x.stage === 'reward' && started(x));
+    const own = id === 'ppo-ptx' && rm ? ` (reward model ${last(rm, M.trainingSeconds).toFixed(0)} s)` : '';
+    return (
+      `${name} moved held-out gold ${f2(gold[0])} → ${f2(gold.at(-1)!)} (best ${f2(Math.max(...gold))}) ` +
+      `at a KL from SFT of ${f2(last(r, M.kl))}, in ${seconds.toFixed(0)} s of training${own}`
+    );
+  };
+  const parts = [method('dpo', 'DPO'), method('ppo-ptx', 'the reward model + PPO-ptx')].filter((p) => p !== null);
+  if (!parts.length) return NOT_RUN;
+  return (
+    `On the same ${rankings} rankings, ${parts.join('; ')} ` +
+    `(gold and KL of the responses to ${prompts} held-out prompts, sampled alike for both).`
+  );
+}

@@ -13,7 +13,7 @@ export interface LessonText {
 
 const pct = (x: number) => `${Math.round(100 * x)} %`;
 
-/** The seven lessons in order (0: SFT and instruction following, then six of RLHF). */
+/** The lessons in order (0: SFT and instruction following, then six of RLHF, then DPO beside PPO-ptx). */
 export const LESSON_IDS = [
   'instruction-following',
   'rankings',
@@ -22,6 +22,7 @@ export const LESSON_IDS = [
   'kl-frontier',
   'alignment-tax',
   'win-rate',
+  'dpo',
 ] as const;
 export type LessonId = (typeof LESSON_IDS)[number];
 
@@ -35,6 +36,8 @@ export const CONSTANTS = {
   frontier: { betas: [0, 0.01, 0.05, 0.2] },
   alignmentTax: { beta: 0.02 },
   winRate: { beta: 0.02 },
+  /** The rankings (K = 4, noiseless) that DPO and the reward model share; PPO-ptx's beta (InstructGPT's). */
+  dpo: { k: 4, seed: 41, ppoBeta: 0.02 },
 } as const;
 
 export const LESSON_TEXT: Record<LessonId, LessonText> = {
@@ -112,5 +115,20 @@ export const LESSON_TEXT: Record<LessonId, LessonText> = {
     paperFinding:
       'Labelers prefer 175B InstructGPT to 175B SFT-only models and to GPT-3 (85 ± 3 % against GPT-3); even 1.3B InstructGPT ' +
       'beats 175B GPT-3 (Figure 1).',
+  },
+  dpo: {
+    title: 'DPO needs no reward model',
+    explanation: (sizes) =>
+      `The labeler ranks ${sizes.dpo.rankings} sets of ${CONSTANTS.dpo.k} responses of the SFT model once. DPO learns from these ` +
+      'rankings directly: its implicit reward is beta·log(pi/pi_ref), with the SFT model as pi_ref, and it never samples while it ' +
+      'trains. The classic recipe first trains a reward model on the same rankings, then PPO-ptx samples and optimises its ' +
+      "score. Both are measured alike: the labeler's gold score of their responses to the same held-out prompts (the same " +
+      'sampling seed) against the KL from the SFT model of those responses, one point per evaluation. Compare where each ' +
+      'gets, how far it moves, and the seconds of training each needs (the reward model counted in PPO-ptx).',
+    paperFinding:
+      'Rafailov et al. (2023): the KL-constrained reward maximisation that RLHF solves with a reward model and PPO has a ' +
+      'closed-form optimum, so the policy can be fitted to the preferences directly; DPO matched or beat PPO on sentiment ' +
+      'control (with a better reward-KL frontier), summarisation and single-turn dialogue, while being much lighter to train: ' +
+      'no reward model and no sampling during fine-tuning.',
   },
 };

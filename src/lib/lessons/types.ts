@@ -57,6 +57,8 @@ export interface RankingSpec {
 export interface Sampling {
   responseLength?: number;
   temperature?: number;
+  /** Seed of the samples (default: the run's seed setting); the same seed in two runs samples them alike. */
+  seed?: number;
 }
 
 /** What a lesson measures beyond the stage's own metrics (src/lib/lessons/evaluations.ts; names in metrics.ts). */
@@ -65,6 +67,11 @@ export type Evaluation =
   | { kind: 'ranking-accuracy'; rankings: number; k: number }
   /** The labeler's gold score of the policy's responses to this many held-out prompts (fixed sampling seed). */
   | ({ kind: 'held-out-gold'; prompts: number } & Sampling)
+  /**
+   * KL from the SFT model (the context's policy, every policy run's reference) of the policy's own responses to this
+   * many held-out prompts, on the held-out gold samples (data.ts klFromReference): the same for a PPO and a DPO run.
+   */
+  | ({ kind: 'kl-from-sft'; prompts: number } & Sampling)
   /** The labeler judges the policy's responses against the SFT model's on this many held-out prompts. */
   | ({ kind: 'win-rate'; prompts: number } & Sampling)
   /** The policy's loss on held-out pretraining text, over this many windows. */
