@@ -154,6 +154,8 @@ export interface StageInfo {
   lineage?: 'start' | 'end' | 'off';
   /** While it exists its policy writes the ranking tasks: they carry its step, and the ranking panel names it. */
   writesTasks?: boolean;
+  /** Once it exists it scores the ranking tasks and learns each new ranking in an incremental update (the reward model). */
+  scoresRankings?: boolean;
   /** A step of it in running text, when not `${title} ${stepLabel}` ("PPO iteration"). */
   stepName?: string;
   /** An alternative branch: the stage it follows in the pipeline, when not the one listed before it (DPO after SFT). */

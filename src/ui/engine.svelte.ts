@@ -20,6 +20,7 @@ import type {
   SampleRequest,
   RewardUpdateInfo,
   SampleView,
+  Settings,
   StageInfo,
   StageName,
   StageStatus,
@@ -61,6 +62,8 @@ export class EngineClient {
   /** The last incremental reward-model update, and its scores of recently ranked tasks (by task id). */
   rewardUpdate = $state<RewardUpdateInfo | null>(null);
   predictions = $state<Record<string, number[]>>({});
+  /** Increments whenever the engine confirms the stages' settings (start, a status read, a configure): a refusal shown beside a field is then old news. */
+  settingsConfirmed = $state(0);
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, not state: nothing renders from it
   private readonly listeners = new Set<(e: EngineEvent) => void>();
 
@@ -122,6 +125,7 @@ export class EngineClient {
         Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );
       this.status = result;
+      this.settingsConfirmed++;
       backend = result.backend.name;
       this.restoredFrom = result.restored?.savedAt ?? null;
       this.savedAt = result.storage?.savedAt ?? null;
@@ -295,7 +299,19 @@ export class EngineClient {
   /** Re-reads the status; quiet, so that it never wipes the message of the action before it. */
   async refresh(): Promise<void> {
     const result = await this.attempt((api) => api.status());
-    if (result.ok) this.status = result.value;
+    if (!result.ok) return;
+    this.status = result.value;
+    this.settingsConfirmed++;
+  }
+
+  /** Changes a stage's settings; the engine's answer (the settings in use) replaces the page's copy, or its refusal comes back. */
+  async configure(stage: StageName, changes: Settings): Promise<{ ok: true; value: Settings } | { ok: false; error: string }> {
+    const saved = await this.attempt((api) => api.configure(stage, changes));
+    if (saved.ok && this.status) {
+      this.status.settings[stage] = saved.value;
+      this.settingsConfirmed++;
+    }
+    return saved;
   }
 
   clearMetrics(stage: StageName): void {

@@ -1,4 +1,5 @@
 /** Pure helpers of the ranking panel (no Svelte, no tfjs): moving items, labels, agreement with the reward model. */
+import type { StageInfo, StageStatus } from '../lib/types';
 
 export { MIN_COMPLETIONS as MIN_K, MAX_COMPLETIONS as MAX_K } from '../lib/rlhf/rankings';
 
@@ -33,6 +34,31 @@ export function pairAgreement(order: readonly number[], scores: readonly number[
     }
   }
   return { agree, pairs };
+}
+
+/**
+ * Where the reward model stands (the stage that `scoresRankings`): none yet; training in a full run, which takes new
+ * rankings into its training set; or ready, learning each new ranking in an incremental update that reports its scores.
+ */
+export type RewardState = 'none' | 'training' | 'ready';
+
+export function rewardState(stages: readonly StageInfo[], status: (name: string) => StageStatus): RewardState {
+  const scorer = stages.find((s) => s.scoresRankings);
+  const state = scorer ? status(scorer.name).state : 'not-started';
+  if (state === 'not-started') return 'none';
+  return state === 'running' || state === 'pausing' ? 'training' : 'ready';
+}
+
+/**
+ * What the comparison line says while the reward model's order of the last ranking is not in: `taken` is the reward
+ * model's state when the engine took the ranking (undefined while the stored ranking waits for a busy engine).
+ * 'learning' only where an incremental update will report on it; 'in-run' where a full training run took it instead.
+ */
+export type ComparisonNote = 'no-model' | 'learning' | 'in-run';
+
+export function comparisonNote(now: RewardState, taken: RewardState | undefined): ComparisonNote {
+  if (now === 'none') return 'no-model';
+  return now === 'ready' && (taken ?? now) === 'ready' ? 'learning' : 'in-run';
 }
 
 /** The instruction inside a formatted prompt ("Instruction: …\nResponse:"), else the prompt itself. */

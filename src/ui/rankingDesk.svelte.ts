@@ -12,13 +12,15 @@ import { IdbRankingStore } from '../lib/session/rankingStore';
 import { isFresh, TaskQueue } from '../lib/session/taskQueue';
 import type { RankingTask } from '../lib/types';
 import { engine } from './engine.svelte';
-import { MAX_K, MIN_K, instructionOf, letter, moveItem } from './ranking';
+import { MAX_K, MIN_K, instructionOf, letter, moveItem, rewardState, type RewardState } from './ranking';
 
 export interface Ranked {
   task: RankingTask;
   order: number[];
   /** The reward model's scores after this ranking's update, when there is a reward model. */
   predicted?: number[];
+  /** The reward model's state when the engine took the ranking (an update will learn it, or a training run did). */
+  rewardWhenTaken?: RewardState;
 }
 
 /** Tasks kept in hand: enough for a person's pace through one slow PPO-ptx iteration on wasm. */
@@ -179,6 +181,7 @@ class RankingDeskState {
       this.problem = `Your ranking was stored but the engine did not take it: ${r.error} It will be read again after a reload.`;
       return;
     }
+    if (this.last?.task.id === ranking.id) this.last.rewardWhenTaken = rewardState(engine.stages, (name) => engine.stage(name));
     const counters = await engine.attempt((api) => api.counters());
     if (counters.ok) {
       engine.counters = counters.value;

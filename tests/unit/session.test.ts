@@ -56,6 +56,28 @@ describe('Session', () => {
     expect(engine.status().model?.source).toBe('new tiny model');
   });
 
+  it('checkCheckpoint names why a file would be refused, changes nothing, and passes a good policy file', async () => {
+    const engine = await tinyEngine();
+    const good = await engine.exportCheckpoint();
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1]);
+    expect(engine.checkCheckpoint(png)).toMatch(/^Cannot load this checkpoint: the header length does not fit the file/);
+    expect(engine.checkCheckpoint(new TextEncoder().encode('just some notes, not weights\n'))).toMatch(/^Cannot load this checkpoint: /);
+    expect(engine.checkCheckpoint(good.slice(0, good.length - 10))).toMatch(/^Cannot load this checkpoint: /);
+    expect(engine.checkCheckpoint(good)).toBeNull();
+    expect(weightBytes(await engine.exportCheckpoint())).toEqual(weightBytes(good));
+    expect(engine.status().model?.source).toBe('new tiny model');
+  });
+
+  it('tells the UI which stage scores the rankings (the reward model) through its stage info', async () => {
+    const engine = await tinyEngine();
+    expect(
+      engine
+        .status()
+        .stageInfo.filter((s) => s.scoresRankings)
+        .map((s) => s.name),
+    ).toEqual(['reward']);
+  });
+
   it('rejects an empty or binary corpus with a message and keeps the current one', async () => {
     const engine = await tinyEngine();
     const corpus = engine.status().corpus;

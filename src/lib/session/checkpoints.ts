@@ -1,6 +1,17 @@
-/** Checkpoint files around the session: the metadata beside a shipped one, and the slots saved in the browser (IndexedDB). */
+/**
+ * Checkpoint files around the session: a policy file checked whole, the metadata beside a shipped one, and the slots
+ * saved in the browser (IndexedDB).
+ */
+import { decodeCheckpoint, type Checkpoint } from '../model/checkpoint';
 import { idbDelete, idbGet, idbKeys, idbPut } from '../storage/idb';
 import type { ModelInfo } from '../types';
+
+/** A policy checkpoint decoded and checked whole (format, config, tokenizer, tensor table and shapes, values); throws its cause in words. */
+export function policyCheckpoint(bytes: Uint8Array): Checkpoint {
+  const ckpt = decodeCheckpoint(bytes);
+  if (ckpt.kind !== 'policy') throw new Error(`Cannot load this checkpoint: it holds a ${ckpt.kind} model, not a policy.`);
+  return ckpt;
+}
 
 /** The pretraining figures in the .json beside a shipped checkpoint (valLoss, steps); undefined when there is none. */
 export async function checkpointMeta(loadBytes: (url: string) => Promise<Uint8Array>, url: string): Promise<ModelInfo['pretrained']> {

@@ -16,7 +16,7 @@ import { defaultRunStore, type RunStore } from '../runs/runStore';
 import { stageInfo, type StageDescriptor } from '../stages/descriptor';
 import { BUILT_IN_STAGES } from '../stages/registry';
 import type * as T from '../types';
-import { checkpointMeta, deleteSlot, listSlots, loadSlot, saveSlot } from './checkpoints';
+import { checkpointMeta, deleteSlot, listSlots, loadSlot, policyCheckpoint, saveSlot } from './checkpoints';
 import { ShownHistory } from './history';
 import { rankingFlowHost, stageContext, type SessionParts } from './hosts';
 import { LectureMode } from './lectureMode';
@@ -348,9 +348,18 @@ export class Session {
 
   /** Decodes and checks everything first (the file whole, then a forward pass): a bad file throws and leaves the current model as it was. */
   async importCheckpoint(bytes: Uint8Array, name: string): Promise<T.ModelInfo> {
-    const ckpt = decodeCheckpoint(bytes);
-    if (ckpt.kind !== 'policy') throw new Error(`Cannot load this checkpoint: it holds a ${ckpt.kind} model, not a policy.`);
+    const ckpt = policyCheckpoint(bytes);
     return this.setModel(await probedModelFromCheckpoint(ckpt), ckpt.tokenizer, name);
+  }
+
+  /** Why a file would be refused as a policy checkpoint, in words, or null: the load's whole-file check, changing nothing (the UI asks before a reset only for a file that passes). */
+  checkCheckpoint(bytes: Uint8Array): string | null {
+    try {
+      policyCheckpoint(bytes);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Resolves with the slot once the write is confirmed; a failure names its cause. */

@@ -124,7 +124,23 @@ export function defineStage<const Specs extends readonly SettingSpec[]>(
 export function stageInfo(d: StageDescriptor): StageInfo {
   const { name, title, summary, settings, charts, stats, stepLabel, withRankings, lineage, writesTasks, stepName, after, doneWhenShipped } =
     d;
-  return { name, title, summary, settings, charts, stats, stepLabel, withRankings, lineage, writesTasks, stepName, after, doneWhenShipped };
+  const scoresRankings = d.liveRankings?.scorer ? true : undefined;
+  return {
+    name,
+    title,
+    summary,
+    settings,
+    charts,
+    stats,
+    stepLabel,
+    withRankings,
+    lineage,
+    writesTasks,
+    stepName,
+    after,
+    doneWhenShipped,
+    scoresRankings,
+  };
 }
 
 /** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */
