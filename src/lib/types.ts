@@ -49,7 +49,7 @@ export interface LineageInfo {
 export interface StagePhase {
   /** e.g. 'sampling', 'scoring', 'update', 'ptx'. */
   name: string;
-  /** Human-readable: "sampling rollouts 12/48", "update epoch 2/4, minibatch 1/2". */
+  /** Human-readable: "sampling rollouts 12/48 tokens", "update epoch 2/4, minibatch 1/2". */
   label: string;
   done: number;
   total: number;
@@ -78,6 +78,8 @@ export interface StageStatus {
   state: StageState;
   step: number;
   total: number;
+  /** Steps run beyond the planned `total`, e.g. the reward model's incremental updates on new rankings (absent: none). */
+  extraSteps?: number;
   message?: string;
   /** Where the stage is inside its current step, while it runs. */
   phase?: StagePhase;
@@ -183,7 +185,8 @@ export interface SampleView {
   completion: string;
   /** Filled in where a reward model or a reference model is at hand. */
   reward?: number;
-  kl?: number;
+  /** KL(policy || SFT) of this completion: the k3 estimate summed over its tokens, never negative (rlhf/kl.ts). */
+  klK3?: number;
   /** The SFT (reference) model's completion for the same prompt, in the PPO sample stream. */
   reference?: { completion: string; reward?: number };
 }

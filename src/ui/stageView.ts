@@ -69,3 +69,21 @@ export function taskWriter(stages: readonly StageInfo[], status: (name: string) 
   const writers = stages.filter((s) => s.writesTasks && status(s.name).state !== 'not-started');
   return writers.find((s) => ['running', 'pausing'].includes(status(s.name).state)) ?? writers[0];
 }
+
+/**
+ * A stage's steps against its plan: "12 / 64"; after steps beyond the plan (the reward model's incremental updates on
+ * new rankings), "64 / 64 + 40 in updates", so that the sum is the step its charts have reached.
+ */
+export function stepCounter(status: StageStatus): string {
+  const planned = `${status.step} / ${status.total}`;
+  return status.extraSteps ? `${planned} + ${status.extraSteps} in updates` : planned;
+}
+
+/** One sample's KL badge: the k3 estimate, never negative (src/lib/rlhf/kl.ts). */
+export const klBadge = (k3: number): string => `KL k3 ${k3.toFixed(2)}`;
+
+/** What that badge counts, for its tooltip. */
+export const KL_BADGE_TITLE =
+  "KL(policy ‖ SFT) of this response: the k3 estimate, (r − 1) − log r with r = π_SFT / π at each token, summed over the response's tokens; never negative. " +
+  'The KL chart shows objective/kl, the mean over rollouts of the KL estimator setting (k1 = log π − log π_SFT by default), ' +
+  'which a single sample can push below zero.';

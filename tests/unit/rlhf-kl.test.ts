@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/lib/data/rng';
-import { AdaptiveKlController, FixedKlController, klK1, klK3, klPerToken, perTokenRewards } from '../../src/lib/rlhf/kl';
+import { AdaptiveKlController, FixedKlController, klK1, klK3, klK3PerSequence, klPerToken, perTokenRewards } from '../../src/lib/rlhf/kl';
 import { useWasmBackend } from './setup-tf';
 
 beforeAll(useWasmBackend);
@@ -28,6 +28,29 @@ describe('KL estimators', () => {
     const k1 = await klK1(logp, logpRef).data();
     expect(Math.min(...k3)).toBeGreaterThanOrEqual(0);
     expect(Math.min(...k1)).toBeLessThan(0);
+  });
+
+  it("one sample's k3 sum counts its response tokens only and is not negative where its k1 sum is", async () => {
+    // row 0: k1 per token [0.5, -1, 0] sums to -0.5; k3 [0.1065307, 0.7182818, 0] to 0.8248125; the padding is garbage
+    const logp = tf.tensor2d([
+      [-1, -2, -0.5, 42],
+      [-0.3, 9, 9, 9],
+    ]);
+    const logpRef = tf.tensor2d([
+      [-1.5, -1, -0.5, -1e9],
+      [-0.8, -9, 0, 1e9],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [1, 0, 0, 0],
+    ]);
+    const k1Sum = Array.from(await tf.sum(tf.mul(klK1(logp, logpRef), mask), 1).data());
+    expect(k1Sum[0]).toBeCloseTo(-0.5, 5);
+    const k3Sum = Array.from(await klK3PerSequence(logp, logpRef, mask).data());
+    expect(k3Sum[0]).toBeCloseTo(0.1065307 + 0.7182818, 5);
+    // row 1: one token, log r = -0.5: k3 = exp(-0.5) - 1 + 0.5
+    expect(k3Sum[1]).toBeCloseTo(Math.exp(-0.5) - 0.5, 5);
+    expect(Math.min(...k3Sum)).toBeGreaterThanOrEqual(0);
   });
 
   it('rejects an unknown estimator', () => {

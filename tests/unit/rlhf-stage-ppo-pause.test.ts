@@ -2,7 +2,7 @@
  * PPO-ptx paused inside an iteration: it stops at a minibatch boundary, or while sampling its rollouts, with its
  * counter unchanged and no metrics, and the next step() resumes the same iteration, so the weights and metrics
  * equal an unpaused run's.
- * Its phases (sampling t/T, scoring, update epoch e/E · minibatch m/M) are reported on the way.
+ * Its phases (sampling t/T tokens, scoring, update epoch e/E · minibatch m/M) are reported on the way.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,11 @@ describe('PPO-ptx: phases and a pause inside an iteration', () => {
 
     const names = phases.map((p) => p.name);
     expect(names[0]).toBe('sampling');
-    expect(phases.find((p) => p.name === 'sampling')?.label).toMatch(/^sampling rollouts 1\/\d+$/);
+    expect(phases.find((p) => p.name === 'sampling')?.label).toMatch(/^sampling rollouts 1\/\d+ tokens$/);
+    // in the unit of response_length: response tokens written per response, of the response length
+    const sampling = phases.filter((p) => p.name === 'sampling');
+    expect(sampling.map((p) => p.total)).toEqual(sampling.map(() => Number(small.response_length)));
+    expect(sampling.at(-1)?.done).toBeLessThanOrEqual(Number(small.response_length));
     expect(names).toContain('scoring');
     expect(phases.filter((p) => p.name === 'update').map((p) => p.label)).toContain('update epoch 2/2 · minibatch 1/2 · with ptx');
     for (const s of [plain, paused]) {

@@ -72,6 +72,9 @@ describe('PPO stage', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     const third = await stage.step();
     expect(tf.memory().numTensors).toBe(tensors);
+    // each sample's KL is the k3 estimate: never negative, and zero only where the policy still equals the reference
+    for (const x of stage.lastSamples) expect(x.klK3).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...stage.lastSamples.map((x) => x.klK3))).toBeGreaterThan(0);
     expect(third.episode).toBe(12);
     expect(third['objective/kl']).not.toBe(0);
     expect(sameWeights(await weights(stage.reference.variables()), referenceBefore)).toBe(true);

@@ -30,6 +30,14 @@ describe('Session: the whole recipe on the tiny checkpoint', () => {
     await engine.addDemonstration('Write a short story about Tom.', 'Tom went to the park. He was happy. The end.');
     engine.configure('sft', { epochs: 1, demonstrations: 8, batch_size: 4, instruction_prompts: 4 });
     await until(engine, 'sft', 'done');
+    // SFT's sample stream: responses to held-out instructions after its first step, while it runs
+    const sftSamples = events.find((e) => e.type === 'samples' && e.stage === 'sft');
+    expect(sftSamples?.type === 'samples' && sftSamples.step).toBe(1);
+    expect(sftSamples?.type === 'samples' && sftSamples.samples.map((x) => x.prompt)).toEqual([
+      expect.stringMatching(/^Instruction: /),
+      expect.stringMatching(/^Instruction: /),
+      expect.stringMatching(/^Instruction: /),
+    ]);
 
     engine.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3 });
     await until(engine, 'reward', 'done');
@@ -46,11 +54,18 @@ describe('Session: the whole recipe on the tiny checkpoint', () => {
     // the submit returned once the ranking was stored; the reward model learns it in the background
     await engine.rewardSettled();
     expect(engine.counters().rewardUpdates).toBe(1);
+    // the reward model's counter and chart count its own steps: the planned ones, then those of its updates
+    const rewardStatus = engine.status().stages.reward;
+    expect(rewardStatus.step).toBe(rewardStatus.total);
+    expect(rewardStatus.extraSteps).toBe(4); // update_steps
     expect(engine.counters().waitingForReward).toBe(0);
     const update = events.find((e) => e.type === 'reward-update');
     expect(update?.type === 'reward-update' && update.update.predicted[0]).toMatchObject({ taskId: task.id });
     await expect(engine.submitRanking(task.id, [0, 1, 2])).rejects.toThrow(/no longer open/);
     await until(engine, 'ppo', 'done');
+    // (metric points are sent in batches: PPO's state changes flushed the update's) its chart's step is the same count
+    const rewardPoints = events.flatMap((e) => (e.type === 'metrics' && e.stage === 'reward' ? e.points : []));
+    expect(rewardPoints.at(-1)?.step).toBe(rewardStatus.total + 4);
     expect(engine.lineageInfo().lineage.slice(0, 2)).toEqual(['PPO-ptx iteration 3', 'SFT']);
 
     const ppoPoints = events.flatMap((e) => (e.type === 'metrics' && e.stage === 'ppo' ? e.points : []));

@@ -1,7 +1,8 @@
 /**
  * The shipped SFT starting point (public/checkpoints/sft.safetensors, written by scripts/ship-sft.ts) is what
  * its report says: the shipped pretrained model's tokenizer and shape, and instruction following on the
- * report's held-out instructions as measured (same prompts, seed and temperature).
+ * report's held-out instructions as measured (same prompts, seed and temperature); the SFT card's figure for runs
+ * with SFT's defaults (scripts/sft-seeds.ts) is a spread over seeds that agrees with the report's seed-1 run.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,14 @@ import { useWasmBackend } from './setup-tf';
 
 const read = (name: string) => readFileSync(`public/checkpoints/${name}`);
 const report = JSON.parse(read('sft.json').toString()) as {
-  following: { sft: number; pretrained: number; defaults: number; prompts: number; constraints: number };
+  following: {
+    sft: number;
+    pretrained: number;
+    defaults: number;
+    prompts: number;
+    constraints: number;
+    defaultsOverSeeds: { seeds: number[]; shares: number[]; mean: number; min: number; max: number; prompts: number };
+  };
 };
 
 beforeAll(useWasmBackend);
@@ -36,5 +44,18 @@ describe('the shipped SFT starting point', () => {
     expect(Math.abs(measured.share - report.following.sft)).toBeLessThanOrEqual(0.03);
     expect(report.following.sft).toBeGreaterThan(report.following.defaults);
     expect(report.following.defaults).toBeGreaterThan(report.following.pretrained);
+  });
+
+  it("gives runs with SFT's defaults as a spread over seeds, the seed-1 run among them", () => {
+    const over = report.following.defaultsOverSeeds;
+    expect(over.seeds.length).toBeGreaterThanOrEqual(3);
+    expect(over.shares).toHaveLength(over.seeds.length);
+    expect(over.prompts).toBe(report.following.prompts);
+    expect(over.mean).toBeCloseTo(over.shares.reduce((a, b) => a + b, 0) / over.shares.length, 10);
+    expect([over.min, over.max]).toEqual([Math.min(...over.shares), Math.max(...over.shares)]);
+    // SFT's defaults have seed 1: ship-sft.ts's one run is that seed's
+    expect(over.shares[over.seeds.indexOf(1)]).toBeCloseTo(report.following.defaults, 10);
+    expect(over.min).toBeGreaterThan(report.following.pretrained);
+    expect(over.max).toBeLessThan(report.following.sft);
   });
 });

@@ -20,8 +20,9 @@ export interface SampleOptions {
   seed: number;
   eosId: number;
   /**
-   * Progress: called after each sampled position with (positions done, positions planned); a promise it returns
-   * is awaited, and an error it throws stops the sampling (its tensors are freed).
+   * Progress: called after each sampled position with (response tokens written, response tokens planned), per
+   * response (responseProgress); a promise it returns is awaited, and an error it throws stops the sampling (its
+   * tensors are freed).
    */
   onToken?: (done: number, total: number) => void | Promise<void>;
   /**
@@ -30,6 +31,22 @@ export interface SampleOptions {
    * on webgpu none).
    */
   prefillParts?: { next(remaining: number): number; record(rows: number, ms: number): void };
+}
+
+/**
+ * Progress in response tokens once position `t` is sampled. Rows write from the ends of their prompts, so a batch of
+ * unequal prompts runs more positions than any response has tokens: done is the tokens written per response so far
+ * (the mean over rows, rounded up), total the tokens each may write (maxNewTokens, fewer where the context ends).
+ */
+export function responseProgress(t: number, lengths: number[], maxNewTokens: number, end: number): { done: number; total: number } {
+  let written = 0;
+  let room = 0;
+  for (const len of lengths) {
+    const cap = Math.min(maxNewTokens, end - len);
+    room += cap;
+    written += Math.min(cap, Math.max(0, t + 1 - len));
+  }
+  return { done: Math.ceil(written / lengths.length), total: Math.ceil(room / lengths.length) };
 }
 
 /** Thrown from onToken to stop a sampling early; stoppable() turns it into null. */
@@ -184,7 +201,10 @@ export async function sample(model: GPT, prompts: number[][], opts: SampleOption
           });
       fed.push(tokens);
       logits.dispose();
-      await opts.onToken?.(t - start + 1, end - start); // may throw to stop: nothing is left undisposed here
+      if (opts.onToken) {
+        const progress = responseProgress(t, lengths, opts.maxNewTokens, end);
+        await opts.onToken(progress.done, progress.total); // may throw to stop: nothing is left undisposed here
+      }
       await breathe();
       if (t === end - 1) break;
       logits = decoder.next(tokens, t);

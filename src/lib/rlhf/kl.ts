@@ -35,6 +35,18 @@ export function klPerToken<T extends tf.Tensor>(estimator: KlEstimator, logp: T,
 }
 
 /**
+ * Per row of a batch: the k3 estimate of KL(pi_RL || pi_SFT) summed over its response tokens (mask [B, T]), never
+ * negative: what one sample's KL badge shows, where one sample's k1 sum can fall below zero.
+ */
+export function klK3PerSequence(logp: tf.Tensor2D, logpRef: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const m = tf.cast(mask, 'float32');
+    const k3 = tf.where(tf.greater(m, 0), klK3(logp, logpRef), tf.zerosLike(logp)); // padding's log-probs may be anything
+    return tf.sum(tf.mul(k3, m), 1) as tf.Tensor1D;
+  });
+}
+
+/**
  * Per-token rewards of a batch of responses.
  * score [B]: reward-model score of each response; logp, logpRef, mask [B, T];
  * lastIndex [B]: position in T of each row's last response token (the EOS where there is one).

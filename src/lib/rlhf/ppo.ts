@@ -96,7 +96,8 @@ export interface RolloutSample {
   prompt: string;
   response: string;
   score: number;
-  kl: number;
+  /** KL(policy || SFT) of this response: the k3 estimate summed over its tokens (never negative; rollout.ts). */
+  klK3: number;
   finished: boolean;
 }
 
@@ -272,9 +273,9 @@ export class PpoStage implements Stage {
     const s = this.settings;
     const { prompts, responses, perSequence, klCoef } = flight;
     const column = (name: PerSequenceName) => perSequenceColumn(perSequence, name, s.batch_size);
-    const [scores, kls] = [column('score'), column('kl')];
+    const [scores, kls, k3s] = [column('score'), column('kl'), column('kl_k3')];
     const samples: PromptResponse[] = prompts.map((prompt, i) => ({ prompt, response: responses.texts[i] }));
-    this.lastSamples = samples.map((x, i) => ({ ...x, score: scores[i], kl: kls[i], finished: responses.finished[i] }));
+    this.lastSamples = samples.map((x, i) => ({ ...x, score: scores[i], klK3: k3s[i], finished: responses.finished[i] }));
     this.klController.update(mean(kls), s.batch_size);
     this.stepsDone += 1;
     return iterationMetrics({

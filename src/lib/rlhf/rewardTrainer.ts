@@ -87,6 +87,10 @@ export class RewardStage implements Stage {
   readonly totalSteps: number;
   stepsDone = 0;
   updatesDone = 0;
+  /** The steps of its incremental updates (Stage.extraSteps): they come after its planned totalSteps. */
+  get extraSteps(): number {
+    return this.updatesDone;
+  }
   readonly settings: RewardSettings;
   private rm: RewardModel;
   private readonly tokenizer: Tokenizer;

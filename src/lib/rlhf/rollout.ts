@@ -14,7 +14,7 @@ import { sample, type SampleOptions } from '../model/sampler';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { gaeTensor, whiten } from './advantages';
-import { perTokenRewards, type KlEstimator } from './kl';
+import { klK3PerSequence, perTokenRewards, type KlEstimator } from './kl';
 import { entropyFromLogits } from './losses';
 import type { RewardModel } from './rewardModel';
 import {
@@ -124,11 +124,14 @@ export interface ScoredRollouts {
   oldValues: tf.Tensor2D;
   advantages: tf.Tensor2D;
   returns: tf.Tensor2D;
-  /** [7, B]: score, per-sequence sums of KL, non-score reward, -logp, response tokens, finished, sum of per-token entropy. */
+  /**
+   * [8, B]: score, per-sequence sums of KL (the kl_estimator's), non-score reward, -logp, response tokens, finished, sum
+   * of per-token entropy, and of the k3 estimate (never negative, whatever the estimator: the sample stream shows it).
+   */
   perSequence: tf.Tensor2D;
 }
 
-export const PER_SEQUENCE_ROWS = ['score', 'kl', 'non_score_reward', 'neg_logp', 'tokens', 'finished', 'entropy'] as const;
+export const PER_SEQUENCE_ROWS = ['score', 'kl', 'non_score_reward', 'neg_logp', 'tokens', 'finished', 'entropy', 'kl_k3'] as const;
 
 /** logits / T (T = 1 skips the division). */
 export function atTemperature<T extends tf.Tensor>(logits: T, temperature: number): T {
@@ -243,6 +246,7 @@ export async function scoreRollouts(
       tf.sum(mask, 1),
       finished,
       f.entropy,
+      klK3PerSequence(logp, refLogp, mask),
     ]) as tf.Tensor2D;
     return { advantages: whiten(advantages, mask) as tf.Tensor2D, returns, perSequence };
   });

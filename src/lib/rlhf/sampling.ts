@@ -32,16 +32,22 @@ export function mixSeed(seed: number, step: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0;
 }
 
+/** A sampling phase's label in the unit of response_length: `sampling rollouts 12/48 tokens`. */
+export const samplingLabel = (label: string, done: number, total: number): string => `${label} ${done}/${total} tokens`;
+
 /**
- * With a phase listener: the sampler's onToken that reports `label t/T`, lets messages through and stops the sampling
- * (SamplingStopped, see model/sampler.ts stoppable) when a pause was asked for.
+ * With a phase listener: the sampler's onToken that reports `label t/T tokens` (response tokens written per response,
+ * of the response length) each time t moves, lets messages through and stops the sampling (SamplingStopped, see
+ * model/sampler.ts stoppable) when a pause was asked for.
  */
 export function pausableSampling(control: StepControl<'sampling'>, label: string): SampleOptions['onToken'] {
   const onPhase = control.onPhase;
+  let reported = -1;
   return (
     onPhase &&
     (async (done, total) => {
-      onPhase({ name: 'sampling', label: `${label} ${done}/${total}`, done, total });
+      if (done !== reported) onPhase({ name: 'sampling', label: samplingLabel(label, done, total), done, total });
+      reported = done;
       await control.breathe();
       if (control.shouldStop()) throw new SamplingStopped();
     })

@@ -112,8 +112,11 @@ export function rankingFlowHost(s: SessionParts): RankingFlowHost {
     onRewardMetrics: (point) => {
       const d = scorerStage(runner);
       if (!d) return;
-      const step = runner.object(d.name)!.stepsDone + s.flow().counters().rewardUpdates;
+      // the reward model's own step count: its planned steps and those its incremental updates ran
+      const stage = runner.object(d.name)!;
+      const step = stage.stepsDone + (stage.extraSteps ?? 0);
       s.pushMetrics(d.name, { ...point, step, values: namespaced(d.metricPrefix ?? d.name, point.values) });
+      s.emit({ type: 'state', stage: d.name, status: runner.status(d.name) }); // its counter: "64 / 64 + 8 in updates"
     },
   };
 }

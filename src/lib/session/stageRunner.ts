@@ -83,7 +83,8 @@ export class StageRunner {
     const state = this.state(name);
     const phase = isActive(state) ? this.phases.get(name)?.phase : undefined;
     const message = r.loop.message || undefined;
-    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, message, phase, warning: this.warning(name, r) };
+    const extraSteps = r.stage.extraSteps || undefined;
+    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, extraSteps, message, phase, warning: this.warning(name, r) };
   }
 
   /** The notice of a run whose loss has risen far above where it started, or undefined. */

@@ -107,7 +107,7 @@ async function policyBesideSft(ppo: PpoStage, step: number, ctx: StageContext): 
     prompt: s.prompt,
     completion: s.response,
     reward: s.score,
-    kl: s.kl,
+    klK3: s.klK3,
     reference: { completion: references[i].response, reward: referenceRewards[i]?.[0] },
   }));
 }

@@ -10,6 +10,8 @@ export interface Stage {
   readonly totalSteps: number;
   /** Steps finished so far. */
   readonly stepsDone: number;
+  /** Steps run beyond totalSteps, e.g. the reward model's incremental updates on new rankings (absent: none). */
+  readonly extraSteps?: number;
   /** One update (a PPO-ptx iteration counts as one); returns metrics already read back from the device. */
   step(): Promise<Metrics>;
   /** Held-out metrics, run every `evalEvery` steps and at the end. */
