@@ -175,7 +175,7 @@ export class GrpoStage implements Stage {
   readonly policy: GPT;
   /** The frozen reference; null when beta = 0. */
   readonly reference: GPT | null;
-  /** The last step's completions, the first of each group first, for the UI's sample stream. */
+  /** The last step's completions, group by group (G each), for the UI's sample stream. */
   lastSamples: GroupSample[] = [];
   private readonly ownsReference: boolean;
   private readonly rewardModel?: RewardModel;

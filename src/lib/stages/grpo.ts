@@ -10,7 +10,7 @@ import { defineStage } from './descriptor';
 import { betweenPolicySteps } from './policySteps';
 import { REWARD_KINDS, REWARD_SETTING, rewardBlocker, rewardSource } from './rewardKinds';
 
-/** Steps between refreshes of the sample stream, and how many completions it shows (the first groups' first). */
+/** Steps between refreshes of the sample stream, and how many completions it shows. */
 const SAMPLE_EVERY = 2;
 const SHOWN_SAMPLES = 3;
 /** Instruction prompts whose responses the held-out evaluation scores (gold, instruction following). */
@@ -103,7 +103,7 @@ export const grpoStage = defineStage({
     betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, async () => latestSamples(stage as GrpoStage)),
 });
 
-/** The first completions of the last step, with their rewards. */
+/** The last step's first completions (of its first group), with their rewards. */
 function latestSamples(grpo: GrpoStage): SampleView[] {
   return grpo.lastSamples.slice(0, SHOWN_SAMPLES).map((s) => ({ prompt: s.prompt, completion: s.response, reward: s.reward }));
 }
