@@ -165,7 +165,7 @@ export class LessonRun implements Stage {
     this.policy ??= this.ctx.policy.clone(true);
     const rankings = (await this.trainingRankings()).slice(0, count);
     const context = lessonStageContext(this.ctx, this.policy, rankings, used, spec.reward === 'gold');
-    const blocked = d.blocker?.(context);
+    const blocked = d.blocker?.(context, this.settings);
     if (blocked) throw new Error(`lesson run ${spec.id}: ${blocked}`);
     return d.create(context, this.settings, controlOf(this.ctx));
   }

@@ -1,5 +1,5 @@
 /**
- * Metric names of the PPO and DPO stages, the same as TRL's PPOTrainer and DPOTrainer log them, plus this
+ * Metric names of the PPO, DPO and GRPO stages, the same as TRL's PPOTrainer, DPOTrainer and GRPOTrainer log them, plus this
  * project's own (ptx/loss, objective/kl_coef, time/*); and the metrics of written responses that both report
  * (objective/gold, objective/instruction_following).
  */
@@ -53,6 +53,27 @@ export const DPO_METRIC_NAMES = [
 ] as const;
 
 export type DpoMetricName = (typeof DPO_METRIC_NAMES)[number];
+
+/** Metric names of the GRPO stage (rlhf/grpo.ts), as TRL's GRPOTrainer logs them, plus time/* and the response metrics below. */
+export const GRPO_METRIC_NAMES = [
+  'loss', // the clipped surrogate plus beta * kl, the mean over the batch's response tokens
+  'grad_norm',
+  'reward', // mean reward of the completions
+  'reward_std', // mean over the groups of the std of their rewards
+  'frac_reward_zero_std', // share of groups whose rewards are all equal (advantage 0: they teach nothing)
+  'kl', // mean per-token k3 estimate of KL(pi || pi_ref); absent when beta = 0 (no reference)
+  'clip_ratio/region_mean', // share of tokens whose ratio the clip held
+  'completions/mean_length', // mean completion length in tokens
+  'completions/clipped_ratio', // share of completions cut at the length limit (no EOS)
+  'learning_rate',
+  'time/sample_s',
+  'time/score_s',
+  'time/update_s',
+] as const;
+
+export type GrpoMetricName = (typeof GRPO_METRIC_NAMES)[number];
+
+export type GrpoMetrics = Partial<Record<GrpoMetricName, number>>;
 
 /**
  * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given), and

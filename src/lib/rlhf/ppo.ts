@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt';
-import { stoppable } from '../model/sampler';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
 import { AdamW } from '../train/adamw';
@@ -29,12 +28,11 @@ import {
   PromptCycle,
   rolloutShape,
   scoreRollouts,
-  writeResponses,
   type Responses,
   type RolloutShape,
   type ScoredRollouts,
 } from './rollout';
-import { mixSeed, pausableSampling, sampleResponses } from './sampling';
+import { sampleResponses, stepResponses } from './sampling';
 
 export { minibatchError, PPO_DEFAULTS, PPO_SETTINGS, type PpoSettings } from './ppoSettings';
 
@@ -226,19 +224,12 @@ export class PpoStage implements Stage {
   private async sampleRollouts(picked: number[]): Promise<{ responses: Responses; seconds: number } | null> {
     const s = this.settings;
     const started = performance.now();
-    const responses = await stoppable(
-      writeResponses(
-        this.policy,
-        this.tokenizer,
-        picked.map((i) => this.promptTokens[i]),
-        this.shape,
-        {
-          temperature: s.temperature,
-          seed: mixSeed(s.seed, this.stepsDone),
-          prefillParts: this.control.inParts ? this.partSizers.prefill : undefined,
-          onToken: pausableSampling(this.control, 'sampling rollouts'),
-        },
-      ),
+    const responses = await stepResponses(
+      this.policy,
+      this.tokenizer,
+      picked.map((i) => this.promptTokens[i]),
+      this.shape,
+      { ...s, step: this.stepsDone, control: this.control, prefill: this.partSizers.prefill, label: 'sampling rollouts' },
     );
     return responses && { responses, seconds: (performance.now() - started) / 1000 };
   }

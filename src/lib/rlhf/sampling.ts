@@ -1,13 +1,14 @@
 /**
- * Sampling for the stages that train a policy (PPO-ptx, DPO): a model's responses to prompts as text, the seed of a
- * step's sampling, and the progress of a sampling that a pause may stop.
+ * Sampling for the stages that train a policy (PPO-ptx, DPO, GRPO): a model's responses to prompts as text, the seed of
+ * a step's sampling, the progress of a sampling that a pause may stop, and a step's responses sampled so.
  */
 import type { GPT } from '../model/gpt';
-import { SamplingStopped, type SampleOptions } from '../model/sampler';
+import { SamplingStopped, stoppable, type SampleOptions } from '../model/sampler';
 import type { Tokenizer } from '../data/tokenizer';
+import type { PartSizer } from '../train/parts';
 import type { StepControl } from '../train/pausable';
 import type { PromptResponse } from './metrics';
-import { writeResponses, type RolloutShape } from './rollout';
+import { writeResponses, type Responses, type RolloutShape } from './rollout';
 
 /** `model`'s response to each prompt (prompts cut from the left to the shape's budget). */
 export async function sampleResponses(
@@ -51,5 +52,33 @@ export function pausableSampling(control: StepControl<'sampling'>, label: string
       await control.breathe();
       if (control.shouldStop()) throw new SamplingStopped();
     })
+  );
+}
+
+/** How a step samples: at its seed mixed with its number, the prefill in parts (with a control in parts), its progress named `label`. */
+export interface StepSampling {
+  temperature: number;
+  seed: number;
+  step: number;
+  control: StepControl<'sampling'>;
+  prefill: PartSizer;
+  label: string;
+}
+
+/** A step's responses to prompt tokens (PPO-ptx's rollouts, GRPO's groups); null when a pause stopped the sampling. */
+export function stepResponses(
+  model: GPT,
+  tokenizer: Tokenizer,
+  prompts: number[][],
+  shape: RolloutShape,
+  opts: StepSampling,
+): Promise<Responses | null> {
+  return stoppable(
+    writeResponses(model, tokenizer, prompts, shape, {
+      temperature: opts.temperature,
+      seed: mixSeed(opts.seed, opts.step),
+      prefillParts: opts.control.inParts ? opts.prefill : undefined,
+      onToken: pausableSampling(opts.control, opts.label),
+    }),
   );
 }

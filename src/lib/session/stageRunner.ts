@@ -177,7 +177,7 @@ export class StageRunner {
     if (existing && existing.loop.state !== 'done' && existing.loop.state !== 'error') return existing;
     const d = this.descriptor(name);
     const ctx = this.host.context();
-    const blocked = d.blocker?.(ctx);
+    const blocked = d.blocker?.(ctx, this.settings[name]);
     if (blocked) throw new Error(blocked);
     if (existing) {
       this.refuseWhileUsed(name);

@@ -84,8 +84,8 @@ export interface StageDescriptor<S extends SettingValues = SettingValues> extend
   uses?: StageName[];
   /** Steps the stage plans to run under these settings (0 when it only knows once created). */
   plannedSteps(settings: S): number;
-  /** Why the stage cannot start now, or null. */
-  blocker?(ctx: StageContext): string | null;
+  /** Why the stage cannot start now under these settings, or null. */
+  blocker?(ctx: StageContext, settings: S): string | null;
   /** A rule between settings (one field alone is checked against its spec), or null. */
   validate?(settings: S): string | null;
   /** Held-out evaluation every so many steps when the settings have no eval_every (default: only at the end). */

@@ -90,6 +90,7 @@ export const dpoStage = defineStage({
     if (ctx.rankings.length < MIN_RANKINGS) return 'Rank at least two prompts first (or let a simulated labeler rank), then run DPO.';
     if (ctx.stageState('ppo') !== 'not-started')
       return 'Reset PPO-ptx first: DPO and PPO-ptx are two branches from the SFT model, and both train the policy.';
+    if (ctx.stageObject('grpo')) return 'Reset GRPO first: DPO and GRPO are two branches from the SFT model, and both train the policy.';
     return null;
   },
   create(ctx, settings, control) {

@@ -4,6 +4,7 @@ import type { RewardStage } from '../rlhf/rewardTrainer';
 import type { SampleView } from '../types';
 import { defineStage, type StageContext } from './descriptor';
 import { betweenPolicySteps } from './policySteps';
+import { REWARD_SETTING, rewardBlocker, rewardSource } from './rewardKinds';
 
 /** PPO iterations between refreshes of the SFT-vs-policy sample stream. */
 const SAMPLE_EVERY = 2;
@@ -15,8 +16,8 @@ export const ppoStage = defineStage({
   name: 'ppo',
   title: 'PPO-ptx',
   summary:
-    'The policy (starting from the SFT model) writes responses; the reward model scores them; PPO raises the probability of high-scoring responses. A per-token KL penalty (β) keeps the policy near the SFT model, and the ptx term (γ) keeps it good at the pretraining text (Eq. 2). Rank its fresh samples while it trains: the reward model updates between iterations.',
-  settings: PPO_SETTINGS,
+    'The policy (starting from the SFT model) writes responses; the reward model scores them; PPO raises the probability of high-scoring responses. A per-token KL penalty (β) keeps the policy near the SFT model, and the ptx term (γ) keeps it good at the pretraining text (Eq. 2). Rank its fresh samples while it trains: the reward model updates between iterations. The Reward setting may put a program in the reward model’s place: instruction following, or the simulated labeler’s gold score.',
+  settings: [...PPO_SETTINGS, REWARD_SETTING],
   metricPrefix: '', // TRL's names (objective/kl, loss/policy_avg, …) are namespaced already
   // the policy and value losses move with the advantages; the LM loss on pretraining text tells a policy that lost its language
   lossMetric: 'ptx/loss',
@@ -65,10 +66,12 @@ export const ppoStage = defineStage({
   ],
   plannedSteps: (s) => s.iterations,
   validate: minibatchError,
-  blocker(ctx) {
-    if (!ctx.rewardFunction && (!ctx.stageObject('reward') || ctx.stageState('reward') === 'running'))
-      return 'Train the reward model first: PPO-ptx maximises its score.';
+  blocker(ctx, settings) {
+    const reward = rewardBlocker(ctx, settings.reward, 'PPO-ptx');
+    if (reward) return reward;
     if (ctx.stageObject('dpo')) return 'Reset DPO first: PPO-ptx and DPO are two branches from the SFT model, and both train the policy.';
+    if (ctx.stageObject('grpo'))
+      return 'Reset GRPO first: PPO-ptx and GRPO are two branches from the SFT model, and both train the policy.';
     return null;
   },
   create: (ctx, settings, control) =>
@@ -77,8 +80,7 @@ export const ppoStage = defineStage({
       policy: ctx.model,
       tokenizer: ctx.tokenizer,
       prompts: ctx.prompts,
-      rewardModel: ctx.rewardFunction ? undefined : (ctx.stageObject('reward') as RewardStage).rewardModel,
-      rewardFunction: ctx.rewardFunction,
+      ...rewardSource(ctx, settings.reward),
       pretrainTokens: ctx.corpus.train,
       goldScorer: ctx.goldScorer,
       settings,

@@ -4,12 +4,13 @@
  */
 import type { StageDescriptor } from './descriptor';
 import { dpoStage } from './dpo';
+import { grpoStage } from './grpo';
 import { pretrainStage } from './pretrain';
 import { ppoStage } from './ppo';
 import { rewardStage } from './reward';
 import { sftStage } from './sft';
 
-export const BUILT_IN_STAGES: readonly StageDescriptor[] = [pretrainStage, sftStage, rewardStage, ppoStage, dpoStage];
+export const BUILT_IN_STAGES: readonly StageDescriptor[] = [pretrainStage, sftStage, rewardStage, ppoStage, dpoStage, grpoStage];
 
 export function withStage(stages: readonly StageDescriptor[], extra: StageDescriptor): StageDescriptor[] {
   if (stages.some((s) => s.name === extra.name)) throw new Error(`A stage named "${extra.name}" is registered already.`);

@@ -1,0 +1,54 @@
+/**
+ * The kinds of reward a policy-training stage (PPO-ptx, GRPO) maximises, chosen by its `reward` setting:
+ *   learned                 the reward model trained on the person's rankings (it keeps learning from new ones);
+ *   instruction_following   a program: the share of what the instruction named that the response honours
+ *                           (data/instructionFollowing.ts; 0 for an instruction that names nothing);
+ *   gold                    the simulated labeler's own score (only while a labeler ranks: lecture mode).
+ * The verifiable kinds need no reward model. A lesson's run on the labeler's gold (ctx.rewardFunction) stands in
+ * for the learned reward, as before there were kinds.
+ */
+import { instructionFollowing } from '../data/instructionFollowing';
+import type { RewardModel } from '../rlhf/rewardModel';
+import type { RewardStage } from '../rlhf/rewardTrainer';
+import { choice } from '../settings';
+import type { StageContext } from './descriptor';
+
+export const REWARD_KINDS = ['learned', 'instruction_following', 'gold'] as const;
+export type RewardKind = (typeof REWARD_KINDS)[number];
+
+export const REWARD_SETTING = choice(
+  'reward',
+  'Reward',
+  'learned',
+  REWARD_KINDS,
+  'learned: the reward model trained on your rankings. instruction_following: a program scores the share of what the instruction named (characters, animal, place, mood, ending, length) that the response honours. gold: the simulated labeler’s own score (a labeler must be on).',
+);
+
+/** The verifiable instruction-following reward: honoured / named constraints of the prompt's instruction. */
+export function instructionFollowingReward(prompt: string, response: string): number {
+  const score = instructionFollowing(prompt, response);
+  return score.total > 0 ? score.share : 0;
+}
+
+/** Why a stage titled `title` cannot start on this kind of reward now, or null. */
+export function rewardBlocker(ctx: StageContext, kind: RewardKind, title: string): string | null {
+  if (kind === 'learned' && !ctx.rewardFunction && (!ctx.stageObject('reward') || ctx.stageState('reward') === 'running'))
+    return `Train the reward model first: ${title} maximises its score.`;
+  if (kind === 'gold' && !ctx.goldScorer)
+    return `Turn on a simulated labeler first: ${title}'s reward is its gold score (or choose another reward).`;
+  return null;
+}
+
+/** What the stage scores completions with: the reward model, or a program of prompt and response. */
+export function rewardSource(
+  ctx: StageContext,
+  kind: RewardKind,
+): { rewardModel?: RewardModel; rewardFunction?: (prompt: string, response: string) => number } {
+  if (kind === 'instruction_following') return { rewardFunction: instructionFollowingReward };
+  if (kind === 'gold') {
+    const gold = ctx.goldScorer!;
+    return { rewardFunction: (prompt, response) => gold(prompt + response) };
+  }
+  if (ctx.rewardFunction) return { rewardFunction: ctx.rewardFunction };
+  return { rewardModel: (ctx.stageObject('reward') as RewardStage).rewardModel };
+}
