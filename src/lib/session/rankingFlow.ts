@@ -35,10 +35,7 @@ import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
 import { sampleCompletions } from './taskSampling';
 
-/**
- * Tasks kept ready, so that the next one shows at once: refilled between the task-writing stage's steps while it runs
- * (PPO-ptx), and after each task handed out while no stage runs (a person ranking before the first reward model).
- */
+/** Tasks kept ready so that the next shows at once: refilled after each step of PPO-ptx and each task handed out. */
 export const QUEUE_LENGTH = 4;
 /** An update reports the new scores of this many of the rankings it applied (the newest). */
 const PREDICTIONS_REPORTED = 4;
@@ -200,20 +197,22 @@ export class RankingFlow {
    * that its ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
-    if (!this.queue.list().some((t) => t.completions.length === k)) await this.refilling?.catch(() => {});
+    const idle = this.host.stagesIdle();
+    // while idle a refill under way is the quickest source; beside a training stage it goes slower than two sampled now
+    if (idle && !this.queue.list().some((t) => t.completions.length === k)) await this.refilling?.catch(() => {});
     const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
     if (handOut) this.open.set(task.id, task);
-    if (this.host.stagesIdle()) this.refillInBackground(k);
+    if (idle || this.host.policyTraining()) this.refillInBackground(k);
     return task;
   }
 
-  /** Spares for a person ranking while no stage trains, sampled after the caller has its task. */
+  /** Spares for a person ranking, sampled after the caller has its task (while no stage trains, or beside PPO-ptx). */
   private refillInBackground(k: number): void {
     setTimeout(() => {
       const { model } = this.host.policy();
       // a model replaced under it (its weights freed) is no error
       const failed = (err: Error) => this.host.policy().model === model && this.host.onError(`Sampling spare tasks failed: ${err.message}`);
-      if (this.host.stagesIdle()) this.refillQueue(k).catch(failed);
+      if (this.host.stagesIdle() || this.host.policyTraining()) this.refillQueue(k).catch(failed);
     }, 0);
   }
 
