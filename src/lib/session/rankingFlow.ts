@@ -35,7 +35,7 @@ import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
 import { sampleCompletions } from './taskSampling';
 
-/** Tasks kept ready so that the next shows at once: refilled after each step of PPO-ptx and each task handed out. */
+/** Tasks kept ready so that the next shows at once: refilled after each PPO-ptx step, and each task handed out while idle. */
 export const QUEUE_LENGTH = 4;
 /** An update reports the new scores of this many of the rankings it applied (the newest). */
 const PREDICTIONS_REPORTED = 4;
@@ -81,6 +81,7 @@ export class RankingFlow {
   private taskCount = 0;
   private promptCursor = 0;
   private refilling: Promise<void> | null = null;
+  private refillVersion = -1;
   /** Tasks sampled before this version are of an earlier lineage: a refill under way drops them. */
   private lineageStart = 0;
   /** The held-out figures and new scores of the last update, computed off the path of the next step. */
@@ -161,24 +162,21 @@ export class RankingFlow {
   }
 
   /**
-   * Tops the queue up with fresh tasks of the given K from the live policy, in one batch; at most one refill at a
-   * time (a second call waits for the one under way). Given up (nothing added) once `stop()` is true: a pause does not
-   * wait for it. Tasks of a lineage that ended while it sampled are dropped.
+   * Tops the queue up with tasks of the given K from the live policy (those it has not written yet; older ones stay
+   * until newer ones push them out), in one batch; at most one refill at a time (a second call waits for the one under
+   * way). Given up (nothing added) once `stop()` is true. Tasks of a lineage that ended while it sampled are dropped.
    */
   refillQueue(k: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<void> {
-    const missing = QUEUE_LENGTH - this.queue.freshCount(this.host.policyVersion());
+    const missing = QUEUE_LENGTH - this.queue.list().filter((t) => t.version === this.host.policyVersion()).length;
     if (this.refilling || missing <= 0) return this.refilling ?? Promise.resolve();
     const refill = async () => {
-      try {
-        const tasks = await this.sampleTasks(k, missing, stop, report);
-        for (const task of tasks) if (task.version >= this.lineageStart) this.queue.add(task);
-        this.queue.prune(this.host.policyVersion());
-        this.emitCounters();
-      } finally {
-        this.refilling = null;
-      }
+      const tasks = await this.sampleTasks(k, missing, stop, report);
+      for (const task of tasks) if (task.version >= this.lineageStart) this.queue.add(task);
+      this.queue.prune(this.host.policyVersion());
+      this.emitCounters();
     };
-    return (this.refilling = refill());
+    this.refillVersion = this.host.policyVersion();
+    return (this.refilling = refill().finally(() => (this.refilling = null)));
   }
 
   dropQueue(): void {
@@ -198,21 +196,22 @@ export class RankingFlow {
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
     const idle = this.host.stagesIdle();
-    // while idle a refill under way is the quickest source; beside a training stage it goes slower than two sampled now
-    if (idle && !this.queue.list().some((t) => t.completions.length === k)) await this.refilling?.catch(() => {});
+    // none queued, or (idle) only older ones than a refill under way: that refill is the quickest source
+    const queued = this.queue.list().find((t) => t.completions.length === k)?.version ?? -1;
+    if (queued < 0 || (idle && this.refillVersion > queued)) await this.refilling?.catch(() => {});
     const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
     if (handOut) this.open.set(task.id, task);
-    if (idle || this.host.policyTraining()) this.refillInBackground(k);
+    if (idle) this.refillInBackground(k);
     return task;
   }
 
-  /** Spares for a person ranking, sampled after the caller has its task (while no stage trains, or beside PPO-ptx). */
+  /** Spares for a person ranking while no stage trains, sampled after the caller has its task. */
   private refillInBackground(k: number): void {
     setTimeout(() => {
       const { model } = this.host.policy();
       // a model replaced under it (its weights freed) is no error
       const failed = (err: Error) => this.host.policy().model === model && this.host.onError(`Sampling spare tasks failed: ${err.message}`);
-      if (this.host.stagesIdle() || this.host.policyTraining()) this.refillQueue(k).catch(failed);
+      if (this.host.stagesIdle()) this.refillQueue(k).catch(failed);
     }, 0);
   }
 
