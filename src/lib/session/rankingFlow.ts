@@ -80,6 +80,7 @@ export class RankingFlow {
   private appliedAtIteration: number | null = null;
   private taskCount = 0;
   private promptCursor = 0;
+  /** The refill under way, and the policy version it writes for. */
   private refilling: Promise<void> | null = null;
   private refillVersion = -1;
   /** Tasks sampled before this version are of an earlier lineage: a refill under way drops them. */
@@ -162,21 +163,23 @@ export class RankingFlow {
   }
 
   /**
-   * Tops the queue up with tasks of the given K from the live policy (those it has not written yet; older ones stay
-   * until newer ones push them out), in one batch; at most one refill at a time (a second call waits for the one under
-   * way). Given up (nothing added) once `stop()` is true. Tasks of a lineage that ended while it sampled are dropped.
+   * Tops the queue up from the live policy (the tasks it has not written yet), in one batch, one refill at a time (a
+   * call waits for the one under way, or follows an older one). Given up once `stop()`; an ended lineage's are dropped.
    */
   refillQueue(k: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<void> {
-    const missing = QUEUE_LENGTH - this.queue.list().filter((t) => t.version === this.host.policyVersion()).length;
-    if (this.refilling || missing <= 0) return this.refilling ?? Promise.resolve();
-    const refill = async () => {
+    if (this.refilling && this.refillVersion >= this.host.policyVersion()) return this.refilling;
+    const before = this.refilling?.catch(() => {}) ?? Promise.resolve();
+    const refill = before.then(async () => {
+      const missing = QUEUE_LENGTH - this.queue.list().filter((t) => t.version === this.host.policyVersion()).length;
+      if (missing <= 0) return;
       const tasks = await this.sampleTasks(k, missing, stop, report);
       for (const task of tasks) if (task.version >= this.lineageStart) this.queue.add(task);
       this.queue.prune(this.host.policyVersion());
       this.emitCounters();
-    };
+    });
+    const tracked: Promise<void> = refill.finally(() => this.refilling === tracked && (this.refilling = null));
     this.refillVersion = this.host.policyVersion();
-    return (this.refilling = refill().finally(() => (this.refilling = null)));
+    return (this.refilling = tracked);
   }
 
   dropQueue(): void {
@@ -191,14 +194,14 @@ export class RankingFlow {
   }
 
   /**
-   * The newest queued task with k completions (stale ones give way), else a fresh one; registered as handed out so
-   * that its ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
+   * The newest queued task with k completions (stale ones give way; while idle, a refill under way for a newer policy
+   * first), else a fresh one; registered as handed out so that its ranking can be matched, unless it goes elsewhere
+   * (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
     const idle = this.host.stagesIdle();
-    // none queued, or (idle) only older ones than a refill under way: that refill is the quickest source
     const queued = this.queue.list().find((t) => t.completions.length === k)?.version ?? -1;
-    if (queued < 0 || (idle && this.refillVersion > queued)) await this.refilling?.catch(() => {});
+    if (idle && this.refillVersion > queued) await this.refilling?.catch(() => {});
     const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
     if (handOut) this.open.set(task.id, task);
     if (idle) this.refillInBackground(k);
