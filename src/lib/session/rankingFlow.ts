@@ -80,7 +80,6 @@ export class RankingFlow {
   private appliedAtIteration: number | null = null;
   private taskCount = 0;
   private promptCursor = 0;
-  /** The refill under way, and the policy version it writes for. */
   private refilling: Promise<void> | null = null;
   private refillVersion = -1;
   /** Tasks sampled before this version are of an earlier lineage: a refill under way drops them. */
@@ -142,8 +141,8 @@ export class RankingFlow {
   async sampleTasks(k: number, count: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<RankingTask[]> {
     const problem = kError(k);
     if (problem) throw new Error(problem);
-    const version = this.host.policyVersion();
-    const origin = this.host.policyOrigin();
+    // the policy that writes them, as it is now (a step may end while they sample)
+    const [version, origin, iteration] = [this.host.policyVersion(), this.host.policyOrigin(), this.host.policyIteration()];
     const prompts = Array.from({ length: count }, () => this.host.prompts[this.promptCursor++ % this.host.prompts.length]);
     const seed = (this.promptCursor * 7919) >>> 0;
     const texts = await sampleCompletions(this.host.policy(), prompts, k, { ...this.host.samplingSettings(), seed, stop, report });
@@ -155,7 +154,7 @@ export class RankingFlow {
       id: `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`,
       prompt,
       completions,
-      iteration: this.host.policyIteration(),
+      iteration,
       version,
       origin,
       predicted: predicted[i],
@@ -194,12 +193,13 @@ export class RankingFlow {
   }
 
   /**
-   * The newest queued task with k completions (stale ones give way; while idle, a refill under way for a newer policy
-   * first), else a fresh one; registered as handed out so that its ranking can be matched, unless it goes elsewhere
-   * (a classroom, whose rankings come back through addExternal).
+   * The newest queued task with k completions (stale ones and idle spares give way once a task writer stepped; while
+   * idle, a refill under way for a newer policy first), else a fresh one; registered as handed out so that its
+   * ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
     const idle = this.host.stagesIdle();
+    if (this.host.policyIteration() > 0) this.queue.dropWhere((t) => t.iteration === 0);
     const queued = this.queue.list().find((t) => t.completions.length === k)?.version ?? -1;
     if (idle && this.refillVersion > queued) await this.refilling?.catch(() => {});
     const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
