@@ -83,6 +83,8 @@ export interface StageStatus {
   message?: string;
   /** Where the stage is inside its current step, while it runs. */
   phase?: StagePhase;
+  /** Work beside its steps, off their path (a ranking-task refill, the sample stream), while it runs. */
+  aside?: StagePhase[];
   /** A warning about the run, e.g. its loss rose far above where it started (train/divergence.ts). */
   warning?: string;
 }

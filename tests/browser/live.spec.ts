@@ -7,11 +7,29 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { expectWasm, expectWebGpu, ON_WASM, openApp } from './app';
-import { loadTiny, percentile, report, stageState, timedPause, timedSubmits, trainedReward, type Client } from './live';
+import {
+  iterationFigures,
+  loadTiny,
+  percentile,
+  recordStatus,
+  report,
+  stageState,
+  statusMarks,
+  timedPause,
+  timedResume,
+  timedSubmits,
+  trainedReward,
+  untilStepEnds,
+  type Client,
+} from './live';
 
 const SMALL_PPO = { iterations: 500, batch_size: 4, mini_batch_size: 2, num_ppo_epochs: 2, response_length: 8 };
 /** A generous regression bound: the target is 150 ms; a loaded CI machine may add to it. */
 const SUBMIT_P95_BOUND_MS = 1000;
+/** Generous bounds on the gap between iterations, a pause and a resume: the targets are 2 s (scripts/measure-live.ts). */
+const GAP_BOUND_MS = 10_000;
+const PAUSE_BOUND_MS = 5000;
+const RESUME_BOUND_MS = 5000;
 
 /** Every text the PPO step counter shows from now on (it flickers through the phases of the first iteration). */
 async function recordCounter(page: Page): Promise<void> {
@@ -89,6 +107,71 @@ for (const backend of ['webgpu', 'wasm'] as const) {
     await expect(page.getByTestId('error-banner')).toHaveCount(0);
   });
 }
+
+test('wasm: between PPO-ptx iterations the reward-model update, the refill and the sample stream are named and run beside the next; pause and resume anywhere within bounds, "resuming…" meanwhile', async ({
+  page,
+}) => {
+  test.setTimeout(900_000);
+  await openApp(page, ON_WASM);
+  await expectWasm(page);
+  await loadTiny(page);
+  await trainedReward(page, SMALL_PPO);
+  await page.getByTestId('tab-ppo').click();
+  await page.getByTestId('ppo-run').click();
+  await expect.poll(() => stageState(page, 'ppo'), { timeout: 60_000 }).toBe('running');
+  await recordStatus(page, 'ppo');
+  const marks = () => statusMarks(page);
+  // rankings arrive as a person ranks: the updates between iterations learn them, each step named
+  await timedSubmits(page, 6, 800);
+  await expect.poll(async () => (await marks()).some((m) => m.aside.includes('reward-update')), { timeout: 300_000 }).toBe(true);
+  await expect.poll(async () => (await marks()).some((m) => m.aside.includes('tasks')), { timeout: 120_000 }).toBe(true);
+
+  const pauses: number[] = [];
+  const resumes: { resumingShown: boolean; runningMs: number }[] = [];
+  for (const where of ['after the last update', 'update', 'sampling']) {
+    await timedSubmits(page, 2, 300);
+    if (where === 'after the last update') await untilStepEnds(page, 'ppo');
+    else await expect(page.getByTestId('ppo-phase')).toHaveAttribute('data-phase', where, { timeout: 120_000 });
+    pauses.push((await timedPause(page, 'ppo')).pausedMs);
+    // rankings that waited go to the reward model now, in the background; Resume does not wait for them
+    await timedSubmits(page, 2, 300);
+    resumes.push(await timedResume(page, 'ppo'));
+  }
+  await untilStepEnds(page, 'ppo');
+  await untilStepEnds(page, 'ppo');
+  const { gapsMs, gapPhases } = iterationFigures(await marks());
+  report('live-gap.json', { 'wasm-tiny': { gapsMs, gapPhases, pauses, resumes } });
+  expect(gapsMs.length).toBeGreaterThan(0);
+  expect(Math.max(...gapsMs)).toBeLessThan(GAP_BOUND_MS);
+  // nothing holds the next iteration up: the update, the refill and the sample stream run beside it
+  expect(gapPhases.filter((p) => !['update', 'ptx', '(none)'].includes(p))).toEqual([]);
+  for (const ms of pauses) expect(ms).toBeLessThan(PAUSE_BOUND_MS);
+  for (const r of resumes) {
+    expect(r.runningMs).toBeLessThan(RESUME_BOUND_MS);
+    expect(r.resumingShown).toBe(true);
+  }
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+});
+
+test('wasm: before the first reward model, spares are sampled behind each task: a person ranking every 2 s never waits', async ({
+  page,
+}) => {
+  test.setTimeout(600_000);
+  await openApp(page, ON_WASM);
+  await expectWasm(page);
+  await loadTiny(page);
+  await page.getByTestId('tab-reward').click();
+  const queued = () =>
+    page.evaluate(() =>
+      ((window as unknown as { playground: Client }).playground.api.counters() as Promise<{ queued: number }>).then((c) => c.queued),
+    );
+  await expect.poll(queued, { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  const latencies = await timedSubmits(page, 10, 2000);
+  report('submit-latency.json', { 'wasm-tiny-before-reward': { p95: percentile(latencies, 95), max: Math.max(...latencies) } });
+  expect(percentile(latencies, 95)).toBeLessThan(SUBMIT_P95_BOUND_MS);
+  await expect.poll(queued, { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+});
 
 test('wasm: SFT reports validation while it runs; its end replaces older tasks; the lineage names it; a new corpus asks first, offers a download and clears the charts', async ({
   page,

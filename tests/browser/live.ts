@@ -4,7 +4,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export type Client = {
   api: Record<string, (...args: unknown[]) => Promise<unknown>>;
-  status: { stages: Record<string, { state: string; step: number; phase?: { name: string; label: string } }> };
+  status: {
+    stages: Record<string, { state: string; step: number; phase?: { name: string; label: string }; aside?: { name: string }[] }>;
+  };
   metrics: Record<string, { kind: string; values: Record<string, number> }[]>;
 };
 
@@ -131,6 +133,112 @@ export async function timedPause(page: Page, stage: string): Promise<{ pausingSh
           } else requestAnimationFrame(check);
         };
         requestAnimationFrame(check);
+      }),
+    stage,
+  );
+}
+
+/** One change of a stage's status as the page saw it: when (ms, page clock), its state, step and phase name. */
+export interface StatusMark {
+  t: number;
+  state: string;
+  step: number;
+  phase: string;
+  /** The names of the work beside its steps (status.aside), space-separated. */
+  aside: string;
+}
+
+/** Starts recording every change of the stage's state, step or phase that the page sees (window.statusMarks). */
+export async function recordStatus(page: Page, stage: string): Promise<void> {
+  await page.evaluate((s) => {
+    const marks: StatusMark[] = [];
+    (window as unknown as { statusMarks: StatusMark[] }).statusMarks = marks;
+    const pg = (window as unknown as { playground: Client }).playground;
+    const read = () => {
+      const st = pg.status.stages[s];
+      const aside = (st.aside ?? []).map((a) => a.name).join(' ');
+      const mark = { t: performance.now(), state: st.state, step: st.step, phase: st.phase?.name ?? '', aside };
+      const last = marks.at(-1);
+      if (!last || (['state', 'step', 'phase', 'aside'] as const).some((k) => last[k] !== mark[k])) marks.push(mark);
+    };
+    setInterval(read, 20);
+  }, stage);
+}
+
+export function statusMarks(page: Page): Promise<StatusMark[]> {
+  return page.evaluate(() => (window as unknown as { statusMarks: StatusMark[] }).statusMarks.slice());
+}
+
+/**
+ * From the recorded marks, for each iteration that ran without a pause: the gap from its last update (the step counter
+ * moving on) to the next iteration's sampling, in ms; the wall time between step counters moving on; and which phases
+ * showed in the gaps.
+ */
+export function iterationFigures(marks: StatusMark[]): { gapsMs: number[]; iterationsMs: number[]; gapPhases: string[] } {
+  const gapsMs: number[] = [];
+  const iterationsMs: number[] = [];
+  const gapPhases = new Set<string>();
+  /** The last step end seen since the stage last ran without a break, and whether its gap was measured. */
+  let ended: { step: number; t: number; measured: boolean } | null = null;
+  let previousStep = marks[0]?.step ?? 0;
+  for (const m of marks) {
+    const stepMoved = m.step !== previousStep;
+    previousStep = m.step;
+    if (m.state !== 'running') {
+      ended = null; // a pause: the stretch around it is not an ordinary iteration
+      continue;
+    }
+    if (stepMoved) {
+      if (ended && m.step === ended.step + 1) iterationsMs.push(m.t - ended.t);
+      ended = { step: m.step, t: m.t, measured: false };
+    }
+    if (!ended || ended.measured) continue;
+    if (m.phase === 'sampling') {
+      gapsMs.push(m.t - ended.t);
+      ended.measured = true;
+    } else gapPhases.add(m.phase || '(none)');
+  }
+  return { gapsMs, iterationsMs, gapPhases: [...gapPhases] };
+}
+
+/** Clicks Resume and times how long until the state says running, noting whether "resuming…" showed meanwhile. */
+export async function timedResume(page: Page, stage: string): Promise<{ resumingShown: boolean; runningMs: number }> {
+  return page.evaluate(
+    (s) =>
+      new Promise<{ resumingShown: boolean; runningMs: number }>((resolve, reject) => {
+        const stateEl = document.querySelector(`[data-testid="${s}-state"]`)!;
+        const state = () => stateEl.textContent?.trim();
+        const started = performance.now();
+        let resumingShown = false;
+        // every text the state shows, however briefly
+        const seen = new MutationObserver(() => {
+          if (state() === 'resuming…') resumingShown = true;
+        });
+        seen.observe(stateEl, { subtree: true, childList: true, characterData: true });
+        (document.querySelector(`[data-testid="${s}-run"]`) as HTMLButtonElement).click();
+        const check = () => {
+          if (state() === 'resuming…') resumingShown = true;
+          if (state() === 'running') {
+            seen.disconnect();
+            resolve({ resumingShown, runningMs: performance.now() - started });
+          } else if (performance.now() - started > 300_000) reject(new Error(`not running 300 s after Resume; the state says ${state()}`));
+          else requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+      }),
+    stage,
+  );
+}
+
+/** Waits in the page until the stage's step counter moves on (an iteration's last update ended), then returns at once. */
+export async function untilStepEnds(page: Page, stage: string): Promise<void> {
+  await page.evaluate(
+    (s) =>
+      new Promise<void>((resolve) => {
+        const pg = (window as unknown as { playground: Client }).playground;
+        const from = pg.status.stages[s].step;
+        const check = () => (pg.status.stages[s].step !== from ? resolve() : setTimeout(check, 5));
+        check();
       }),
     stage,
   );

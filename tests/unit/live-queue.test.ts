@@ -55,15 +55,18 @@ describe('TaskQueue: the newest policy first, stale tasks give way, a new lineag
 function harness() {
   const applied: string[][] = [];
   let deferred: (() => void)[] = [];
-  const state = { rewardExists: true, inUse: false };
+  const state = { rewardExists: true, inUse: false, runWaiting: false, stopAfter: Infinity };
   let release: (() => void) | null = null;
   let gate: Promise<void> | null = null;
   const applier = new RewardApplier<string>({
     canApply: (atBoundary) => state.rewardExists && (atBoundary || !state.inUse),
-    apply: async (batch) => {
+    apply: async (batch, stop) => {
       applied.push(batch);
       if (gate) await gate;
+      // an update of more than stopAfter rankings stops part-way when asked
+      return !(batch.length > state.stopAfter && stop());
     },
+    yieldTo: () => state.runWaiting,
     onError: (err) => {
       throw err;
     },
@@ -142,5 +145,42 @@ describe('RewardApplier: a submit never waits; rankings are coalesced into one u
     await h.runDeferred();
     expect(h.applied).toEqual([]);
     expect(h.applier.pending).toBe(1);
+  });
+
+  it('an update stopped part-way at a boundary queues its rankings again, first, for the next one', async () => {
+    const h = harness();
+    h.state.inUse = true;
+    h.state.stopAfter = 1;
+    h.applier.enqueue(['r1', 'r2']);
+    expect(await h.applier.applyNow(() => true)).toBe(0);
+    expect(h.applier.pending).toBe(2);
+    h.applier.enqueue(['r3']);
+    expect(await h.applier.applyNow()).toBe(3);
+    expect(h.applied.at(-1)).toEqual(['r1', 'r2', 'r3']);
+    // dropped while it ran: nothing comes back
+    h.hold();
+    h.applier.enqueue(['r4', 'r5']);
+    const cut = h.applier.applyNow(() => true);
+    await new Promise((r) => setTimeout(r, 0));
+    h.applier.drop();
+    h.letGo();
+    expect(await cut).toBe(0);
+    expect(h.applier.pending).toBe(0);
+  });
+
+  it('a background update gives way to a stage waiting to start, and none begins while one waits', async () => {
+    const h = harness();
+    h.state.stopAfter = 1;
+    h.hold();
+    h.applier.enqueue(['r1', 'r2']);
+    const deferred = h.runDeferred();
+    await new Promise((r) => setTimeout(r, 0));
+    h.state.runWaiting = true;
+    h.letGo();
+    await deferred;
+    expect(h.applier.pending).toBe(2); // stopped part-way: they wait for the stage's boundary
+    h.applier.kick();
+    await h.runDeferred();
+    expect(h.applied).toHaveLength(1);
   });
 });

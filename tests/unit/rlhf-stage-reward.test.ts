@@ -195,4 +195,38 @@ describe('reward model', () => {
     }
     expect(Math.max(...inParts.weights.map((w, i) => Math.abs(w - whole.weights[i])))).toBeLessThan(1e-5);
   });
+
+  it('an incremental update stopped part-way goes on from where it stopped: the same weights and steps as one run whole', async () => {
+    const run = async (stopAfter?: number) => {
+      const policy = GPT.init(cfg, 2);
+      const rm = RewardModel.fromPolicy(policy, 3);
+      const rankings = Array.from({ length: 6 }, (_, i) => ranking(`u${i}`, 2 + (i % 3)));
+      const stage = new RewardStage(rm, tokenizer, rankings, { rankings_per_batch: 2, epochs: 1, held_out_share: 0 }, { partMs: 0 });
+      while (stage.stepsDone < stage.totalSteps) await stage.step();
+      stage.addRankings([ranking('new-a', 3), ranking('new-b', 4)]);
+      const seen: number[] = [];
+      let stops = 0;
+      const stop = () => stopAfter !== undefined && stops < 1 && seen.length > stopAfter && (stops += 1) > 0;
+      let update = await stage.updateStoppably({ steps: 3, onStep: (done) => seen.push(done), stop });
+      if (stopAfter !== undefined) {
+        expect(update).toBeNull(); // stopped: the rankings still count as new
+        expect(stage.updatesDone).toBe(0);
+        update = await stage.updateStoppably({ onStep: (done) => seen.push(done) });
+      }
+      const weights = Array.from(await rm.trunk.params.get('wte')!.data());
+      const result = { update, updates: stage.updatesDone, weights, seen };
+      stage.dispose();
+      rm.dispose();
+      policy.dispose();
+      return result;
+    };
+    const whole = await run();
+    expect(whole.seen).toEqual([0, 1, 2, 3]);
+    const stopped = await run(1);
+    expect(stopped.updates).toBe(3);
+    expect(stopped.seen.at(-1)).toBe(3);
+    expect(Number.isFinite(stopped.update!.loss)).toBe(true);
+    expect(stopped.update!.loss).toBeCloseTo(whole.update!.loss, 4);
+    expect(Math.max(...stopped.weights.map((w, i) => Math.abs(w - whole.weights[i])))).toBeLessThan(1e-5);
+  });
 });

@@ -6,6 +6,7 @@ import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent, RewardUpdateInfo } from '../../src/lib/types';
 import { useWasmBackend } from './setup-tf';
+import { QUEUE_LENGTH } from '../../src/lib/session/rankingFlow';
 import { tinySession } from './tiny-session';
 
 beforeAll(useWasmBackend);
@@ -37,6 +38,29 @@ describe('Session: submits during PPO-ptx', () => {
     expect(updates.reduce((n, u) => n + u.applied, 0)).toBe(2);
     expect(updates.some((u) => u.atIteration !== null && u.applied >= 1)).toBe(true);
     expect(events.some((e) => e.type === 'state' && e.stage === 'ppo' && e.status.phase?.name === 'update')).toBe(true);
+    // between iterations the update is named with its steps, and it runs beside the next iteration, as the refill does
+    const asides = events.flatMap((e) => (e.type === 'state' && e.stage === 'ppo' ? (e.status.aside ?? []) : []));
+    expect(asides.some((a) => a.name === 'reward-update' && /reward model: learning \d+ new rankings?, step 1\/1/.test(a.label))).toBe(
+      true,
+    );
+    expect(asides.some((a) => a.name === 'tasks')).toBe(true);
     expect(engine.lineageInfo().lineage[0]).toBe('PPO-ptx iteration 3');
   }, 900_000);
+
+  it('while no stage trains, each task handed out leaves spares sampled behind it, so that a fast ranker never waits', async () => {
+    const events: EngineEvent[] = [];
+    const engine = await tinySession(events);
+    const first = await engine.nextRankingTask(3);
+    expect(first.completions).toHaveLength(3);
+    const spares = async () => {
+      for (let i = 0; i < 600 && engine.counters().queued < QUEUE_LENGTH; i++) await new Promise((r) => setTimeout(r, 50));
+      return engine.counters().queued;
+    };
+    expect(await spares()).toBe(QUEUE_LENGTH);
+    // the next tasks come from the queue at once, and it fills again behind them
+    const queuedIds = new Set(await Promise.all(Array.from({ length: 2 }, () => engine.nextRankingTask(3).then((t) => t.id))));
+    expect(queuedIds.size).toBe(2);
+    expect(engine.counters().queued).toBe(QUEUE_LENGTH - 2);
+    expect(await spares()).toBe(QUEUE_LENGTH);
+  }, 300_000);
 });

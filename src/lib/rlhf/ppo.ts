@@ -86,6 +86,8 @@ export interface PpoStageOptions {
   pretrainTokens?: Int32Array;
   /** When a simulated labeler is active: its gold score of prompt + response, reported as objective/gold. */
   goldScorer?: (text: string) => number;
+  /** Awaited before the scoring: an update of the reward model under way beside the sampling finishes first. */
+  beforeScoring?: () => Promise<void>;
   settings?: Partial<PpoSettings>;
   control?: PpoControl;
 }
@@ -124,6 +126,7 @@ export class PpoStage implements Stage {
   private rewardModel?: RewardModel;
   private readonly rewardFunction?: (prompt: string, response: string) => number;
   private readonly goldScorer?: (text: string) => number;
+  private readonly beforeScoring?: () => Promise<void>;
   private readonly tokenizer: Tokenizer;
   private readonly prompts: string[];
   private readonly promptTokens: number[][];
@@ -162,6 +165,7 @@ export class PpoStage implements Stage {
     this.rewardModel = opts.rewardModel;
     this.rewardFunction = opts.rewardFunction;
     this.goldScorer = opts.goldScorer;
+    this.beforeScoring = opts.beforeScoring;
     this.reference = opts.reference ?? this.own(opts.policy.clone(false));
     this.valueModel = opts.valueModel ?? this.own(opts.rewardModel?.clone() ?? zeroHeadValueModel(opts.policy));
     this.prompts = opts.prompts;
@@ -242,6 +246,7 @@ export class PpoStage implements Stage {
     const sampled = (this.sampled ??= await this.sampleRollouts(picked));
     if (!sampled) return null;
     const { responses, seconds: sampleSeconds } = sampled;
+    if (!(await this.rewardModelReady())) return null; // paused while waiting: the next step() scores the same responses
 
     this.control.onPhase?.({ name: 'scoring', label: 'scoring rollouts', done: 0, total: 1 });
     const started = performance.now();
@@ -258,6 +263,19 @@ export class PpoStage implements Stage {
     const sums = new MetricSums(UPDATE_METRICS);
     const cursor = { epoch: 0, minibatch: 0, order: null, batch: null, updateSeconds: 0 };
     return { prompts, responses, rollouts, perSequence, klCoef, sampleSeconds, scoreSeconds, sums, ...cursor };
+  }
+
+  /** Waits for an update of the reward model under way (beforeScoring); false when a pause came meanwhile. */
+  private async rewardModelReady(): Promise<boolean> {
+    if (!this.beforeScoring) return true;
+    this.control.onPhase?.({
+      name: 'scoring',
+      label: 'scoring rollouts: waiting for the reward model to learn the new rankings',
+      done: 0,
+      total: 1,
+    });
+    await this.beforeScoring();
+    return !this.control.shouldStop();
   }
 
   private finishIteration(flight: IterationInFlight, update: Record<string, number>): Metrics {

@@ -76,6 +76,13 @@ export interface RewardStageOptions extends RankingShapeOptions {
   partMs?: number;
 }
 
+/** How an incremental update reports and stops: its steps (default update_steps), each step's start, a stop between parts. */
+export interface UpdateProgress {
+  steps?: number;
+  onStep?(done: number, total: number): void;
+  stop?(): boolean;
+}
+
 /** The held-out figures of an evaluate() result, or null when nothing was held out. */
 export function heldOutOf(metrics: Metrics): HeldOutAccuracy | null {
   const { pair_accuracy: accuracy, pairs, pair_accuracy_low: low, pair_accuracy_high: high } = metrics;
@@ -102,6 +109,8 @@ export class RewardStage implements Stage {
   private order: number[] = [];
   /** With RewardStageOptions.partMs: sizes the parts of a step. */
   private readonly partSizer?: PartSizer;
+  /** An incremental update that a stop cut short: its steps, how many are done, its metrics so far. */
+  private pendingUpdate: { steps: number; done: number; sums: Metrics } | null = null;
 
   constructor(
     rm: RewardModel,
@@ -167,9 +176,10 @@ export class RewardStage implements Stage {
     return this.order.slice(inEpoch * perBatch, (inEpoch + 1) * perBatch).map((i) => this.train[i]);
   }
 
-  private async trainOn(rankings: EncodedRanking[], lr: number): Promise<Metrics> {
+  /** One step on these rankings; null when `stop()` cut it short between its parts (its gradient is discarded). */
+  private async trainOn(rankings: EncodedRanking[], lr: number, stop?: () => boolean): Promise<Metrics | null> {
     if (!this.partSizer) this.optimizer.accumulate(() => this.stepLoss(rankings, this.settings.rankings_per_batch, 1));
-    else await this.accumulateInParts(rankings, this.partSizer);
+    else if (!(await this.accumulateInParts(rankings, this.partSizer, stop))) return null;
     const metrics = await readStep(this.optimizer.applyAccumulated(lr));
     return { ...metrics, lr };
   }
@@ -193,18 +203,24 @@ export class RewardStage implements Stage {
   }
 
   /** A step's gradient over parts of its rankings, with a yield between parts (RewardStageOptions.partMs). */
-  private async accumulateInParts(rankings: EncodedRanking[], sizer: PartSizer): Promise<void> {
+  private accumulateInParts(rankings: EncodedRanking[], sizer: PartSizer, stop?: () => boolean): Promise<boolean> {
     const pairsIn = (rs: EncodedRanking[]) => rs.reduce((n, r) => n + choose2(r.order.length), 0);
     const totalPairs = pairsIn(rankings);
-    await accumulateInParts(this.optimizer, rankings.length, sizer, (from, to) => {
-      const part = rankings.slice(from, to);
-      return this.stepLoss(part, part.length, part.length / rankings.length, pairsIn(part) / totalPairs);
-    });
+    return accumulateInParts(
+      this.optimizer,
+      rankings.length,
+      sizer,
+      (from, to) => {
+        const part = rankings.slice(from, to);
+        return this.stepLoss(part, part.length, part.length / rankings.length, pairsIn(part) / totalPairs);
+      },
+      stop,
+    );
   }
 
   async step(): Promise<Metrics> {
     const lr = cosineLr(this.stepsDone, this.totalSteps, this.settings.learning_rate);
-    const metrics = await this.trainOn(this.nextRankings(), lr);
+    const metrics = (await this.trainOn(this.nextRankings(), lr))!;
     this.stepsDone += 1;
     this.rankings.takeFresh();
     if (this.stepsDone === this.totalSteps) await this.normalise();
@@ -216,23 +232,38 @@ export class RewardStage implements Stage {
    * half a batch of the new rankings, filled up with earlier ones; the optimizer state carries over.
    */
   async update(steps = this.settings.update_steps): Promise<Metrics> {
+    return (await this.updateStoppably({ steps })) ?? {};
+  }
+
+  /**
+   * update() that reports its steps and stops when `stop()` says so between steps or between the parts of one (null:
+   * stopped, the rankings still count as new). The next call goes on with the steps left, on the rankings new by then.
+   */
+  async updateStoppably(progress: UpdateProgress = {}): Promise<Metrics | null> {
+    const steps = this.pendingUpdate?.steps ?? progress.steps ?? this.settings.update_steps;
     if (this.train.length === 0 || steps <= 0) return {};
+    const update = (this.pendingUpdate ??= { steps, done: 0, sums: {} });
     const perBatch = this.settings.rankings_per_batch;
     const fresh = this.rankings.peekFresh();
     const freshPerBatch = Math.min(fresh.length, Math.ceil(perBatch / 2));
-    const sums: Metrics = {};
-    for (let s = 0; s < steps; s++) {
+    for (; update.done < steps; update.done++) {
+      progress.onStep?.(update.done, steps);
+      if (progress.stop?.()) return null;
+      const s = update.done;
       const chosen = Array.from({ length: freshPerBatch }, (_, i) => fresh[(s * freshPerBatch + i) % fresh.length]);
       const earlier = this.train.filter((r) => !chosen.includes(r));
       this.rng.shuffle(earlier);
       chosen.push(...earlier.slice(0, perBatch - chosen.length));
-      const metrics = await this.trainOn(chosen, this.settings.learning_rate);
-      for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v / steps;
+      const metrics = await this.trainOn(chosen, this.settings.learning_rate, progress.stop);
+      if (!metrics) return null;
+      for (const [k, v] of Object.entries(metrics)) update.sums[k] = (update.sums[k] ?? 0) + v / steps;
     }
+    progress.onStep?.(steps, steps);
+    this.pendingUpdate = null;
     this.rankings.takeFresh();
     this.updatesDone += steps;
     await this.normalise();
-    return sums;
+    return update.sums;
   }
 
   /** Shifts the reward so that the demonstrations score mean 0 (paper §3.5); returns their mean before. */

@@ -25,6 +25,8 @@ export interface SessionParts {
   lineage(): string[];
   emit(e: T.EngineEvent): void;
   pushMetrics(stage: T.StageName, point: T.MetricPoint): void;
+  /** A stage's run was asked for and waits (for the reward model's update to give way). */
+  runWaiting(): boolean;
 }
 
 /** What a stage is built from and may talk to while it runs. */
@@ -52,8 +54,9 @@ export function stageContext(s: SessionParts): StageContext {
     stageState: (name) => s.runner.state(name),
     goldScorer: lecture.goldScorer(),
     rankingFlow: {
-      applyPending: () => flow.applyPending(),
-      refillQueue: (stop) => flow.refillQueue(lecture.settings.k, stop),
+      applyPending: (progress) => flow.applyPending(progress),
+      rewardUpdated: () => flow.rewardUpdated(),
+      refillQueue: (stop, report) => flow.refillQueue(lecture.settings.k, stop, report),
       rewardTrained: () => flow.rewardTrained(),
       rewardDropped: () => flow.rewardDropped(),
     },
@@ -102,6 +105,8 @@ export function rankingFlowHost(s: SessionParts): RankingFlowHost {
       const d = taskWriter(runner);
       return d ? isActive(runner.state(d.name)) : false;
     },
+    stagesIdle: () => runner.stages.every((d) => !isActive(runner.state(d.name))),
+    runWaiting: () => s.runWaiting(),
     onRewardUpdate: (update) => s.emit({ type: 'reward-update', update }),
     onError: (message) => s.emit({ type: 'log', level: 'warn', message }),
     samplingSettings: () => {

@@ -5,9 +5,6 @@
  * trained, queued rankings arrive together: in the background, or, while a stage that uses it runs
  * (PPO-ptx), at that stage's next step boundary. Also the user's demonstrations and JSONL files. DOM-free.
  */
-import { sample, SamplingStopped, stoppable } from '../model/sampler';
-import { breather, PART_MS } from '../train/breather';
-import { PartSizer } from '../train/parts';
 import {
   kError,
   parseRankingsFile,
@@ -24,12 +21,21 @@ import { formatPrompt } from '../data/world';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
 import type { RankingScorer } from '../stages/descriptor';
-import type { HeldOutAccuracy, MetricPoint, RankingCounters, RankingSubmitResult, RankingTask, RewardUpdateInfo } from '../types';
+import type {
+  HeldOutAccuracy,
+  MetricPoint,
+  RankingCounters,
+  RankingSubmitResult,
+  RankingTask,
+  RewardUpdateInfo,
+  StagePhase,
+} from '../types';
 import type { RankingStore } from './rankingStore';
 import { RewardApplier } from './rewardApplier';
 import { TaskQueue } from './taskQueue';
+import { sampleCompletions } from './taskSampling';
 
-/** Tasks kept ready while the task-writing stage (PPO-ptx) runs, so that the next one shows at once. */
+/** Tasks kept ready so that the next shows at once: refilled after each PPO-ptx step, and each task handed out while idle. */
 export const QUEUE_LENGTH = 4;
 /** An update reports the new scores of this many of the rankings it applied (the newest). */
 const PREDICTIONS_REPORTED = 4;
@@ -51,6 +57,10 @@ export interface RankingFlowHost {
   policyOrigin(): string;
   /** Whether the task-writing stage is running (tasks are scarce then). */
   policyTraining(): boolean;
+  /** Whether no stage is training: spare tasks are then sampled in the background as tasks are handed out. */
+  stagesIdle(): boolean;
+  /** A stage waits to start: a background reward-model update gives way at its next boundary. */
+  runWaiting(): boolean;
   onRewardUpdate(update: RewardUpdateInfo): void;
   onError(message: string): void;
   samplingSettings(): { temperature: number; maxNewTokens: number };
@@ -70,9 +80,14 @@ export class RankingFlow {
   private appliedAtIteration: number | null = null;
   private taskCount = 0;
   private promptCursor = 0;
-  private refilling = false;
-  /** Task sampling reads its prompts in parts that let messages through. */
-  private readonly prefillParts = new PartSizer(PART_MS);
+  private refilling: Promise<void> | null = null;
+  private refillVersion = -1;
+  /** Tasks sampled before this version are of an earlier lineage: a refill under way drops them. */
+  private lineageStart = 0;
+  /** The held-out figures and new scores of the last update, computed off the path of the next step. */
+  private reporting: Promise<void> = Promise.resolve();
+  /** Where the update at the current step boundary reports its steps (the stage's phase), if any. */
+  private stepReport?: (phase: StagePhase) => void;
 
   constructor(
     private readonly host: RankingFlowHost,
@@ -83,7 +98,8 @@ export class RankingFlow {
         const reward = host.reward();
         return reward !== null && !reward.training && (atBoundary || !host.rewardInUse());
       },
-      apply: (batch) => this.update(batch),
+      apply: (batch, stop) => this.update(batch, stop),
+      yieldTo: () => host.runWaiting(),
       // an update cut short because the reward model was dropped under it (a new model or corpus) is no error
       onError: (err) => host.reward() && host.onError(`A reward-model update failed: ${(err as Error)?.message ?? err}`),
       defer: (work) => setTimeout(work, 0),
@@ -121,52 +137,24 @@ export class RankingFlow {
     return (await this.sampleTasks(k, 1))[0];
   }
 
-  /**
-   * `count` prompts with k completions each, sampled in one batch (two tasks cost far less than twice one). It lets
-   * messages through every BREATHE_MS (a pause, a stored ranking); a running stage's steps may then run a part, so a task
-   * sampled during an iteration may straddle one of its updates. Stopped (no tasks) as soon as `stop()` is true.
-   */
-  async sampleTasks(k: number, count: number, stop?: () => boolean): Promise<RankingTask[]> {
+  /** `count` prompts with k completions each, sampled in one batch (taskSampling.ts); none once `stop()` is true. */
+  async sampleTasks(k: number, count: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<RankingTask[]> {
     const problem = kError(k);
     if (problem) throw new Error(problem);
-    const { model, tokenizer } = this.host.policy();
-    const version = this.host.policyVersion();
-    const origin = this.host.policyOrigin();
+    // the policy that writes them, as it is now (a step may end while they sample)
+    const [version, origin, iteration] = [this.host.policyVersion(), this.host.policyOrigin(), this.host.policyIteration()];
     const prompts = Array.from({ length: count }, () => this.host.prompts[this.promptCursor++ % this.host.prompts.length]);
-    const promptTokens = prompts.map((p) => tokenizer.encode(p));
-    const { temperature, maxNewTokens } = this.host.samplingSettings();
-    const longest = Math.max(...promptTokens.map((t) => t.length));
-    const breathe = breather();
-    const sampled = await stoppable(
-      sample(
-        model,
-        promptTokens.flatMap((t) => new Array<number[]>(k).fill(t)),
-        {
-          maxNewTokens: Math.min(maxNewTokens, model.config.blockSize - longest),
-          temperature,
-          topK: 0,
-          seed: (this.promptCursor * 7919) >>> 0,
-          eosId: tokenizer.eosId,
-          onToken: async () => {
-            await breathe();
-            if (stop?.()) throw new SamplingStopped();
-          },
-        },
-      ),
-    );
-    if (!sampled) return [];
-    const { completions } = sampled;
+    const seed = (this.promptCursor * 7919) >>> 0;
+    const texts = await sampleCompletions(this.host.policy(), prompts, k, { ...this.host.samplingSettings(), seed, stop, report });
+    if (!texts) return [];
+    const written = prompts.map((prompt, i) => ({ prompt, completions: texts[i] }));
     const reward = this.host.reward();
-    const written = prompts.map((prompt, i) => ({
-      prompt,
-      completions: completions.slice(i * k, (i + 1) * k).map((c) => tokenizer.decode(c)),
-    }));
     const predicted = reward ? await reward.stage.predictMany(written) : [];
-    return written.map(({ prompt, completions: texts }, i) => ({
+    return written.map(({ prompt, completions }, i) => ({
       id: `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`,
       prompt,
-      completions: texts,
-      iteration: this.host.policyIteration(),
+      completions,
+      iteration,
       version,
       origin,
       predicted: predicted[i],
@@ -174,20 +162,23 @@ export class RankingFlow {
   }
 
   /**
-   * Tops the queue up with fresh tasks of the given K from the live policy, in one batch; at most one refill at a
-   * time. Given up (nothing added) once `stop()` is true: a pause does not wait for it.
+   * Tops the queue up from the live policy (the tasks it has not written yet), in one batch, one refill at a time (a
+   * call waits for the one under way, or follows an older one). Given up once `stop()`; an ended lineage's are dropped.
    */
-  async refillQueue(k: number, stop?: () => boolean): Promise<void> {
-    const missing = QUEUE_LENGTH - this.queue.freshCount(this.host.policyVersion());
-    if (this.refilling || missing <= 0) return;
-    this.refilling = true;
-    try {
-      for (const task of await this.sampleTasks(k, missing, stop)) this.queue.add(task);
+  refillQueue(k: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<void> {
+    if (this.refilling && this.refillVersion >= this.host.policyVersion()) return this.refilling;
+    const before = this.refilling?.catch(() => {}) ?? Promise.resolve();
+    const refill = before.then(async () => {
+      const missing = QUEUE_LENGTH - this.queue.list().filter((t) => t.version === this.host.policyVersion()).length;
+      if (missing <= 0) return;
+      const tasks = await this.sampleTasks(k, missing, stop, report);
+      for (const task of tasks) if (task.version >= this.lineageStart) this.queue.add(task);
       this.queue.prune(this.host.policyVersion());
       this.emitCounters();
-    } finally {
-      this.refilling = false;
-    }
+    });
+    const tracked: Promise<void> = refill.finally(() => this.refilling === tracked && (this.refilling = null));
+    this.refillVersion = this.host.policyVersion();
+    return (this.refilling = tracked);
   }
 
   dropQueue(): void {
@@ -196,18 +187,35 @@ export class RankingFlow {
 
   /** A new lineage begins (SFT finished, a reset): tasks written before `version` are discarded. */
   discardTasksBefore(version: number): void {
+    this.lineageStart = version;
     this.queue.discardBefore(version);
     this.emitCounters();
   }
 
   /**
-   * The newest queued task with k completions (stale ones give way), else a fresh one; registered as handed out so
-   * that its ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
+   * The newest queued task with k completions (stale ones and idle spares give way once a task writer stepped; while
+   * idle, a refill under way for a newer policy first), else a fresh one; registered as handed out so that its
+   * ranking can be matched, unless it goes elsewhere (a classroom, whose rankings come back through addExternal).
    */
   async nextTask(k: number, handOut = true): Promise<RankingTask> {
+    const idle = this.host.stagesIdle();
+    if (this.host.policyIteration() > 0) this.queue.dropWhere((t) => t.iteration === 0);
+    const queued = this.queue.list().find((t) => t.completions.length === k)?.version ?? -1;
+    if (idle && this.refillVersion > queued) await this.refilling?.catch(() => {});
     const task = this.queue.take(k, this.host.policyVersion()) ?? (await this.sampledNow(k));
     if (handOut) this.open.set(task.id, task);
+    if (idle) this.refillInBackground(k);
     return task;
+  }
+
+  /** Spares for a person ranking while no stage trains, sampled after the caller has its task. */
+  private refillInBackground(k: number): void {
+    setTimeout(() => {
+      const { model } = this.host.policy();
+      // a model replaced under it (its weights freed) is no error
+      const failed = (err: Error) => this.host.policy().model === model && this.host.onError(`Sampling spare tasks failed: ${err.message}`);
+      if (this.host.stagesIdle()) this.refillQueue(k).catch(failed);
+    }, 0);
   }
 
   /** One task sampled now; while the task-writing stage runs (tasks are scarce then) a second comes in the same batch and waits in the queue. */
@@ -269,14 +277,21 @@ export class RankingFlow {
     if (reward && !reward.training) this.applier.enqueue(added);
   }
 
-  /** At a step boundary of a stage that reads the reward model: the queued rankings, in one update. */
-  async applyPending(): Promise<void> {
-    await this.applier.applyNow();
+  /** At a step boundary of a stage that reads the reward model: the queued rankings, in one update, its steps reported. */
+  async applyPending(progress: { stop?: () => boolean; report?: (phase: StagePhase) => void } = {}): Promise<void> {
+    this.stepReport = progress.report;
+    await this.applier.applyNow(progress.stop).finally(() => (this.stepReport = undefined));
   }
 
-  /** Resolves once no background reward-model update is in flight (before a stage starts or resets). */
-  rewardSettled(): Promise<void> {
+  /** Resolves once the reward model's weights are settled: no update in flight (before a step scores with it). */
+  rewardUpdated(): Promise<void> {
     return this.applier.settled();
+  }
+
+  /** Resolves once no reward-model update or its report is in flight (before a stage starts or resets). */
+  async rewardSettled(): Promise<void> {
+    await this.applier.settled();
+    await this.reporting;
   }
 
   /** Starts a background update of what is queued, if the reward model is free now (e.g. after PPO paused). */
@@ -284,22 +299,43 @@ export class RankingFlow {
     this.applier.kick();
   }
 
-  /** One incremental reward-model update with a coalesced batch of rankings; reports its figures and new scores. */
-  private async update(batch: Ranking[]): Promise<void> {
+  /**
+   * One incremental reward-model update with a coalesced batch, its steps reported; false when `stop()` (or a stage
+   * waiting to start) cut it short. Its held-out figures and new scores follow, off the path of the caller.
+   */
+  private async update(batch: Ranking[], stop: () => boolean): Promise<boolean> {
     const reward = this.host.reward();
-    if (!reward) return;
+    if (!reward) return true;
+    await this.reporting;
     reward.stage.addRankings(batch);
-    const trained = await reward.stage.update();
+    const report = this.stepReport;
+    const learning = `reward model: learning ${batch.length} new ranking${batch.length === 1 ? '' : 's'}`;
+    const trained = await reward.stage.updateStoppably({
+      stop: () => stop() || this.host.runWaiting(),
+      onStep: (done, total) =>
+        report?.({ name: 'reward-update', label: `${learning}, step ${Math.min(done + 1, total)}/${total}`, done, total }),
+    });
+    if (!trained) return false;
     this.rewardUpdates += 1;
     this.appliedAtIteration = this.host.rewardInUse() ? this.host.policyIteration() : null;
-    const held = await reward.stage.evaluate();
+    this.emitCounters();
+    this.reporting = this.reportUpdate(reward.stage, batch, trained, this.appliedAtIteration).catch((err: Error) => {
+      // a reward model dropped under it (a new model or corpus) is no error
+      if (this.host.reward()) this.host.onError(`A reward-model update failed: ${err?.message ?? err}`);
+    });
+    return true;
+  }
+
+  /** An update's held-out figures and the new scores of the newest rankings it applied. */
+  private async reportUpdate(scorer: RankingScorer, batch: Ranking[], trained: Record<string, number>, atIteration: number | null) {
+    const held = await scorer.evaluate();
     this.heldOut = heldOutOf(held) ?? this.heldOut;
     this.host.onRewardMetrics({ kind: 'eval', values: { ...trained, ...held } });
     const reported = batch.slice(-PREDICTIONS_REPORTED);
-    const scores = await reward.stage.predictMany(reported);
+    const scores = await scorer.predictMany(reported);
     const predicted = reported.map((r, i) => ({ taskId: r.id, scores: scores[i] }));
     this.emitCounters();
-    this.host.onRewardUpdate({ applied: batch.length, atIteration: this.appliedAtIteration, predicted, counters: this.counters() });
+    this.host.onRewardUpdate({ applied: batch.length, atIteration, predicted, counters: this.counters() });
   }
 
   async rewardTrained(): Promise<void> {

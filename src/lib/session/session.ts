@@ -96,6 +96,7 @@ export class Session {
       },
       onStepped: (stage) => this.lineageOf.stepped(stage),
       onReset: (stage) => this.lineageOf.reset(stage),
+      onWarning: (message) => emit({ type: 'log', level: 'warn', message }),
     });
     this.lineageOf = new PolicyLineage(this.runner, {
       source: () => this.slot.source,
@@ -148,6 +149,7 @@ export class Session {
       lineage: () => this.lineage(),
       emit: this.emit,
       pushMetrics: (stage, point) => this.pushMetrics(stage, point),
+      runWaiting: () => this.runAsked.size > 0,
     };
   }
 
@@ -206,10 +208,13 @@ export class Session {
     this.save.changed();
     return settings;
   }
-  /** Starts a stage once no background reward-model update is in flight (stages read or train the reward model). */
+  /**
+   * Starts a stage once no reward-model update is in flight (stages read or train the reward model): one under way
+   * stops at its next part for it, its rankings waiting for the next.
+   */
   async run(stage: T.StageName): Promise<void> {
     this.runAsked.add(stage);
-    await this.flow.rewardSettled();
+    await this.flow.rewardUpdated();
     if (!this.runAsked.delete(stage)) return; // paused while it waited: it does not start
     await this.desk.pause();
     return this.runner.run(stage);

@@ -35,6 +35,8 @@ export interface RunnerHost {
   onStepped?(stage: StageName, step: number): void;
   /** A stage was reset (the weights went back). */
   onReset?(stage: StageName): void;
+  /** Work beside a stage's steps failed (the next step's tries again). */
+  onWarning?(message: string): void;
 }
 
 /** A state in which the stage's loop still runs (a pause asked for takes effect at its next boundary). */
@@ -48,6 +50,8 @@ export class StageRunner {
   readonly settings: Record<StageName, SettingValues>;
   private readonly running = new Map<StageName, RunningStage>();
   private readonly phases = new Map<StageName, { phase: StagePhase; emittedAt: number }>();
+  /** Work off a stage's step path now under way (a task refill, the sample stream), by stage and name: its progress. */
+  private readonly asides = new Map<StageName, Map<string, StagePhase>>();
 
   constructor(
     readonly stages: readonly StageDescriptor[],
@@ -84,7 +88,9 @@ export class StageRunner {
     const phase = isActive(state) ? this.phases.get(name)?.phase : undefined;
     const message = r.loop.message || undefined;
     const extraSteps = r.stage.extraSteps || undefined;
-    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, extraSteps, message, phase, warning: this.warning(name, r) };
+    const asides = [...(this.asides.get(name)?.values() ?? [])];
+    const aside = asides.length > 0 ? asides : undefined;
+    return { state, step: r.stage.stepsDone, total: r.stage.totalSteps, extraSteps, message, phase, aside, warning: this.warning(name, r) };
   }
 
   /** The notice of a run whose loss has risen far above where it started, or undefined. */
@@ -198,7 +204,37 @@ export class StageRunner {
       onPhase: (phase) => this.setPhase(name, phase),
       shouldStop: () => this.running.get(name)?.loop.stopRequested ?? true,
       partMs: PART_MS,
+      aside: (start, run) => this.aside(name, start, run),
     };
+  }
+
+  /** Runs work off the stage's step path, its progress in the status; the samples it returns are shown. */
+  private aside(name: StageName, start: StagePhase, run: (report: (phase: StagePhase) => void) => Promise<SampleView[] | void>): void {
+    const work = start.name;
+    const stage = this.running.get(name)?.stage;
+    const under = this.asides.get(name) ?? new Map<string, StagePhase>();
+    if (!stage || under.has(work)) return;
+    this.asides.set(name, under);
+    const step = stage.stepsDone;
+    let emittedAt = 0;
+    const report = (phase: StagePhase) => {
+      under.set(work, phase);
+      if (Date.now() - emittedAt < PHASE_EMIT_MS && phase.done !== phase.total) return;
+      emittedAt = Date.now();
+      this.host.onStatus(name, this.status(name));
+    };
+    report(start);
+    const stillThere = () => this.running.get(name)?.stage === stage;
+    void run(report)
+      .then((samples) => {
+        if (samples && stillThere()) this.host.emitSamples(name, step, samples);
+      })
+      // a stage reset under it (its models freed) is no error; otherwise the next step's aside tries again
+      .catch((err: Error) => stillThere() && this.host.onWarning?.(`${work} beside ${name} failed: ${err.message}`))
+      .finally(() => {
+        under.delete(work);
+        if (stillThere()) this.host.onStatus(name, this.status(name));
+      });
   }
 
   private setPhase(name: StageName, phase: StagePhase): void {
@@ -242,6 +278,7 @@ export class StageRunner {
     if (!r) return;
     this.running.delete(name);
     this.phases.delete(name);
+    this.asides.delete(name);
     const release = this.descriptor(name).release;
     if (release) release(r.stage, this.host.context());
     else r.stage.dispose();

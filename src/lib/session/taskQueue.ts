@@ -63,6 +63,11 @@ export class TaskQueue<T extends VersionedTask> {
     this.tasks = this.tasks.filter((t) => t.version >= version);
   }
 
+  /** Drops every task for which `gone` is true. */
+  dropWhere(gone: (task: T) => boolean): void {
+    this.tasks = this.tasks.filter((t) => !gone(t));
+  }
+
   clear(): void {
     this.tasks = [];
   }

@@ -23,6 +23,12 @@ export interface StageControl {
   onPhase(phase: StagePhase): void;
   shouldStop(): boolean;
   partMs?: number;
+  /**
+   * Work off the path of the next step (a task refill, the sample stream): it runs beside it, its progress (from
+   * `start`) shown apart from the step's phase, the samples it returns shown; while one of start's name runs, another
+   * is not started.
+   */
+  aside?(start: StagePhase, work: (report: (phase: StagePhase) => void) => Promise<SampleView[] | void>): void;
 }
 
 /** What a stage is built from and may talk to while it runs; the session supplies it. */
@@ -43,9 +49,12 @@ export interface StageContext {
   rewardFunction?: (prompt: string, response: string) => number;
   /** The ranking flow: rankings that arrived during a run, the task queue, the reward model's figures. */
   rankingFlow: {
-    applyPending(): Promise<void>;
-    /** Given up once `stop()` is true. */
-    refillQueue(stop?: () => boolean): Promise<void>;
+    /** The rankings that arrived, in one reward-model update whose steps `report` names; given up (they wait) once `stop()`. */
+    applyPending(progress?: { stop?: () => boolean; report?: (phase: StagePhase) => void }): Promise<void>;
+    /** Resolves once no reward-model update is in flight (a step about to score with it waits for this). */
+    rewardUpdated?(): Promise<void>;
+    /** Given up once `stop()` is true; its sampling's progress goes to `report`. */
+    refillQueue(stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<void>;
     rewardTrained(): Promise<void>;
     rewardDropped(): void;
   };
@@ -56,6 +65,8 @@ export interface RankingScorer {
   addRankings(rankings: Ranking[]): void;
   /** One incremental update on the rankings added since the last (Eq. 1); its training figures. */
   update(): Promise<Metrics>;
+  /** update() reporting its steps, stopped between them or their parts by `stop()` (null: the rest comes next time). */
+  updateStoppably(progress: { onStep?(done: number, total: number): void; stop?(): boolean }): Promise<Metrics | null>;
   /** Held-out figures (pair accuracy and its interval). */
   evaluate(): Promise<Metrics>;
   predictMany(items: { prompt: string; completions: string[] }[]): Promise<number[][]>;

@@ -114,9 +114,12 @@ export const dpoStage = defineStage({
   savedVariables: (stage) => (stage as DpoStage).reference.variables(),
   liveRankings: { join: (stage, added) => (stage as DpoStage).addRankings(added) },
   taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
-  // between steps the rankings that arrived join, the queue refills from the newest policy, the sample stream refreshes
+  // between steps the rankings that arrived join, the queue refills from the newest policy, the sample stream refreshes:
+  // in line (no aside), as its steps are short and its samples come from the policy the next step changes
   afterStep: (stage, step, ctx, control) =>
-    betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, () => policyBesideReference(stage as DpoStage, step, ctx)),
+    betweenPolicySteps(step, ctx, { ...control, aside: undefined }, SAMPLE_EVERY, () =>
+      policyBesideReference(stage as DpoStage, step, ctx),
+    ),
 });
 
 /** The DPO policy's responses beside the reference's to the same prompts. */

@@ -98,9 +98,10 @@ export const grpoStage = defineStage({
   // its frozen SFT reference (none when beta = 0)
   savedVariables: (stage) => (stage as GrpoStage).reference?.variables() ?? [],
   taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
-  // between steps new rankings update the reward model, the queue refills from the newest policy, the sample stream refreshes
+  // between steps new rankings update the reward model, the queue refills from the newest policy, the sample stream
+  // refreshes: in line (no aside), as its next step scores with the reward model at once (PPO-ptx waits for the update)
   afterStep: (stage, step, ctx, control) =>
-    betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, async () => latestSamples(stage as GrpoStage)),
+    betweenPolicySteps(step, ctx, { ...control, aside: undefined }, SAMPLE_EVERY, async () => latestSamples(stage as GrpoStage)),
 });
 
 /** The last step's first completions (of its first group), with their rewards. */

@@ -1,7 +1,8 @@
 /**
- * Between the steps of a stage whose policy writes the ranking tasks (PPO-ptx, DPO): rankings that arrived are
- * applied, the ranking queue refills from the newest policy, and every so many steps its sample stream refreshes. A
- * pause asked for skips what is left rather than wait for it (queued rankings then apply once paused).
+ * Between the steps of a stage whose policy writes the ranking tasks (PPO-ptx, DPO), each piece named with its
+ * progress and run beside the next step rather than before it: the rankings that arrived, in one reward-model update
+ * (PPO-ptx's next iteration samples meanwhile and scores once it is done); the ranking queue's refill from the newest
+ * policy; every so many steps the sample stream. A pause stops the update at its next part (its rankings wait).
  */
 import type { SampleView } from '../types';
 import type { StageContext, StageControl } from './descriptor';
@@ -15,9 +16,16 @@ export async function betweenPolicySteps(
 ): Promise<SampleView[] | void> {
   const pausing = () => control.shouldStop();
   if (pausing()) return;
-  await ctx.rankingFlow.applyPending();
-  if (pausing()) return;
-  await ctx.rankingFlow.refillQueue(pausing);
-  if (pausing()) return;
-  if (step % sampleEvery === 0 || step === 1) return samples();
+  const sampleNow = step % sampleEvery === 0 || step === 1;
+  if (!control.aside) {
+    // scripts and tests without the app's runner: in line
+    await ctx.rankingFlow.applyPending({ stop: pausing, report: (phase) => control.onPhase(phase) });
+    if (pausing()) return;
+    await ctx.rankingFlow.refillQueue(pausing);
+    return sampleNow ? samples() : undefined;
+  }
+  const update = { name: 'reward-update', label: 'reward model: new rankings', done: 0, total: 0 };
+  control.aside(update, (report) => ctx.rankingFlow.applyPending({ stop: pausing, report }));
+  control.aside({ name: 'tasks', label: 'ranking tasks', done: 0, total: 0 }, (report) => ctx.rankingFlow.refillQueue(undefined, report));
+  if (sampleNow) control.aside({ name: 'samples', label: 'sample stream', done: 0, total: 0 }, samples);
 }

@@ -81,6 +81,8 @@ export const ppoStage = defineStage({
       tokenizer: ctx.tokenizer,
       prompts: ctx.prompts,
       ...rewardSource(ctx, settings.reward),
+      // the reward-model update of the rankings that arrived runs beside the sampling; the scoring waits for it
+      beforeScoring: ctx.rankingFlow.rewardUpdated,
       pretrainTokens: ctx.corpus.train,
       goldScorer: ctx.goldScorer,
       settings,
@@ -89,7 +91,8 @@ export const ppoStage = defineStage({
   savedVariables: (stage) => (stage as PpoStage).reference.variables(),
   // ranking tasks sample as its rollouts do
   taskSampling: (s) => ({ temperature: s.temperature, maxNewTokens: s.response_length }),
-  // between iterations new rankings update the reward model, the queue refills, the sample stream refreshes
+  // between iterations new rankings update the reward model, the queue refills, the sample stream refreshes: all
+  // beside the next iteration, whose scoring waits for the update
   afterStep: (stage, step, ctx, control) =>
     betweenPolicySteps(step, ctx, control, SAMPLE_EVERY, () => policyBesideSft(stage as PpoStage, step, ctx)),
 });
