@@ -212,10 +212,14 @@ describe('classroom sync', () => {
     expect(engine.submissions[1]).toMatchObject({ id: `${victim.studentId}:${victimTask}`, order: [1, 0, 2] });
     await until(() => victim.currentTask() !== null && victim.currentTask()!.id !== victimTask, 'a new task for the victim');
 
-    // overwriting the accepted answer changes nothing: the victim's page puts its own back, the lecturer takes nothing
+    // overwriting the accepted answer changes nothing: the lecturer refuses it, the victim's page puts its own back, the
+    // lecturer takes nothing. The victim is offline meanwhile: the lecturer judges an entry as it stands when its turn
+    // comes, so an online victim's repair can reach it first, and then there is no forged entry left to refuse.
+    victim.provider.disconnect();
     const forgedAgain = { ...forgedRanking, order: [0, 2, 1] };
     area.set(RANKING_PREFIX + victimTask, { ...forgedAgain, mac: '0'.repeat(64) });
     await until(() => host.snapshot().refused.forged >= 3, 'the overwrite refused');
+    victim.provider.connect();
     await until(() => (area.get(RANKING_PREFIX + victimTask) as RankingEntry).order.join() === '1,0,2', 'the honest answer back');
     expect(engine.submissions).toHaveLength(2);
     expect(host.snapshot().accepted).toBe(2);
