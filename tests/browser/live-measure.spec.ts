@@ -104,3 +104,24 @@ test(`measure: submit latency during PPO-ptx and pause latency (${BACKEND}, ship
   };
   report('live-figures.json', { [`${BACKEND}-mini`]: figures });
 });
+
+test(`measure: submits every 2 s before the first reward model (${BACKEND}, shipped mini)`, async ({ page }) => {
+  test.setTimeout(1_200_000);
+  await openApp(page, `?backend=${BACKEND}`);
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', BACKEND);
+  await expect(page.getByTestId('model-info')).toContainText('mini');
+  await page.getByTestId('tab-reward').click();
+  const latencies = await timedSubmits(page, Number(process.env.MEASURE_EARLY_SUBMITS || 40), 2000);
+  const waited = latencies.filter((ms) => ms > 250).length; // a wait long enough to show "Sampling 4 completions…"
+  report('live-figures.json', {
+    [`${BACKEND}-mini-before-reward`]: {
+      submits: latencies.length,
+      thinkMs: 2000,
+      submitP50Ms: Math.round(percentile(latencies, 50)),
+      submitP95Ms: Math.round(percentile(latencies, 95)),
+      submitMaxMs: Math.round(Math.max(...latencies)),
+      over250Ms: waited,
+      latenciesMs: latencies.map(Math.round),
+    },
+  });
+});
