@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { labelerById } from '../../src/lib/data/labelers';
+import { CHARACTER_NAMES } from '../../src/lib/data/lexicon';
 import { FAMILY_BY_ID, TASK_FAMILIES, type TaskFamily } from '../../src/lib/data/tasks/families';
 import { gradeResponse, madeUpFacts, summariseGrades } from '../../src/lib/data/tasks/grade';
 import { generateTasks, mixFrom, TASK_MIX } from '../../src/lib/data/tasks/mix';
@@ -147,5 +149,32 @@ describe('the task mix', () => {
     expect(s.byFamily.generation).toEqual({ correct: 1, total: 1, rate: 1 });
     expect(s.byFamily.rewrite.total).toBe(0);
     expect(s.madeUp).toEqual({ count: 1, total: 2, rate: 0.5 });
+  });
+});
+
+describe('the labeler who dislikes made-up facts', () => {
+  const gold = (instruction: string, response: string) => labelerById('no-made-up-facts').gold(formatPrompt(instruction) + response);
+  const q = `${STORY} Where was Tom?`;
+
+  it('prefers correct to wrong, and an honest wrong answer to an invented one', () => {
+    const correct = gold(q, ' Tom was at the park.');
+    const wrongHonest = gold(q, ' Tom was there.');
+    const invented = gold(q, ' Tom was at the park with a cat.');
+    const wrongInvented = gold(q, ' Tom was at the beach.');
+    expect(correct).toBeGreaterThan(wrongHonest);
+    expect(wrongHonest).toBeGreaterThan(invented);
+    expect(invented).toBeGreaterThan(gold(q, ' Tom was at the beach with a cat.'));
+    expect(wrongHonest).toBeGreaterThan(wrongInvented);
+  });
+
+  it('ranks demonstrations of every closed-domain family above the same answer with a made-up fact', () => {
+    for (const family of TASK_FAMILIES.filter((f) => FAMILY_BY_ID[f].closedDomain)) {
+      for (const task of only(family, 20, 9)) {
+        const labeler = labelerById('no-made-up-facts');
+        const stranger = CHARACTER_NAMES.find((name) => !task.prompt.includes(name))!;
+        const invented = task.response.replace(/\.$/, ` with ${stranger}.`);
+        expect(labeler.gold(task.prompt + task.response), task.prompt).toBeGreaterThan(labeler.gold(task.prompt + invented));
+      }
+    }
   });
 });
