@@ -3,7 +3,7 @@
  * to what the small world can express: open QA, chat and "other" (24.4 % of the paper's prompts) have no counterpart
  * here, so the seven families' shares are renormalised to sum to 1. A mix can be set per family (mixFrom).
  */
-import { formatPrompt } from '../world';
+import { formatPrompt, generateCorpus } from '../world';
 import { Rng } from '../rng';
 import { FAMILIES, FAMILY_BY_ID, TASK_FAMILIES, type TaskFamily } from './families';
 
@@ -53,4 +53,12 @@ function drawFamily(rng: Rng, mix: TaskMix): TaskFamily {
   }
   // rounding left r just above the last share: the last family with any weight
   return [...TASK_FAMILIES].reverse().find((id) => mix[id] > 0)!;
+}
+
+/** The world's pretraining corpus with `taskShare` of its documents task texts (prompt + demonstration) of `mix`, shuffled. */
+export function generateMixedCorpus(opts: { seed: number; documents: number; taskShare: number; mix?: TaskMix }): string[] {
+  const taskCount = Math.round(opts.documents * opts.taskShare);
+  const world = generateCorpus({ seed: opts.seed, documents: opts.documents - taskCount }).map((d) => d.text);
+  const tasks = generateTasks(opts.seed + 1, taskCount, opts.mix).map((t) => t.prompt + t.response);
+  return new Rng(opts.seed + 2).shuffle([...world, ...tasks]);
 }
