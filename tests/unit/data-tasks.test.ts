@@ -11,6 +11,8 @@ import { FAMILY_BY_ID, TASK_FAMILIES, type TaskFamily } from '../../src/lib/data
 import { gradeResponse, madeUpFacts, summariseGrades } from '../../src/lib/data/tasks/grade';
 import { generateTasks, mixFrom, TASK_MIX } from '../../src/lib/data/tasks/mix';
 import { formatPrompt } from '../../src/lib/data/world';
+import { rewardSource, taskGraderReward } from '../../src/lib/stages/rewardKinds';
+import type { StageContext } from '../../src/lib/stages/descriptor';
 import { decodeCheckpoint } from '../../src/lib/model/checkpoint';
 
 const only = (family: TaskFamily, n: number, seed = 3) => generateTasks(seed, n, mixFrom({ [family]: 1 }));
@@ -176,5 +178,23 @@ describe('the labeler who dislikes made-up facts', () => {
         expect(labeler.gold(task.prompt + task.response), task.prompt).toBeGreaterThan(labeler.gold(task.prompt + invented));
       }
     }
+  });
+});
+
+describe("the families' graders as a verifiable reward ('task_grader')", () => {
+  const q = formatPrompt(`${STORY} Where was Tom?`);
+
+  it('is 1 for a correct answer with no made-up fact, 0 for a wrong or an invented one, 0 off the task families', () => {
+    expect(taskGraderReward(q, ' Tom was at the park.')).toBe(1);
+    expect(taskGraderReward(q, ' Tom was at the beach.')).toBe(0);
+    expect(taskGraderReward(q, ' Tom was at the park with a cat.')).toBe(0);
+    expect(taskGraderReward('Once upon a time.', ' Tom.')).toBe(0);
+  });
+
+  it('is what the Reward setting task_grader scores with, no reward model needed', () => {
+    const ctx = { stageObject: () => null, stageState: () => 'not-started' } as unknown as StageContext;
+    const source = rewardSource(ctx, 'task_grader');
+    expect(source.rewardModel).toBeUndefined();
+    expect(source.rewardFunction!(q, ' Tom was at the park.')).toBe(1);
   });
 });
