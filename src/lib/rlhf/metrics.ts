@@ -1,7 +1,7 @@
 /**
  * Metric names of the PPO, DPO and GRPO stages, the same as TRL's PPOTrainer, DPOTrainer and GRPOTrainer log them, plus this
- * project's own (ptx/loss, objective/kl_coef, time/*); and the metrics of written responses that both report
- * (objective/gold, objective/instruction_following).
+ * project's own (ptx/loss, objective/kl_coef, time/*); best-of-n's, in the same words; and the metrics of written
+ * responses that they all report (objective/gold, objective/instruction_following).
  */
 import { summariseFollowing } from '../data/instructionFollowing';
 import { TASK_FAMILIES, type TaskFamily } from '../data/tasks/families';
@@ -76,6 +76,21 @@ export const GRPO_METRIC_NAMES = [
 export type GrpoMetricName = (typeof GRPO_METRIC_NAMES)[number];
 
 export type GrpoMetrics = Partial<Record<GrpoMetricName, number>>;
+
+/** Metric names of the best-of-n stage (rlhf/bestOfN.ts), GRPO's words where they mean the same, plus the response metrics below. */
+export const BEST_OF_N_METRIC_NAMES = [
+  'best_of_n/n', // completions sampled per prompt; the kept one is the best of them by the reward
+  'reward', // mean over the prompts of the kept completion's reward
+  'reward_mean', // mean reward of all n completions (what best of 1 gets on average)
+  'objective/kl', // log n - (n - 1) / n, the closed form (an upper bound, Beirami et al. 2024), nats per sequence
+  'completions/mean_length', // mean length of the kept completions in tokens
+  'time/sample_s',
+  'time/score_s',
+] as const;
+
+export type BestOfNMetricName = (typeof BEST_OF_N_METRIC_NAMES)[number];
+
+export type BestOfNMetrics = Partial<Record<BestOfNMetricName, number>>;
 
 /** The share of closed-domain responses that name a character, animal, object or place their input does not have. */
 export const HALLUCINATION_METRIC = 'objective/hallucination';
