@@ -44,26 +44,6 @@ export function shippedDone(info: StageInfo, state: string, model: ModelInfo | n
   return `done: shipped checkpoint (val loss ${model.pretrained.valLoss.toFixed(3)})`;
 }
 
-/** A stage's place in the pipeline: its number (its depth after the first), and the title of the stage it branches from. */
-export interface PipelineSlot {
-  info: StageInfo;
-  number: number;
-  /** Set when it follows another stage than the one listed before it (`after`): an alternative branch. */
-  branchFrom?: string;
-}
-
-/** The registry's stages as the pipeline draws them: in order, a stage with `after` starting a branch. */
-export function pipelineSlots(stages: readonly StageInfo[]): PipelineSlot[] {
-  const numbers = new Map<string, number>();
-  return stages.map((info, i) => {
-    const previous = stages[i - 1];
-    const after = info.after ? stages.find((s) => s.name === info.after) : previous;
-    const number = after ? (numbers.get(after.name) ?? 0) + 1 : 0;
-    numbers.set(info.name, number);
-    return after && after !== previous ? { info, number, branchFrom: after.title } : { info, number };
-  });
-}
-
 /** The stage whose policy writes the ranking tasks (`writesTasks`): one running, else one started; as the session picks it. */
 export function taskWriter(stages: readonly StageInfo[], status: (name: string) => StageStatus): StageInfo | undefined {
   const writers = stages.filter((s) => s.writesTasks && status(s.name).state !== 'not-started');

@@ -18,11 +18,12 @@ import { defineStage } from '../../src/lib/stages/descriptor';
 import { BUILT_IN_STAGES, withStage } from '../../src/lib/stages/registry';
 import { int } from '../../src/lib/settings';
 import type { Stage } from '../../src/lib/train/loop';
-import type { EngineEvent, MetricPoint } from '../../src/lib/types';
+import type { EngineEvent, MetricPoint, StageInfo } from '../../src/lib/types';
 import Pipeline from '../../src/ui/Pipeline.svelte';
 import RankingPanel from '../../src/ui/RankingPanel.svelte';
 import StagePanel from '../../src/ui/StagePanel.svelte';
 import { engine } from '../../src/ui/engine.svelte';
+import { pipelineTree, treeOrder } from '../../src/ui/pipelineTree';
 import { useWasmBackend } from './setup-tf';
 
 const COUNT_SETTINGS = [
@@ -103,6 +104,9 @@ async function countingSession(options: SessionOptions): Promise<Session> {
   return session;
 }
 
+/** A stage's number in the pipeline (its depth in the tree). */
+const depth = (stages: StageInfo[], name: string) => treeOrder(pipelineTree(stages)).find((n) => n.info.name === name)!.number;
+
 const values = async (variables: readonly tf.Variable[]) => Promise.all(variables.map(async (v) => Array.from(await v.data())));
 
 beforeAll(useWasmBackend);
@@ -139,7 +143,9 @@ describe('stage registry', () => {
     engine.metrics = { count: points as MetricPoint[] };
     const pipeline = render(Pipeline, { props: { active: 'count', onselect: () => {} } }).body;
     expect(pipeline).toContain('data-testid="tab-count"');
-    expect(pipeline).toContain('3. Counting'); // listed after DPO (2., the branch after SFT), it follows DPO
+    // listed last, it follows the stage listed before it (pipeline-tree.test.ts): one deeper than that one
+    const previous = session.status().stageInfo.at(-2)!.name;
+    expect(pipeline).toContain(`${depth(session.status().stageInfo, previous) + 1}. Counting`);
     const panel = render(StagePanel, { props: { info: session.status().stageInfo.find((s) => s.name === 'count')! } }).body;
     expect(panel).toContain('data-testid="setting-count-steps"');
     expect(panel).toContain('data-testid="setting-count-by"');
@@ -205,9 +211,9 @@ describe('stage registry', () => {
     const count = status.stageInfo.find((s) => s.name === 'count')!;
     engine.status = { ...status, stageInfo: [...status.stageInfo, { ...count, name: 'branch', title: 'Branch', after: 'sft' }] };
     const pipeline = render(Pipeline, { props: { active: 'count', onselect: () => {} } }).body;
-    expect(pipeline).toContain('3. Counting');
+    expect(pipeline).toContain(`${depth(status.stageInfo, 'count')}. Counting`);
     expect(pipeline).toContain('2. Branch');
-    expect(pipeline).toMatch(/data-testid="branch-branch"[^>]*>or, after SFT →/);
+    expect(pipeline).toMatch(/data-testid="branch-branch"[^>]*>or<span[^>]*>, after SFT</);
     expect(pipeline).not.toContain('data-testid="branch-count"');
   });
 });

@@ -27,7 +27,8 @@ export const grpoStage = defineStage({
   metricPrefix: '', // TRL's GRPO names (reward, kl, completions/mean_length, …)
   // the surrogate loss moves around 0 with the advantages; a per-token KL far above its start (0) tells a policy that ran off
   lossMetric: 'kl',
-  after: 'sft',
+  // in the pipeline beside PPO-ptx, after the reward model (its learned reward); its policy starts from SFT's, as theirs
+  after: 'reward',
   uses: ['reward'],
   withRankings: true,
   stepLabel: 'step',
