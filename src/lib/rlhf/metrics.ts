@@ -4,6 +4,8 @@
  * (objective/gold, objective/instruction_following).
  */
 import { summariseFollowing } from '../data/instructionFollowing';
+import { TASK_FAMILIES, type TaskFamily } from '../data/tasks/families';
+import { summariseGrades } from '../data/tasks/grade';
 import type { Metrics } from '../train/loop';
 
 /** A prompt and the response written to it. */
@@ -75,16 +77,28 @@ export type GrpoMetricName = (typeof GRPO_METRIC_NAMES)[number];
 
 export type GrpoMetrics = Partial<Record<GrpoMetricName, number>>;
 
+/** The share of closed-domain responses that name a character, animal, object or place their input does not have. */
+export const HALLUCINATION_METRIC = 'objective/hallucination';
+
+/** The share of a task family's responses that its grader calls correct (data/tasks). */
+export const taskCorrectMetric = (family: TaskFamily) => `tasks/${family}/correct`;
+
 /**
- * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given), and
+ * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given),
  * objective/instruction_following, the share of the named constraints of the instructions that the responses honour
- * as written (absent when no instruction names anything).
+ * as written (absent when no instruction names anything), and, when closed-domain tasks are among the prompts,
+ * objective/hallucination and each family's tasks/<family>/correct.
  */
 export function responseMetrics(samples: PromptResponse[], goldScorer?: (text: string) => number): Metrics {
   const out: Metrics = {};
   if (goldScorer) out['objective/gold'] = mean(samples.map((s) => goldScorer(s.prompt + s.response)));
   const following = summariseFollowing(samples);
   if (following.total > 0) out['objective/instruction_following'] = following.share;
+  const tasks = summariseGrades(samples);
+  if (tasks.madeUp.total > 0) {
+    out[HALLUCINATION_METRIC] = tasks.madeUp.rate;
+    for (const family of TASK_FAMILIES) if (tasks.byFamily[family].total > 0) out[taskCorrectMetric(family)] = tasks.byFamily[family].rate;
+  }
   return out;
 }
 
