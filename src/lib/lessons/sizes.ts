@@ -107,12 +107,13 @@ export const TINY_SIZES: LessonSizes = {
   heldOutLossBatches: 4,
   winRatePrompts: 48,
   dpo: { rankings: 64, settings: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-4 }, evalEvery: 8, ppoIterations: 16, prompts: 32 },
-  // (scripts/lessons-run.ts, the shipped tiny model, 2-core machine shared) evaluated every 8 steps, 94 s: following on the
-  // program 11 % -> 57 %, pass@1 11 % -> 33 %, pass@8 33 % -> 33 %; the lax verifier: animal 33 % -> 67 %, pass@8 33 % -> 17 %.
+  // (the shipped tiny model, 2-core machine shared: Node 74-94 s, the browser on wasm 103 s) following on the program
+  // 11 % -> 57 %, pass@1 11 % -> 33 %, pass@8 33 % -> 33 %; the lax verifier: animal 33 % -> 67 %, pass@8 33 % -> 17 %.
   // beta 0 (TRL's default): at 0.04 the k3 term holds the tiny model back (rlhf-grpo-learning.test.ts)
   verifiable: {
     grpo: { steps: 16, prompts_per_step: 4, group_size: 8, learning_rate: 1e-3, beta: 0, response_length: 24, seed: 5 },
-    evalEvery: 4,
+    // every 4 steps: 204 s in the browser on wasm (the evaluations' 120 responses each cost more than the steps)
+    evalEvery: 8,
     rankings: 32,
     followingPrompts: 24,
     passPrompts: 12,
