@@ -16,6 +16,8 @@ import { GPT } from '../src/lib/model/gpt';
 import { sample } from '../src/lib/model/sampler';
 import { BpeTokenizer } from '../src/lib/data/bpeTokenizer';
 import { encodeDocuments, splitTrainVal } from '../src/lib/data/corpus';
+import { TASK_FAMILIES } from '../src/lib/data/tasks/families';
+import { generateMixedCorpus, mixFrom } from '../src/lib/data/tasks/mix';
 import { generateCorpus, generatePrompts } from '../src/lib/data/world';
 import { TrainingLoop } from '../src/lib/train/loop';
 import { heldOutLoss, PretrainStage } from '../src/lib/train/pretrain';
@@ -32,13 +34,20 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'public/checkpoints/default.safetensors' },
     init: { type: 'string' },
+    // share of the documents that are task texts (data/tasks), the six families beyond stories in equal parts
+    'task-share': { type: 'string', default: '0' },
   },
 });
 
 const backend = await useNodeBackend();
 const steps = Number(args.steps);
 const seed = Number(args.seed);
-const documents = generateCorpus({ seed, documents: Number(args.documents) }).map((d) => d.text);
+const taskShare = Number(args['task-share']);
+const taskMix = mixFrom(Object.fromEntries(TASK_FAMILIES.filter((f) => f !== 'generation').map((f) => [f, 1])));
+const documents =
+  taskShare > 0
+    ? generateMixedCorpus({ seed, documents: Number(args.documents), taskShare, mix: taskMix })
+    : generateCorpus({ seed, documents: Number(args.documents) }).map((d) => d.text);
 const init = args.init ? decodeCheckpoint(new Uint8Array(readFileSync(args.init))) : null;
 // what the init checkpoint had been through, from the report beside it: the app shows the total steps
 const initReport = init ? readReport(args.init!) : null;
@@ -90,9 +99,9 @@ const samples = prompts.map((p, i) => p + tokenizer.decode(completions[i]));
 // each run of a continued checkpoint, oldest first: the report keeps the whole history, the note the total
 const history = [
   ...(initReport?.history ?? (init ? [{ steps: initSteps, note: init.note }] : [])),
-  { steps, learning_rate: Number(args.lr), seed, documents: documents.length, valLoss },
+  { steps, learning_rate: Number(args.lr), seed, documents: documents.length, ...(taskShare > 0 ? { taskShare } : {}), valLoss },
 ];
-const note = `shipped ${preset} checkpoint: ${(initSteps + steps).toLocaleString('en')} steps on the built-in world corpus, val loss ${valLoss.toFixed(3)}`;
+const note = `shipped ${preset} checkpoint: ${(initSteps + steps).toLocaleString('en')} steps on the built-in world corpus${taskShare > 0 || initReport?.history?.some((h) => 'taskShare' in h) ? ' and its tasks' : ''}, val loss ${valLoss.toFixed(3)}`;
 const bytes = encodeCheckpoint(await checkpointOf(model, tokenizer, 'policy', new Map(), note));
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, bytes);

@@ -13,9 +13,11 @@
  */
 import { expect, test } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { LESSON_IDS } from '../../src/lib/lessons/text';
 import { openApp } from './app';
 
-const ALL = ['instruction-following', 'rankings', 'k-way', 'over-optimisation', 'kl-frontier', 'alignment-tax', 'win-rate'];
+// the DPO lesson is measured on its own (MEASURE_LESSONS=dpo)
+const ALL = [...LESSON_IDS.filter((id) => id !== 'dpo'), 'verifiable-reward'];
 const ASKED = process.env.MEASURE_LESSONS ?? '';
 const LESSONS = ASKED && ASKED !== '1' ? ASKED.split(',') : ALL;
 const BACKEND = process.env.MEASURE_BACKEND || 'wasm';

@@ -94,6 +94,7 @@ describe('lesson descriptors', () => {
       'alignment-tax',
       'win-rate',
       'dpo',
+      'verifiable-reward',
     ]);
     for (const lesson of LESSONS) {
       expect(lesson.runs.length).toBeGreaterThan(0);

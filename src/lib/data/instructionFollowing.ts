@@ -118,6 +118,17 @@ export function instructionFollowing(prompt: string, response: string): Followin
   return { honoured, total: constraints.length, share: constraints.length ? honoured / constraints.length : NaN, constraints };
 }
 
+/**
+ * Whether the response names an animal that the instruction asked for (as the animal constraint reads it: plurals
+ * count); false for an instruction that asks for no animal. One constraint alone: what a lax verifier checks.
+ */
+export function namesRequestedAnimal(prompt: string, response: string): boolean {
+  const asked = parseInstruction(prompt).animals;
+  if (asked.length === 0) return false;
+  const named = analyzeText(responseOf(response)).animals;
+  return asked.some((animal) => named.includes(animal));
+}
+
 /** The score of a formatted prompt + response in one string (what labelers read); 0 of 0 without an instruction. */
 export function instructionFollowingOfText(text: string): FollowingScore {
   if (!text.startsWith('Instruction:')) return { honoured: 0, total: 0, share: NaN, constraints: [] };

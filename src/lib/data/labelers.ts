@@ -8,6 +8,7 @@ import { instructionFollowingOfText } from './instructionFollowing';
 import type { Ending, Mood } from './lexicon';
 import { normalQuantile } from './normal';
 import type { Rng } from './rng';
+import { gradeResponse } from './tasks/grade';
 import { generateDemonstrations } from './world';
 
 export interface Labeler {
@@ -71,6 +72,19 @@ export const LABELERS: Labeler[] = [
       const following = instructionFollowingOfText(text);
       // An instruction that names nothing (or no instruction at all) is followed by any response: craft decides.
       return 3 * (following.total > 0 ? following.share : 1) + craft(f);
+    },
+  },
+  {
+    id: 'no-made-up-facts',
+    name: 'Dislikes made-up facts',
+    description:
+      'On tasks about a story in the prompt (rewrite, summary, questions, lists, endings), prefers correct answers and strongly dislikes any character, animal, object or place that the story does not have.',
+    gold: (text) => {
+      const grade = text.startsWith('Instruction:') ? gradeResponse(text, text) : null;
+      const f = analyzeText(text);
+      if (!grade) return craft(f);
+      // one made-up fact costs more than a correct answer earns: an honest wrong answer beats an invented right one
+      return (grade.correct ? 1 : 0) - 1.5 * Math.min(grade.madeUp.length, 2) + craft(f);
     },
   },
 ];

@@ -104,6 +104,26 @@ export function generateStory(rng: Rng): WorldText {
   return { text, attributes: attributesOf('story', plan, text) };
 }
 
+/** A short story (3 or 4 sentences) within `maxChars`, with the ending asked for or any: the input of a task (tasks/). */
+export function generateShortStory(rng: Rng, opts: { maxChars: number; ending?: Ending }): WorldText {
+  // a tight budget fits some plans and not others (four sentences with two names): draw plans until one fits
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const plan = planStory(rng, { ...openRequest(), length: 'short', ending: opts.ending });
+    const text = tryWriteWithin(plan, rng, opts.maxChars, 10);
+    if (text) return { text, attributes: attributesOf('story', plan, text) };
+  }
+  throw new Error(`Could not write a short story within ${opts.maxChars} characters.`);
+}
+
+/** The same story with another ending: its ending sentence (the last but a closing "The end.") written anew. */
+export function retellWithEnding(story: WorldText, ending: Ending, rng: Rng): string {
+  const plan: StoryPlan = { ...story.attributes, ending };
+  const sentences = story.text.split(/(?<=[.!?]"?)\s+/);
+  const at = sentences[sentences.length - 1] === CLOSING ? sentences.length - 2 : sentences.length - 1;
+  sentences[at] = pickSentence(ENDING_SENTENCES[ending], placeholderValues(plan), rng, new Set());
+  return sentences.join(' ');
+}
+
 /** text = prompt + response; the response starts with a space. */
 export function generateInstructionPair(rng: Rng): WorldText {
   const request = sampleRequest(rng);
@@ -219,11 +239,17 @@ function introCount(animals: string[], objects: string[], isShort: boolean): num
 /** Rewrites the story until it fits `maxChars`; the plan (and so the attributes) stays the same. */
 function writeWithin(plan: StoryPlan, rng: Rng, maxChars: number): string {
   // The longest plans fit on almost every draw; failing 100 draws means the templates grew too long.
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const text = tryWriteWithin(plan, rng, maxChars, 100);
+  if (text === null) throw new Error(`Could not write a story of ${plan.sentences} sentences within ${maxChars} characters.`);
+  return text;
+}
+
+function tryWriteWithin(plan: StoryPlan, rng: Rng, maxChars: number, attempts: number): string | null {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const text = writeStory(plan, rng).join(' ');
     if (text.length <= maxChars) return text;
   }
-  throw new Error(`Could not write a story of ${plan.sentences} sentences within ${maxChars} characters.`);
+  return null;
 }
 
 function writeStory(plan: StoryPlan, rng: Rng): string[] {

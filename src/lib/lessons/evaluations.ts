@@ -2,7 +2,7 @@
  * What a lesson run measures beyond its stage's own metrics (LessonRunSpec.evaluations), with the functions the
  * stages use: held-out pair accuracy as the reward stage counts it (scorePairs, pairMetrics, clusteredWilson),
  * the labeler's gold and judgement (rankCompletions, as its rankings), the pretrain stage's held-out loss and SFT's
- * instruction-following measure. Returns eval-point values under the names of metrics.ts; keeps sample sets.
+ * instruction-following measure (also as pass@k, Chen et al. 2021). Returns eval-point values under the names of metrics.ts; keeps sample sets.
  */
 import { CONSTRAINT_KINDS } from '../data/instructionFollowing';
 import { pairAgreement } from '../data/labelers';
@@ -18,14 +18,16 @@ import type { SettingValues } from '../settings';
 import type { Metrics } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
 import { judgePairs, klFromReference, labelerRankings, sampleResponsesOf } from './data';
-import { followingOf, M } from './metrics';
-import { mean, wilsonInterval } from './stats';
+import { followingOf, M, passAt } from './metrics';
+import { mean, passAtK, wilsonInterval } from './stats';
 import type { Evaluation, LessonContext, LessonRunSpec, RankingSpec } from './types';
 
 /** Rows per scoring call of the held-out pairs. */
 const SCORE_ROWS = 64;
 /** Seed of the instruction-following samples (the same draws before and after training). */
 const FOLLOWING_SEED = 101;
+/** Seed of the pass@k samples (the same draws at every evaluation, apart from the instruction-following ones). */
+const PASS_SEED = 202;
 
 /** What is evaluated: the policy being trained, or the reward model; and the step it has reached. */
 export interface EvaluationTarget {
@@ -44,6 +46,7 @@ export class RunEvaluations {
   private bestGold = -Infinity;
   private readonly judgeRng: Rng;
   private readonly following: string[];
+  private readonly passPrompts: string[];
 
   constructor(
     private readonly spec: LessonRunSpec,
@@ -53,6 +56,7 @@ export class RunEvaluations {
   ) {
     this.judgeRng = new Rng(this.seed + 4242);
     this.following = followingPrompts(ctx.heldOutPrompts, find(spec, 'instruction-following')?.prompts ?? 0);
+    this.passPrompts = followingPrompts(ctx.heldOutPrompts, find(spec, 'pass-at-k')?.prompts ?? 0);
   }
 
   /** Whether the run evaluates a policy (then also before its first step: where it starts from). */
@@ -75,6 +79,7 @@ export class RunEvaluations {
     }
     Object.assign(values, await this.goldAndWinRate(target.policy, target.step));
     if (this.following.length > 0) Object.assign(values, await this.instructionFollowing(target.policy, target.step));
+    if (this.passPrompts.length > 0) Object.assign(values, await this.passAtK(target.policy));
     return values;
   }
 
@@ -211,9 +216,34 @@ export class RunEvaluations {
       const { honoured, total } = report.scores[i];
       return { prompt, response: report.responses[i], gold: honoured / total, badge: `follows ${honoured} of ${total}` };
     });
-    const label = step === 0 ? 'before SFT (the pretrained model)' : `after ${step} SFT step${step === 1 ? '' : 's'}`;
+    const steps = (what: string) => `after ${step} ${what}${step === 1 ? '' : 's'}`;
+    const sft = this.spec.stage === 'sft';
+    const label =
+      step === 0 ? (sft ? 'before SFT (the pretrained model)' : 'before training (the starting model)') : steps(sft ? 'SFT step' : 'step');
     const set: SampleSet = { label, step, items };
     this.record.samples = step === 0 ? [set] : [this.record.samples[0], set];
     return values;
+  }
+
+  /**
+   * pass@1 and pass@k (Chen et al. 2021's unbiased estimator, n = k samples): k responses to each held-out instruction
+   * (a fixed seed); one passes when it honours at least the threshold (default: all) of what its instruction named.
+   */
+  private async passAtK(policy: GPT): Promise<Metrics> {
+    const e = find(this.spec, 'pass-at-k')!;
+    const threshold = e.threshold ?? 1;
+    const repeated = this.passPrompts.flatMap((p) => Array<string>(e.k).fill(p));
+    const report = await measureInstructionFollowing(policy, this.ctx.tokenizer, repeated, {
+      maxNewTokens: e.tokens > 0 ? e.tokens : undefined,
+      seed: PASS_SEED,
+    });
+    // a share within rounding of the threshold passes (4 of 5 is 0.8 whichever way it was divided)
+    const passes = this.passPrompts.map(
+      (_, i) => report.scores.slice(i * e.k, (i + 1) * e.k).filter((s) => s.share >= threshold - 1e-9).length,
+    );
+    return {
+      [passAt(1)]: mean(passes.map((c) => passAtK(e.k, c, 1))),
+      [passAt(e.k)]: mean(passes.map((c) => passAtK(e.k, c, e.k))),
+    };
   }
 }

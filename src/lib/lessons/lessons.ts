@@ -1,5 +1,5 @@
 /**
- * Builds the seven lessons of issue #11 and the DPO lesson of issue #21 from their text (text.ts) and the sizes
+ * Builds the seven lessons of issue #11, the DPO lesson of issue #21 and issue 23's lessons (own files) from their text (text.ts) and the sizes
  * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
  * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
  * smaller sizes still.
@@ -12,6 +12,7 @@ import { TINY_SIZES, type LessonSizes } from './sizes';
 import * as S from './summaries';
 import { CONSTANTS, LESSON_TEXT, type LessonId } from './text';
 import type { Evaluation, Lesson, LessonRunSpec, RankingSpec } from './types';
+import { verifiableLesson } from './verifiableLesson';
 
 const rankings = (sizes: LessonSizes, k: number, agreement: number, seed: number, source: RankingSpec['source']): RankingSpec => ({
   source,
@@ -335,6 +336,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       ],
       summarise: (runs) => S.summariseDpo(runs, sizes.dpo.rankings, sizes.dpo.prompts),
     },
+    verifiableLesson(sizes, { proxy, chart }),
   ];
   return lessons.map((l) => withLabeler(l, sizes.labelers?.[l.id]));
 }

@@ -41,5 +41,11 @@ export const M = {
   trainingSeconds: 'time/training_s',
 } as const;
 
+/**
+ * pass@k on held-out instructions (the 'pass-at-k' evaluation): the chance that at least one of k sampled responses
+ * honours everything its instruction named, by the unbiased estimator of Chen et al. 2021 (stats.ts passAtK).
+ */
+export const passAt = (k: number) => `pass@${k}`;
+
 /** Instruction following of one constraint kind ('character', 'animal', …). */
 export const followingOf = (kind: string) => `${M.following}/${kind}`;

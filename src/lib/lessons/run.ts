@@ -49,6 +49,7 @@ export function lessonStageContext(
     tokenizer: ctx.tokenizer,
     corpus: { train: ctx.pretrainTokens, val: ctx.heldOutPretrainTokens },
     prompts: ctx.prompts,
+    heldOutPrompts: ctx.heldOutPrompts,
     rankings,
     demonstrations: [],
     stageObject: (name) => (used?.stageName === name ? used.stage : null),

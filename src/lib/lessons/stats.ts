@@ -35,3 +35,16 @@ export function argmax(xs: number[]): number {
 export function mean(xs: number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length;
 }
+
+/**
+ * The unbiased estimator of pass@k from n samples of which c pass (Chen et al. 2021, Eq. 1):
+ *   pass@k = 1 - C(n - c, k) / C(n, k) = 1 - prod_{i = n-c+1}^{n} (1 - k / i),
+ * the chance that k of the n samples, drawn without replacement, hold at least one pass. n = k: any pass; k = 1: c / n.
+ */
+export function passAtK(n: number, c: number, k: number): number {
+  if (!(k >= 1 && k <= n && c >= 0 && c <= n)) throw new Error(`pass@${k} needs 1 <= k <= n and 0 <= c <= n (n ${n}, c ${c})`);
+  if (n - c < k) return 1;
+  let fail = 1;
+  for (let i = n - c + 1; i <= n; i++) fail *= 1 - k / i;
+  return 1 - fail;
+}

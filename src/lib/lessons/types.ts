@@ -77,7 +77,12 @@ export type Evaluation =
   /** The policy's loss on held-out pretraining text, over this many windows. */
   | { kind: 'pretrain-loss'; batches: number }
   /** Instruction following on this many held-out instructions (responses up to `tokens`, 0: the context's room). */
-  | { kind: 'instruction-following'; prompts: number; tokens: number };
+  | { kind: 'instruction-following'; prompts: number; tokens: number }
+  /**
+   * pass@1 and pass@k on this many held-out instructions: k responses to each (up to `tokens`, 0: the context's room);
+   * a response passes when it honours at least `threshold` (default 1: all) of what its instruction named.
+   */
+  | { kind: 'pass-at-k'; prompts: number; k: number; tokens: number; threshold?: number };
 
 /**
  * One run of a lesson: the registry's stage `stage` with `settings` over its defaults, trained from a clone of the

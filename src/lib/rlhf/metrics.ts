@@ -1,9 +1,11 @@
 /**
  * Metric names of the PPO, DPO and GRPO stages, the same as TRL's PPOTrainer, DPOTrainer and GRPOTrainer log them, plus this
- * project's own (ptx/loss, objective/kl_coef, time/*); and the metrics of written responses that both report
- * (objective/gold, objective/instruction_following).
+ * project's own (ptx/loss, objective/kl_coef, time/*); best-of-n's, in the same words; and the metrics of written
+ * responses that they all report (objective/gold, objective/instruction_following).
  */
 import { summariseFollowing } from '../data/instructionFollowing';
+import { TASK_FAMILIES, type TaskFamily } from '../data/tasks/families';
+import { summariseGrades } from '../data/tasks/grade';
 import type { Metrics } from '../train/loop';
 
 /** A prompt and the response written to it. */
@@ -75,16 +77,43 @@ export type GrpoMetricName = (typeof GRPO_METRIC_NAMES)[number];
 
 export type GrpoMetrics = Partial<Record<GrpoMetricName, number>>;
 
+/** Metric names of the best-of-n stage (rlhf/bestOfN.ts), GRPO's words where they mean the same, plus the response metrics below. */
+export const BEST_OF_N_METRIC_NAMES = [
+  'best_of_n/n', // completions sampled per prompt; the kept one is the best of them by the reward
+  'reward', // mean over the prompts of the kept completion's reward
+  'reward_mean', // mean reward of all n completions (what best of 1 gets on average)
+  'objective/kl', // log n - (n - 1) / n, the closed form (an upper bound, Beirami et al. 2024), nats per sequence
+  'completions/mean_length', // mean length of the kept completions in tokens
+  'time/sample_s',
+  'time/score_s',
+] as const;
+
+export type BestOfNMetricName = (typeof BEST_OF_N_METRIC_NAMES)[number];
+
+export type BestOfNMetrics = Partial<Record<BestOfNMetricName, number>>;
+
+/** The share of closed-domain responses that name a character, animal, object or place their input does not have. */
+export const HALLUCINATION_METRIC = 'objective/hallucination';
+
+/** The share of a task family's responses that its grader calls correct (data/tasks). */
+export const taskCorrectMetric = (family: TaskFamily) => `tasks/${family}/correct`;
+
 /**
- * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given), and
+ * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given),
  * objective/instruction_following, the share of the named constraints of the instructions that the responses honour
- * as written (absent when no instruction names anything).
+ * as written (absent when no instruction names anything), and, when closed-domain tasks are among the prompts,
+ * objective/hallucination and each family's tasks/<family>/correct.
  */
 export function responseMetrics(samples: PromptResponse[], goldScorer?: (text: string) => number): Metrics {
   const out: Metrics = {};
   if (goldScorer) out['objective/gold'] = mean(samples.map((s) => goldScorer(s.prompt + s.response)));
   const following = summariseFollowing(samples);
   if (following.total > 0) out['objective/instruction_following'] = following.share;
+  const tasks = summariseGrades(samples);
+  if (tasks.madeUp.total > 0) {
+    out[HALLUCINATION_METRIC] = tasks.madeUp.rate;
+    for (const family of TASK_FAMILIES) if (tasks.byFamily[family].total > 0) out[taskCorrectMetric(family)] = tasks.byFamily[family].rate;
+  }
   return out;
 }
 

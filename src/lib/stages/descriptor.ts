@@ -38,6 +38,8 @@ export interface StageContext {
   corpus: TokenSplit;
   /** Formatted instruction prompts for rollouts and ranking tasks. */
   prompts: string[];
+  /** Formatted prompts never trained on, where the caller keeps some (a lesson's): a stage that only measures uses them. */
+  heldOutPrompts?: string[];
   rankings: readonly Ranking[];
   demonstrations: readonly Demonstration[];
   /** Another stage's object while it exists (e.g. the reward model for PPO-ptx), else null. */
