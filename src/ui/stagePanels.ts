@@ -5,6 +5,7 @@
 import type { Component } from 'svelte';
 import type { StageInfo } from '../lib/types';
 import DpoPanel from './DpoPanel.svelte';
+import GrpoPanel from './GrpoPanel.svelte';
 import PpoPanel from './PpoPanel.svelte';
 import PretrainPanel from './PretrainPanel.svelte';
 import RewardPanel from './RewardPanel.svelte';
@@ -17,6 +18,7 @@ const EXTRAS: Record<string, Component<{ info: StageInfo }>> = {
   reward: RewardPanel,
   ppo: PpoPanel,
   dpo: DpoPanel,
+  grpo: GrpoPanel,
 };
 
 export function panelFor(stage: string): Component<{ info: StageInfo }> {

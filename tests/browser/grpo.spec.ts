@@ -71,6 +71,9 @@ test('webgpu: GRPO on the instruction-following reward runs, pauses at a step bo
   // the reward chart draws the reward in use and only it
   const reward = JSON.parse((await page.getByTestId('grpo-chart-reward').getAttribute('data-datasets')) ?? '[]') as { label: string }[];
   expect(reward.map((d) => d.label)).toEqual(['instruction following']);
+  // the panel names it, and shows the last step's completions with their rewards
+  await expect(page.getByTestId('grpo-reward-kind')).toHaveAttribute('data-reward', 'instruction_following');
+  await expect(page.getByTestId('grpo-samples').locator('li').first()).toContainText('reward');
   expect(await nonFinite(page)).toEqual([]);
   // beta = 0.04 (the default): each step measured the k3 KL to the frozen SFT reference, never negative
   const kls = await page.evaluate(() =>

@@ -1,6 +1,6 @@
 /**
  * The pipeline's tree (src/ui/pipelineTree.ts) from the descriptors' `after`: the built-in stages branch after SFT
- * into the reward model (then PPO-ptx or GRPO) and DPO; a stage registered with `after` (withStage) joins the tree
+ * into the reward model (then PPO-ptx or GRPO), DPO and best-of-n; a stage registered with `after` (withStage) joins the tree
  * where it names, with no other edit, and the rendered pipeline draws it as an alternative ("or, after SFT"). The
  * "Start here" guide names the other branches after SFT that are registered.
  */
@@ -22,14 +22,14 @@ const find = (roots: PipelineNode[], name: string) => treeOrder(roots).find((n) 
 const names = (nodes: PipelineNode[]) => nodes.map((n) => n.info.name);
 
 describe('pipeline tree', () => {
-  it('branches the built-in stages after SFT: reward model → PPO-ptx or GRPO; DPO', () => {
+  it('branches the built-in stages after SFT: reward model → PPO-ptx or GRPO; DPO; best-of-n', () => {
     const roots = treeOf(BUILT_IN_STAGES);
     expect(names(roots)).toEqual(['pretrain']);
     // every stage once, none lost to a wrong parent
     expect(names(treeOrder(roots)).sort()).toEqual(BUILT_IN_STAGES.map((s) => s.name).sort());
     expect(names(roots[0].children)).toEqual(['sft']);
     const sft = find(roots, 'sft');
-    expect(names(sft.children).slice(0, 2)).toEqual(['reward', 'dpo']);
+    expect(names(sft.children)).toEqual(['reward', 'dpo', 'best_of_n']);
     expect(names(find(roots, 'reward').children)).toEqual(['ppo', 'grpo']);
     // InstructGPT's numbers: 1. SFT, 2. reward model, 3. PPO-ptx; the alternatives at the depth they sit
     expect(['pretrain', 'sft', 'reward', 'ppo', 'grpo', 'dpo'].map((n) => find(roots, n).number)).toEqual([0, 1, 2, 3, 3, 2]);
@@ -37,6 +37,7 @@ describe('pipeline tree', () => {
     expect(['sft', 'reward', 'ppo'].map((n) => find(roots, n).branchFrom)).toEqual([undefined, undefined, undefined]);
     expect(find(roots, 'grpo').branchFrom).toBe('Reward model');
     expect(find(roots, 'dpo').branchFrom).toBe('SFT');
+    expect(find(roots, 'best_of_n')).toMatchObject({ number: 2, branchFrom: 'SFT' });
   });
 
   it('puts a stage registered with `after` where it names, and one without after the stage listed before it', () => {
@@ -88,12 +89,7 @@ describe('pipeline tree', () => {
     expect(guide).toMatch(/data-testid="guide-dpo"[^>]*>DPO</);
     expect(guide).toMatch(/data-testid="guide-grpo"[^>]*>GRPO</);
     expect(guide.replace(/<[^>]*>/g, '').replace(/\s+/g, ' ')).toContain('no sampling); GRPO (rewards groups');
-    // best-of-n is named once a stage of that name is registered
-    const bestOfN = BUILT_IN_STAGES.some((s) => s.name === 'best_of_n');
-    if (bestOfN) expect(guide).toMatch(/data-testid="guide-best_of_n"[^>]*>/);
-    showStages(withStage(BUILT_IN_STAGES, dummy('best_of_n', 'Best-of-n', 'sft')).map(stageInfo));
-    if (!bestOfN)
-      expect(render(LessonGuide, { props: { onselect: () => {} } }).body).toMatch(/data-testid="guide-best_of_n"[^>]*>Best-of-n</);
+    expect(guide).toMatch(/data-testid="guide-best_of_n"[^>]*>Best-of-n</);
     // without the branches registered, no line about them
     showStages(BUILT_IN_STAGES.filter((s) => !['dpo', 'grpo', 'best_of_n'].includes(s.name)).map(stageInfo));
     expect(render(LessonGuide, { props: { onselect: () => {} } }).body).not.toContain('guide-branches');
