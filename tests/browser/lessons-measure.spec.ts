@@ -15,7 +15,16 @@ import { expect, test } from '@playwright/test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { openApp } from './app';
 
-const ALL = ['instruction-following', 'rankings', 'k-way', 'over-optimisation', 'kl-frontier', 'alignment-tax', 'win-rate'];
+const ALL = [
+  'instruction-following',
+  'rankings',
+  'k-way',
+  'over-optimisation',
+  'kl-frontier',
+  'alignment-tax',
+  'win-rate',
+  'method-frontier',
+];
 const ASKED = process.env.MEASURE_LESSONS ?? '';
 const LESSONS = ASKED && ASKED !== '1' ? ASKED.split(',') : ALL;
 const BACKEND = process.env.MEASURE_BACKEND || 'wasm';

@@ -1,12 +1,13 @@
 /**
- * Builds the seven lessons of issue #11 and the DPO lesson of issue #21 from their text (text.ts) and the sizes
- * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
+ * Builds the seven lessons of issue #11, the DPO lesson of issue #21 and the frontier of issue #23 (frontierLesson.ts)
+ * from their text (text.ts) and the sizes (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
  * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
  * smaller sizes still.
  */
 import { labelerById } from '../data/labelers';
 import type { SettingValues } from '../settings';
 import type { ChartSpec } from '../types';
+import { frontierLesson } from './frontierLesson';
 import { followingOf, M } from './metrics';
 import { TINY_SIZES, type LessonSizes } from './sizes';
 import * as S from './summaries';
@@ -35,6 +36,7 @@ function chart(
 }
 
 /** The runs that every lesson builds from the sizes: reward models, sweeps and PPO runs. */
+export type RunBuilders = ReturnType<typeof runBuilders>;
 function runBuilders(sizes: LessonSizes) {
   const rs = { ...sizes.rewardSettings, held_out_share: 0 };
   const proxy = (count: number): LessonRunSpec => ({
@@ -335,6 +337,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       ],
       summarise: (runs) => S.summariseDpo(runs, sizes.dpo.rankings, sizes.dpo.prompts),
     },
+    frontierLesson(sizes, { proxy, ppo }),
   ];
   return lessons.map((l) => withLabeler(l, sizes.labelers?.[l.id]));
 }

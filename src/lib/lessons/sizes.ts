@@ -3,7 +3,9 @@
  * mini model on a GPU backend, MINI_CPU_SIZES for it on wasm or cpu (each lesson within 3 minutes on the 2-core
  * machine), QUICK_SIZES for the browser tests. Data only; lessons.ts builds the lessons from them.
  */
+import type { BestOfNSettings } from '../rlhf/bestOfN';
 import type { DpoSettings } from '../rlhf/dpo';
+import type { GrpoSettings } from '../rlhf/grpo';
 import type { PpoSettings } from '../rlhf/ppo';
 import type { RewardSettings } from '../rlhf/rewardTrainer';
 import type { SftSettings } from '../rlhf/sft';
@@ -46,6 +48,20 @@ export interface LessonSizes {
    * measured on (gold and KL from SFT, the same samples).
    */
   dpo: { rankings: number; settings: Partial<DpoSettings>; evalEvery: number; ppoIterations: number; prompts: number };
+  /**
+   * The frontier lesson (frontierLesson.ts): the labeler's rankings that the reward model and DPO share, the held-out
+   * prompts every method is measured on, best-of-n's largest n, PPO-ptx's iterations, DPO's and GRPO's settings, and the
+   * policy runs' evaluations every so many steps.
+   */
+  methodFrontier: {
+    rankings: number;
+    prompts: number;
+    bestOfN: Partial<BestOfNSettings>;
+    ppoIterations: number;
+    dpo: Partial<DpoSettings>;
+    grpo: Partial<GrpoSettings>;
+    evalEvery: { ppo: number; dpo: number; grpo: number };
+  };
   /**
    * Lessons that run on the shipped tiny model (public/checkpoints/tiny.safetensors) at TINY_SIZES instead of on the
    * current model, because their finding does not show on the current model within about 3 minutes at these sizes.
@@ -92,6 +108,15 @@ export const TINY_SIZES: LessonSizes = {
   heldOutLossBatches: 4,
   winRatePrompts: 48,
   dpo: { rankings: 64, settings: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-4 }, evalEvery: 8, ppoIterations: 16, prompts: 32 },
+  methodFrontier: {
+    rankings: 64,
+    prompts: 32,
+    bestOfN: { n_max: 32 },
+    ppoIterations: 16,
+    dpo: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-4 },
+    grpo: { steps: 16, prompts_per_step: 4, group_size: 4, learning_rate: 3e-4, beta: 0.04 },
+    evalEvery: { ppo: 4, dpo: 8, grpo: 4 },
+  },
 };
 
 /**
@@ -150,8 +175,17 @@ export const MINI_CPU_SIZES: LessonSizes = {
   winRatePrompts: 32,
   // (scripts/lessons-run.ts, short-answers) at lr 1e-4 DPO's gold moved only -0.31 -> -0.28 in 32 steps
   dpo: { ...MINI_SIZES.dpo, settings: { ...MINI_SIZES.dpo.settings, learning_rate: 3e-4 } },
+  methodFrontier: {
+    rankings: 32,
+    prompts: 16,
+    bestOfN: { n_max: 16 },
+    ppoIterations: 6,
+    dpo: { epochs: 2, rankings_per_batch: 4, learning_rate: 3e-4 },
+    grpo: { steps: 6, prompts_per_step: 4, group_size: 4, learning_rate: 3e-4, beta: 0.04 },
+    evalEvery: { ppo: 2, dpo: 4, grpo: 2 },
+  },
   onTinyModel: ['rankings', 'k-way', 'over-optimisation'],
-  labelers: { 'win-rate': 'short-answers', dpo: 'short-answers' },
+  labelers: { 'win-rate': 'short-answers', dpo: 'short-answers', 'method-frontier': 'short-answers' },
 };
 
 /**
@@ -181,6 +215,15 @@ export const QUICK_SIZES: LessonSizes = {
   heldOutLossBatches: 1,
   winRatePrompts: 4,
   dpo: { rankings: 4, settings: { epochs: 1, rankings_per_batch: 4 }, evalEvery: 1, ppoIterations: 1, prompts: 2 },
+  methodFrontier: {
+    rankings: 4,
+    prompts: 2,
+    bestOfN: { n_max: 4 },
+    ppoIterations: 2,
+    dpo: { epochs: 1, rankings_per_batch: 2 },
+    grpo: { steps: 2, prompts_per_step: 1, group_size: 2 },
+    evalEvery: { ppo: 1, dpo: 1, grpo: 1 },
+  },
 };
 
 /** Lesson sizes by name: for a model preset ('small' gets mini's), mini's on a CPU backend, or 'quick' (tests). */
