@@ -212,9 +212,9 @@ export const QUICK_SIZES: LessonSizes = {
     rankings: 4,
     prompts: 2,
     bestOfN: { n_max: 4 },
-    ppoIterations: 2,
-    dpo: { epochs: 1, rankings_per_batch: 2 },
-    grpo: { steps: 2, prompts_per_step: 1, group_size: 2 },
+    ppoIterations: 1,
+    dpo: { epochs: 1, rankings_per_batch: 4 },
+    grpo: { steps: 1, prompts_per_step: 1, group_size: 2 },
     evalEvery: { ppo: 1, dpo: 1, grpo: 1 },
   },
 };
