@@ -118,7 +118,15 @@ export interface ChartSpec {
   runs?: string[];
   /** 'line' (default); 'points': one point per run, its last values (e.g. a frontier). */
   style?: 'line' | 'points';
+  /**
+   * Lesson charts: a curve of Gao et al.'s form least-squares fitted through a run's points of the first series (x as
+   * drawn, sqrt(KL) with xScale 'sqrt'), drawn dashed (src/lib/lessons/gaoFits.ts).
+   */
+  fits?: { run: string; form: GaoForm }[];
 }
+
+/** Gao et al. 2022's forms of gold against d = sqrt(KL): best-of-n d (alpha - beta d), RL d (alpha - beta log d). */
+export type GaoForm = 'best-of-n' | 'rl';
 
 export interface ChartReference {
   value: number;

@@ -1,5 +1,6 @@
 /**
- * Builds the seven lessons of issue #11, the DPO lesson of issue #21 and issue 23's lessons (own files) from their text (text.ts) and the sizes
+ * Builds the seven lessons of issue #11, the DPO lesson of issue #21 and issue 23's lessons (frontierLesson.ts,
+ * verifiableLesson.ts) from their text (text.ts) and the sizes
  * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
  * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
  * smaller sizes still.
@@ -7,6 +8,7 @@
 import { labelerById } from '../data/labelers';
 import type { SettingValues } from '../settings';
 import type { ChartSpec } from '../types';
+import { frontierLesson } from './frontierLesson';
 import { followingOf, M } from './metrics';
 import { TINY_SIZES, type LessonSizes } from './sizes';
 import * as S from './summaries';
@@ -36,6 +38,7 @@ function chart(
 }
 
 /** The runs that every lesson builds from the sizes: reward models, sweeps and PPO runs. */
+export type RunBuilders = ReturnType<typeof runBuilders>;
 function runBuilders(sizes: LessonSizes) {
   const rs = { ...sizes.rewardSettings, held_out_share: 0 };
   const proxy = (count: number): LessonRunSpec => ({
@@ -337,6 +340,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
       summarise: (runs) => S.summariseDpo(runs, sizes.dpo.rankings, sizes.dpo.prompts),
     },
     verifiableLesson(sizes, { proxy, chart }),
+    frontierLesson(sizes, { proxy, ppo }),
   ];
   return lessons.map((l) => withLabeler(l, sizes.labelers?.[l.id]));
 }

@@ -3,6 +3,7 @@
  * mini model on a GPU backend, MINI_CPU_SIZES for it on wasm or cpu (each lesson within 3 minutes on the 2-core
  * machine), QUICK_SIZES for the browser tests. Data only; lessons.ts builds the lessons from them.
  */
+import type { BestOfNSettings } from '../rlhf/bestOfN';
 import type { DpoSettings } from '../rlhf/dpo';
 import type { GrpoSettings } from '../rlhf/grpo';
 import type { PpoSettings } from '../rlhf/ppo';
@@ -62,6 +63,20 @@ export interface LessonSizes {
     tokens: number;
   };
   /**
+   * The frontier lesson (frontierLesson.ts): the labeler's rankings that the reward model and DPO share, the held-out
+   * prompts every method is measured on, best-of-n's largest n, PPO-ptx's iterations, DPO's and GRPO's settings, and the
+   * policy runs' evaluations every so many steps.
+   */
+  methodFrontier: {
+    rankings: number;
+    prompts: number;
+    bestOfN: Partial<BestOfNSettings>;
+    ppoIterations: number;
+    dpo: Partial<DpoSettings>;
+    grpo: Partial<GrpoSettings>;
+    evalEvery: { ppo: number; dpo: number; grpo: number };
+  };
+  /**
    * Lessons that run on the shipped tiny model (public/checkpoints/tiny.safetensors) at TINY_SIZES instead of on the
    * current model, because their finding does not show on the current model within about 3 minutes at these sizes.
    */
@@ -119,6 +134,15 @@ export const TINY_SIZES: LessonSizes = {
     passPrompts: 12,
     k: 8,
     tokens: 0,
+  },
+  methodFrontier: {
+    rankings: 64,
+    prompts: 32,
+    bestOfN: { n_max: 16 },
+    ppoIterations: 12,
+    dpo: { epochs: 1, rankings_per_batch: 4, learning_rate: 3e-4 },
+    grpo: { steps: 12, prompts_per_step: 4, group_size: 4, learning_rate: 3e-4, beta: 0.04 },
+    evalEvery: { ppo: 3, dpo: 4, grpo: 3 },
   },
 };
 
@@ -180,7 +204,9 @@ export const MINI_CPU_SIZES: LessonSizes = {
   dpo: { ...MINI_SIZES.dpo, settings: { ...MINI_SIZES.dpo.settings, learning_rate: 3e-4 } },
   // verifiable-reward on mini (sft.safetensors, Node, 4 steps of 2 x 8 completions per run, beta 0.04, evaluated every 2):
   // 228 s, and following on the program 79 % -> 74 %, the lax run unchanged (a step 3-4 s, an evaluation about 20 s)
-  onTinyModel: ['rankings', 'k-way', 'over-optimisation', 'verifiable-reward'],
+  // the frontier on mini (32 rankings, 16 prompts, n up to 16, 6 PPO-ptx iterations, DPO 2 epochs, 6 GRPO steps of 4 x 4,
+  // short-answers) took 572 s in the browser on wasm with the machine shared (DPO 260 s, GRPO 171 s): it runs on tiny
+  onTinyModel: ['rankings', 'k-way', 'over-optimisation', 'method-frontier', 'verifiable-reward'],
   labelers: { 'win-rate': 'short-answers', dpo: 'short-answers' },
 };
 
@@ -219,6 +245,15 @@ export const QUICK_SIZES: LessonSizes = {
     passPrompts: 2,
     k: 2,
     tokens: 8,
+  },
+  methodFrontier: {
+    rankings: 4,
+    prompts: 2,
+    bestOfN: { n_max: 4 },
+    ppoIterations: 1,
+    dpo: { epochs: 1, rankings_per_batch: 4 },
+    grpo: { steps: 1, prompts_per_step: 1, group_size: 2 },
+    evalEvery: { ppo: 1, dpo: 1, grpo: 1 },
   },
 };
 

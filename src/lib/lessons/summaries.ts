@@ -194,3 +194,74 @@ export function summariseDpo(runs: RunRecord[], rankings: number, prompts: numbe
     `(gold and KL of the responses to ${prompts} held-out prompts, sampled alike for both).`
   );
 }
+
+/** The frontier lesson's methods (their run ids), and the proxy each optimises, as its stage names it (DPO: none). */
+const FRONTIER_NAMES: Record<string, string> = { 'best-of-n': 'best-of-n', 'ppo-ptx': 'PPO-ptx', dpo: 'DPO', grpo: 'GRPO' };
+const PROXY_OF_STAGE: Record<string, string> = { best_of_n: 'reward', ppo: M.scores, grpo: 'reward' };
+/** Below this KL from SFT (nats) a method has not moved: no gold per unit of KL is read from it. */
+const MOVED_KL = 0.05;
+
+interface FrontierReading {
+  name: string;
+  startGold: number;
+  endGold: number;
+  endKl: number;
+  /** The first evaluation where gold fell while the proxy rose (mean over the steps since the evaluation before). */
+  parted: { step: number; proxy: [number, number]; gold: [number, number] } | null;
+}
+
+/** A method run's held-out gold and KL at its evaluations, and where its proxy and gold parted. */
+function frontierReading(r: RunRecord, name: string): FrontierReading | null {
+  const evals = r.points.filter((p) => p.kind === 'eval' && Number.isFinite(p.values[M.gold]) && Number.isFinite(p.values[M.kl]));
+  if (evals.length < 2) return null;
+  const proxy = PROXY_OF_STAGE[r.stage];
+  const trainProxy = r.points.filter((p) => p.kind === 'train' && proxy && Number.isFinite(p.values[proxy]));
+  const windowMean = (from: number, to: number) => {
+    const xs = trainProxy.filter((p) => p.step > from && p.step <= to).map((p) => p.values[proxy]);
+    return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN;
+  };
+  let parted: FrontierReading['parted'] = null;
+  for (let i = 2; i < evals.length && !parted; i++) {
+    const [a, b, c] = [evals[i - 2], evals[i - 1], evals[i]];
+    const before = windowMean(a.step, b.step);
+    const now = windowMean(b.step, c.step);
+    if (now > before && c.values[M.gold] < b.values[M.gold])
+      parted = { step: c.step, proxy: [before, now], gold: [b.values[M.gold], c.values[M.gold]] };
+  }
+  const end = evals[evals.length - 1].values;
+  return { name, startGold: evals[0].values[M.gold], endGold: end[M.gold], endKl: end[M.kl], parted };
+}
+
+/**
+ * The frontier lesson: each method's final held-out gold and KL from SFT, the one that bought the most gold per nat of KL
+ * (gold gained from its start over its final KL), and where proxy and gold parted (the gold fell while the proxy rose).
+ */
+export function summariseMethodFrontier(runs: RunRecord[], prompts: number): string {
+  const readings = Object.entries(FRONTIER_NAMES)
+    .map(([id, name]) => {
+      const r = runs.find((x) => x.id === id && started(x));
+      return r ? frontierReading(r, name) : null;
+    })
+    .filter((x): x is FrontierReading => x !== null);
+  if (!readings.length) return NOT_RUN;
+  const ends = readings.map((m) => `${m.name} ${f2(m.startGold)} → ${f2(m.endGold)} at KL ${f2(m.endKl)}`).join('; ');
+  const moved = readings.filter((m) => m.endKl > MOVED_KL);
+  const perKl = (m: FrontierReading) => (m.endGold - m.startGold) / m.endKl;
+  const best = moved.length ? moved[argmax(moved.map(perKl))] : null;
+  const bestLine = best
+    ? `${best.name} bought the most gold per unit of KL here: ${f2(perKl(best))} per nat (${moved
+        .filter((m) => m !== best)
+        .map((m) => `${m.name} ${f2(perKl(m))}`)
+        .join(', ')}).`
+    : 'No method moved from the SFT model (KL under 0.05 nats).';
+  const parted = readings.filter((m) => m.parted);
+  const partedLine = parted.length
+    ? `Proxy and gold parted for ${parted
+        .map(
+          (m) =>
+            `${m.name} at step ${m.parted!.step} (proxy ${f2(m.parted!.proxy[0])} → ${f2(m.parted!.proxy[1])}, gold ${f2(m.parted!.gold[0])} → ${f2(m.parted!.gold[1])})`,
+        )
+        .join('; ')}.`
+    : 'Nowhere here did the gold fall while the proxy rose.';
+  return `Held-out gold (start → end) and final KL from SFT on ${prompts} prompts: ${ends}. ${bestLine} ${partedLine}`;
+}
