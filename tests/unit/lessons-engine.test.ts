@@ -84,7 +84,7 @@ describe('series helpers', () => {
 });
 
 describe('lesson descriptors', () => {
-  it('has the seven lessons of issue #11 and the DPO lesson, each with runs, charts and a summary before running', () => {
+  it('has the seven lessons of issue #11, the DPO lesson and the two of issue 23, each with runs, charts and a summary before running', () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       'instruction-following',
       'rankings',
@@ -95,6 +95,7 @@ describe('lesson descriptors', () => {
       'win-rate',
       'dpo',
       'verifiable-reward',
+      'method-frontier',
     ]);
     for (const lesson of LESSONS) {
       expect(lesson.runs.length).toBeGreaterThan(0);

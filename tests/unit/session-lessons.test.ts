@@ -34,11 +34,11 @@ async function until(done: () => boolean): Promise<void> {
 beforeAll(useWasmBackend);
 
 describe('lessons in the session', () => {
-  it('lists the nine lessons at the sizes for the model', async () => {
+  it('lists the ten lessons at the sizes for the model', async () => {
     const session = await tinySession([]);
-    // the nine of the lesson descriptors, in their order (lessons-engine.test.ts names them)
+    // the ten of the lesson descriptors, in their order (lessons-engine.test.ts names them)
     expect(session.lessons().map((l) => l.id)).toEqual(LESSONS.map((l) => l.id));
-    expect(session.lessons()).toHaveLength(9);
+    expect(session.lessons()).toHaveLength(10);
     expect(session.lessons()[3].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
     expect(session.lessons('quick')[3].explanation).toContain('4 rankings');
   });
@@ -71,7 +71,7 @@ describe('lessons in the session', () => {
     expect(record.points[3].values['agreement-73:step']).toBe(2);
   });
 
-  it('on a CPU backend the mini model gets the mini-cpu sizes: four lessons on the shipped tiny model, win-rate and dpo with short answers', async () => {
+  it('on a CPU backend the mini model gets the mini-cpu sizes: five lessons on the shipped tiny model, win-rate and dpo with short answers', async () => {
     const session = await tinySession([]);
     await session.importCheckpoint(new Uint8Array(readFileSync('public/checkpoints/default.safetensors')), 'shipped mini');
     const lessons = session.lessons(); // the session's backend is cpu: mini-cpu
@@ -85,6 +85,7 @@ describe('lessons in the session', () => {
       ['win-rate', false],
       ['dpo', false],
       ['verifiable-reward', true],
+      ['method-frontier', true],
     ]);
     expect(lessons[3].explanation).toContain('64 rankings'); // built at the tiny sizes
     expect(lessons[6].explanation).toContain('"Likes short answers"');
