@@ -43,6 +43,12 @@ export async function measureInstructionFollowing(
   prompts: string[],
   opts: FollowingOptions = {},
 ): Promise<FollowingReport> {
+  const responses = await sampleResponses(model, tokenizer, prompts, opts);
+  return { ...summariseFollowing(prompts.map((prompt, i) => ({ prompt, response: responses[i] }))), responses };
+}
+
+/** One sampled response per prompt, in batches, each as long as the context leaves (or opts.maxNewTokens). */
+export async function sampleResponses(model: GPT, tokenizer: Tokenizer, prompts: string[], opts: FollowingOptions = {}): Promise<string[]> {
   const { blockSize } = model.config;
   const batch = opts.batch ?? 16;
   const responses: string[] = [];
@@ -58,5 +64,5 @@ export async function measureInstructionFollowing(
     });
     responses.push(...completions.map((c) => tokenizer.decode(c.filter((t) => t !== tokenizer.eosId))));
   }
-  return { ...summariseFollowing(prompts.map((prompt, i) => ({ prompt, response: responses[i] }))), responses };
+  return responses;
 }
