@@ -34,11 +34,11 @@ async function until(done: () => boolean): Promise<void> {
 beforeAll(useWasmBackend);
 
 describe('lessons in the session', () => {
-  it('lists the ten lessons at the sizes for the model', async () => {
+  it('lists the eleven lessons at the sizes for the model', async () => {
     const session = await tinySession([]);
-    // the ten of the lesson descriptors, in their order (lessons-engine.test.ts names them)
+    // the eleven of the lesson descriptors, in their order (lessons-engine.test.ts names them)
     expect(session.lessons().map((l) => l.id)).toEqual(LESSONS.map((l) => l.id));
-    expect(session.lessons()).toHaveLength(10);
+    expect(session.lessons()).toHaveLength(11);
     expect(session.lessons()[3].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
     expect(session.lessons('quick')[3].explanation).toContain('4 rankings');
   });
@@ -86,6 +86,7 @@ describe('lessons in the session', () => {
       ['dpo', false],
       ['verifiable-reward', true],
       ['method-frontier', true],
+      ['made-up-facts', false],
     ]);
     expect(lessons[3].explanation).toContain('64 rankings'); // built at the tiny sizes
     expect(lessons[6].explanation).toContain('"Likes short answers"');
