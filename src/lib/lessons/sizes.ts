@@ -195,17 +195,7 @@ export const MINI_SIZES: LessonSizes = {
   // (the task-pretrained mini, Node on wasm, 2-core machine shared) made-up facts after SFT 59 % -> after DPO 29 % of 96
   // held-out prompts; 1 DPO epoch at 1e-4: 62 % -> 38 % of 64; 2 epochs at 3e-4 on 48 rankings broke it (45 % -> 48 %,
   // extraction 65 % -> 18 % correct)
-  madeUpFacts: {
-    storyChars: 150,
-    demonstrations: 256,
-    sft: { learning_rate: 1e-3, batch_size: 16, val_demonstrations: 16 },
-    rankings: 64,
-    k: 4,
-    dpo: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-4, beta: 0.1 },
-    evalEvery: 0,
-    prompts: 96,
-    tokens: 24,
-  },
+  madeUpFacts: { ...TINY_SIZES.madeUpFacts, storyChars: 150, demonstrations: 256, tokens: 24 },
 };
 
 /**
