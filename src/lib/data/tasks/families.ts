@@ -50,8 +50,8 @@ export interface FamilySpec {
 
 /** Input stories: at most this many characters, so that prompt and answer fit the mini model's 128 tokens. */
 export const STORY_CHARS = 150;
-/** A story to rewrite is shorter (this share of the input budget): the response retells it whole. */
-const REWRITE_SHARE = 0.7;
+/** A story to rewrite is shorter (at most this, within the input budget): the response retells it whole. */
+const REWRITE_STORY_CHARS = 105;
 
 type EntityKind = 'characters' | 'animals' | 'objects' | 'places';
 const NOUN: Record<EntityKind, string> = { characters: 'people', animals: 'animals', objects: 'things', places: 'places' };
@@ -132,7 +132,7 @@ const rewrite: FamilySpec = {
   paperShare: 6.6,
   make(rng, storyChars = STORY_CHARS) {
     const target: Ending = rng.next() < 0.5 ? 'happy' : 'sad';
-    const maxChars = Math.round(REWRITE_SHARE * storyChars);
+    const maxChars = Math.min(REWRITE_STORY_CHARS, storyChars);
     const { story } = storyWhere(rng, anyStory, { ending: target === 'happy' ? 'sad' : 'happy', maxChars });
     const how = target === 'happy' ? 'happily' : 'sadly';
     return {
