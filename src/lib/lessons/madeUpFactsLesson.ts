@@ -9,6 +9,7 @@
  * sampling while it trains; a reward model and PPO-ptx or GRPO would spend most of the 3 minutes sampling rollouts.
  */
 import { instructionOf } from '../data/instructionFollowing';
+import { FAMILY_BY_ID } from '../data/tasks/families';
 import { seriesOf, type RunRecord } from '../runs/record';
 import { taskCorrectMetric } from '../rlhf/metrics';
 import type { ChartSpec } from '../types';
@@ -49,7 +50,7 @@ export function madeUpFactsLesson(sizes: LessonSizes): Lesson {
       title: 'Correct answers per family (the same responses)',
       xLabel: 'DPO step (0: the SFT model)',
       yLabel: 'share correct',
-      series: FAMILIES_SHOWN.map((f) => ({ key: taskCorrectMetric(f), label: f.replace('_', ' '), kind: 'eval' as const })),
+      series: FAMILIES_SHOWN.map((f) => ({ key: taskCorrectMetric(f), label: FAMILY_BY_ID[f].title, kind: 'eval' as const })),
       runs: [RUN.dpo],
     },
     {
@@ -148,7 +149,7 @@ export function summariseMadeUpFacts(runs: RunRecord[]): string {
     d.low > 0 ? 'fewer' : d.high < 0 ? 'more' : 'no measurable change: the interval of the difference includes 0 at this size';
   const correct = FAMILIES_SHOWN.slice(0, 2).flatMap((f) => {
     const v = seriesOf(dpo, taskCorrectMetric(f), 'eval').values;
-    return v.length >= 2 ? [`${f.replace('_', ' ')} ${pct(v[0])} → ${pct(v.at(-1)!)}`] : [];
+    return v.length >= 2 ? [`${FAMILY_BY_ID[f].title} ${pct(v[0])} → ${pct(v.at(-1)!)}`] : [];
   });
   return (
     `Made-up facts on held-out closed-domain prompts: after SFT ${withInterval(sft)}, after DPO ${withInterval(after)}; ` +
@@ -170,5 +171,8 @@ function example(r: RunRecord | undefined): string {
   const [b, a] = [before.items[i], latest.items[i]];
   if (!b || !a) return '';
   const quote = (text: string) => `"${text.trim().slice(0, 100)}"`;
-  return ` E.g. ${quote(instructionOf(b.prompt).slice(-120))}: after SFT ${quote(b.response)} (${b.badge}); after DPO ${quote(a.response)} (${a.badge}).`;
+  const instruction = instructionOf(b.prompt);
+  // a long instruction from a word boundary, the question at its end kept
+  const shown = instruction.length <= 120 ? instruction : `…${instruction.slice(instruction.indexOf(' ', instruction.length - 120) + 1)}`;
+  return ` E.g. "${shown}": after SFT ${quote(b.response)} (${b.badge}); after DPO ${quote(a.response)} (${a.badge}).`;
 }
