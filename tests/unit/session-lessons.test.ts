@@ -130,6 +130,26 @@ describe('lessons in the session', () => {
     expect(recorded.settings).toMatchObject({ sizes: 'quick', model: 'shipped tiny' });
   });
 
+  it('the made-up-facts lesson starts from the shipped task-pretrained model (the shipped tiny one for the tiny preset)', async () => {
+    const session = await tinySession([]);
+    const info = session.lessons('quick').find((l) => l.id === 'made-up-facts');
+    expect(info).toMatchObject({ fromTasks: true, fromPretrained: false, onTinyModel: false });
+    fetched.length = 0;
+    await session.runLesson('made-up-facts', 'quick');
+    await until(() => session.lesson()?.status.state === 'done');
+    expect(fetched).toEqual(['/checkpoints/tiny.safetensors']);
+    const [sft, dpo] = session.lesson()!.records;
+    expect(sft.stepsDone).toBe(1); // 8 built-in stories and 4 task demonstrations, one step of 12
+    // DPO from the SFT run's policy, measured on the 4 held-out closed-domain prompts before and after its step
+    expect(dpo.points.filter((p) => p.kind === 'eval').map((p) => p.values['tasks/closed_domain'])).toEqual([4, 4]);
+    expect(dpo.samples.map((set) => set.items[0].prompt)).toEqual([dpo.samples[0].items[0].prompt, dpo.samples[0].items[0].prompt]);
+    expect(dpo.samples[0].items[0].badge).toMatch(/^(made up: |correct|wrong)/);
+    expect(session.lesson()!.summary).toMatch(/after SFT \d+ % \(95 % interval .* of 4\), after DPO \d+ %/);
+    await session.flushRuns();
+    const recorded = session.listRuns().find((r) => r.stage === 'lesson:made-up-facts')!;
+    expect(recorded.settings).toMatchObject({ sizes: 'quick', model: 'shipped tiny' });
+  });
+
   it('a stage that runs pauses the lesson; a new model closes it', async () => {
     const session = await tinySession([]);
     await session.runLesson('rankings', 'quick');

@@ -288,10 +288,11 @@ export const QUICK_SIZES: LessonSizes = {
     grpo: { steps: 1, prompts_per_step: 1, group_size: 2 },
     evalEvery: { ppo: 1, dpo: 1, grpo: 1 },
   },
+  // one SFT step of 12 (8 built-in stories + 4 tasks): the WebGPU browser test took 90 s with three steps of 4
   madeUpFacts: {
     storyChars: 100,
     demonstrations: 4,
-    sft: { batch_size: 4, val_demonstrations: 4 },
+    sft: { batch_size: 12, val_demonstrations: 4 },
     rankings: 2,
     k: 2,
     dpo: { epochs: 1, rankings_per_batch: 2, learning_rate: 1e-4 },
