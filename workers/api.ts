@@ -6,6 +6,9 @@
 import type { Session } from '../src/lib/session/session';
 import type { BackendName, EngineEvent, EngineStatus } from '../src/lib/types';
 
+/** The shipped checkpoints a session can load by name (public/checkpoints/: default, sft, tasks). */
+export type ShippedCheckpoint = 'pretrained' | 'sft' | 'tasks';
+
 export interface InitOptions {
   preferredBackend?: BackendName;
   /** tfjs-wasm on threads where the page is cross-origin isolated (default true); false: one thread */
@@ -13,6 +16,8 @@ export interface InitOptions {
   checkpointUrl?: string;
   /** The shipped SFT starting point (the pretrained checkpoint after a long SFT run), loaded on request. */
   sftCheckpointUrl?: string;
+  /** The task-pretrained mini checkpoint (the shipped model continued on a corpus with task texts), loaded on request. */
+  tasksCheckpointUrl?: string;
   /** Restore the autosaved session (default true). */
   restore?: boolean;
 }
@@ -27,8 +32,8 @@ export type InitResult = EngineStatus & { restored: { savedAt: number; skipped: 
  */
 export interface EngineInit {
   init(options: InitOptions, onEvent: (e: EngineEvent) => void): Promise<InitResult>;
-  /** Replaces the model with a shipped checkpoint: the pretrained one, or the SFT starting point. */
-  loadShipped(which?: 'pretrained' | 'sft'): Promise<unknown>;
+  /** Replaces the model with a shipped checkpoint: the pretrained one, the SFT starting point, or the task-pretrained one. */
+  loadShipped(which?: ShippedCheckpoint): Promise<unknown>;
   /** A nested worker posts on `port` every 250 ms while this worker lives, however busy its thread is; this thread beats on `heart` every 500 ms. */
   startPulse(port: MessagePort, heart: MessagePort): void;
   /** Destroys the WebGPU device, as a driver reset would; false when the backend is not WebGPU. */

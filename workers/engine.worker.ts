@@ -9,12 +9,14 @@ import type { EngineEvent } from '../src/lib/types';
 import { MemoryRunStore } from '../src/lib/runs/runStore';
 import { openRankingStore } from '../src/lib/session/rankingStore';
 import { Session } from '../src/lib/session/session';
-import type { EngineApi, InitOptions, InitResult } from './api';
+import type { EngineApi, InitOptions, InitResult, ShippedCheckpoint } from './api';
 import { loseDevice, pickBackend, watchDevice } from './backend';
 
 let session: Session | null = null;
 let checkpointUrl = '';
-let sftCheckpointUrl = '';
+/** The other shipped checkpoints, by name (loadShipped). */
+const shippedUrls: Partial<Record<ShippedCheckpoint, string>> = {};
+const SHIPPED_NAMES: Record<ShippedCheckpoint, string> = { pretrained: 'pretrained', sft: 'SFT', tasks: 'task-pretrained' };
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -63,7 +65,7 @@ async function init(options: InitOptions, onEvent: (e: EngineEvent) => void): Pr
     storageProblem: problem?.message ?? '',
   });
   checkpointUrl = options.checkpointUrl ?? '';
-  sftCheckpointUrl = options.sftCheckpointUrl ?? '';
+  Object.assign(shippedUrls, { pretrained: checkpointUrl, sft: options.sftCheckpointUrl ?? '', tasks: options.tasksCheckpointUrl ?? '' });
   started.setCorpus({ kind: 'builtin' });
   await loadStartingModel(started, onEvent);
   await started.restore();
@@ -98,9 +100,9 @@ function startPulse(port: MessagePort, heart: MessagePort): void {
 const own = {
   init,
   startPulse,
-  loadShipped: (which: 'pretrained' | 'sft' = 'pretrained') => {
-    const url = which === 'sft' ? sftCheckpointUrl : checkpointUrl;
-    if (!url) throw new Error(`No shipped ${which === 'sft' ? 'SFT' : 'pretrained'} checkpoint was given to this engine.`);
+  loadShipped: (which: ShippedCheckpoint = 'pretrained') => {
+    const url = shippedUrls[which];
+    if (!url) throw new Error(`No shipped ${SHIPPED_NAMES[which]} checkpoint was given to this engine.`);
     return current().loadCheckpointUrl(url);
   },
   debugLoseDevice: loseDevice,

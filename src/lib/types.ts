@@ -293,6 +293,8 @@ export interface LessonInfo {
   onTinyModel: boolean;
   /** The lesson starts from the shipped pretrained model of the current size (lesson 0: SFT), not the current model. */
   fromPretrained: boolean;
+  /** The lesson starts from the shipped task-pretrained model (the tiny one for the tiny preset), on the task families. */
+  fromTasks?: boolean;
 }
 
 /**

@@ -29,6 +29,8 @@ import type {
 export const CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/default.safetensors`;
 /** The SFT starting point: the shipped model after a long SFT run (its report, sft.json, lies beside it). */
 export const SFT_CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/sft.safetensors`;
+/** The shipped mini model continued on a corpus with the task families' texts (its report, tasks.json, lies beside it). */
+export const TASKS_CHECKPOINT_URL = `${import.meta.env.BASE_URL}checkpoints/tasks.safetensors`;
 
 /** Caps what a chart keeps, so a long run stays light; older points are thinned 2:1. */
 const MAX_POINTS = 4000;
@@ -121,6 +123,7 @@ export class EngineClient {
           wasmThreads: this.wasmThreads,
           checkpointUrl: CHECKPOINT_URL,
           sftCheckpointUrl: SFT_CHECKPOINT_URL,
+          tasksCheckpointUrl: TASKS_CHECKPOINT_URL,
         },
         Comlink.proxy((e: EngineEvent) => watchdog === this.watchdog && this.onEvent(e)),
       );

@@ -17,7 +17,7 @@ import { LESSON_IDS } from '../../src/lib/lessons/text';
 import { openApp } from './app';
 
 // the DPO lesson is measured on its own (MEASURE_LESSONS=dpo)
-const ALL = [...LESSON_IDS.filter((id) => id !== 'dpo'), 'verifiable-reward', 'method-frontier'];
+const ALL = [...LESSON_IDS.filter((id) => id !== 'dpo'), 'verifiable-reward', 'method-frontier', 'made-up-facts'];
 const ASKED = process.env.MEASURE_LESSONS ?? '';
 const LESSONS = ASKED && ASKED !== '1' ? ASKED.split(',') : ALL;
 const BACKEND = process.env.MEASURE_BACKEND || 'wasm';

@@ -284,12 +284,26 @@ describe('checkpoints (safetensors)', () => {
   });
 
   it('the shipped checkpoints stay far inside the weight bound', () => {
-    for (const name of ['tiny', 'default', 'sft']) {
+    for (const name of ['tiny', 'default', 'sft', 'tasks']) {
       const ckpt = decodeCheckpoint(new Uint8Array(readFileSync(`public/checkpoints/${name}.safetensors`)));
       let largest = 0;
       for (const { data } of ckpt.tensors.values()) for (const v of data) largest = Math.max(largest, Math.abs(v));
       expect(largest, name).toBeLessThan(MAX_ABS_WEIGHT / 1000);
     }
+  });
+
+  it('the task-pretrained checkpoint is the shipped mini shape with the same tokenizer, and its report says what it learnt', () => {
+    const read = (name: string) => decodeCheckpoint(new Uint8Array(readFileSync(`public/checkpoints/${name}.safetensors`)));
+    const [tasks, shipped] = [read('tasks'), read('default')];
+    expect(tasks.config).toEqual(shipped.config);
+    expect(JSON.stringify(tasks.tokenizer.toJSON())).toBe(JSON.stringify(shipped.tokenizer.toJSON()));
+    const report = JSON.parse(readFileSync('public/checkpoints/tasks.json', 'utf8'));
+    expect(report.steps).toBe(2800);
+    expect(report.valLoss).toBeCloseTo(0.481, 3);
+    // fewer made-up facts than the shipped model's (99 %), and every family's share before and after SFT
+    const rate = ({ count, total }: { count: number; total: number }) => count / total;
+    expect(rate(report.taskCheck.madeUpFacts.before)).toBeLessThan(rate(report.taskCheck.shippedMini.madeUpFacts.before) - 0.3);
+    expect(Object.keys(report.taskCheck.correct.afterSft)).toHaveLength(7);
   });
 
   it('a model whose forward pass is not finite is refused before it replaces anything', async () => {

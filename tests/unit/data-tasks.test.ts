@@ -140,6 +140,19 @@ describe('the task mix', () => {
       for (const task of only(family, 200, 5)) expect(tokenizer.encode(task.prompt + task.response).length).toBeLessThanOrEqual(128);
   });
 
+  it('a smaller input budget writes shorter stories, still graded correct; the default budget is unchanged', () => {
+    const closed = mixFrom(Object.fromEntries(TASK_FAMILIES.filter((f) => FAMILY_BY_ID[f].closedDomain).map((f) => [f, 1])));
+    expect(generateTasks(8, 50, closed, 150)).toEqual(generateTasks(8, 50, closed));
+    for (const task of generateTasks(8, 200, closed, 100)) {
+      const grade = gradeResponse(task.prompt, task.response)!;
+      expect(grade.correct && grade.madeUp.length === 0, task.prompt).toBe(true);
+      const story = task.prompt.match(
+        /^Instruction: (?:[^:]*: )?(.+?)(?: (?:Is the ending|Where was|Which animals|What things|List the) .*)?\nResponse:$/,
+      )![1];
+      expect(story.length, task.prompt).toBeLessThanOrEqual(100);
+    }
+  });
+
   it('summarises correctness per family and the made-up-fact rate over closed-domain responses', () => {
     const q = formatPrompt(`${STORY} Where was Tom?`);
     const s = summariseGrades([

@@ -84,7 +84,7 @@ describe('series helpers', () => {
 });
 
 describe('lesson descriptors', () => {
-  it('has the seven lessons of issue #11, the DPO lesson and the two of issue 23, each with runs, charts and a summary before running', () => {
+  it('has the seven lessons of issue #11, the DPO lesson, the two of issue 23 and issue 24’s, each with runs, charts and a summary before running', () => {
     expect(LESSONS.map((l) => l.id)).toEqual([
       'instruction-following',
       'rankings',
@@ -96,6 +96,7 @@ describe('lesson descriptors', () => {
       'dpo',
       'verifiable-reward',
       'method-frontier',
+      'made-up-facts',
     ]);
     for (const lesson of LESSONS) {
       expect(lesson.runs.length).toBeGreaterThan(0);
@@ -120,6 +121,9 @@ describe('lesson descriptors', () => {
     expect(runner.totalSteps).toBe(runner.records.reduce((s, r) => s + r.totalSteps, 0));
     expect(runner.currentRun?.id).toBe('reward-model');
     expect(() => new LessonRunner({ ...lesson, runs: lesson.runs.slice(1) }, ctx)).toThrow(/reward model "rm"/);
+    // a run from a policy that no earlier run makes (the made-up-facts lesson's DPO without its SFT)
+    const madeUp = LESSONS.find((l) => l.id === 'made-up-facts')!;
+    expect(() => new LessonRunner({ ...madeUp, runs: madeUp.runs.slice(1) }, ctx)).toThrow(/starts from policy "sft"/);
   });
 });
 

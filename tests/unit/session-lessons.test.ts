@@ -34,11 +34,11 @@ async function until(done: () => boolean): Promise<void> {
 beforeAll(useWasmBackend);
 
 describe('lessons in the session', () => {
-  it('lists the ten lessons at the sizes for the model', async () => {
+  it('lists the eleven lessons at the sizes for the model', async () => {
     const session = await tinySession([]);
-    // the ten of the lesson descriptors, in their order (lessons-engine.test.ts names them)
+    // the eleven of the lesson descriptors, in their order (lessons-engine.test.ts names them)
     expect(session.lessons().map((l) => l.id)).toEqual(LESSONS.map((l) => l.id));
-    expect(session.lessons()).toHaveLength(10);
+    expect(session.lessons()).toHaveLength(11);
     expect(session.lessons()[3].explanation).toContain('64 rankings'); // tiny sizes: the proxy's rankings
     expect(session.lessons('quick')[3].explanation).toContain('4 rankings');
   });
@@ -86,6 +86,7 @@ describe('lessons in the session', () => {
       ['dpo', false],
       ['verifiable-reward', true],
       ['method-frontier', true],
+      ['made-up-facts', false],
     ]);
     expect(lessons[3].explanation).toContain('64 rankings'); // built at the tiny sizes
     expect(lessons[6].explanation).toContain('"Likes short answers"');
@@ -126,6 +127,26 @@ describe('lessons in the session', () => {
     expect(session.lesson()!.summary).toMatch(/^Instruction following went from \d+ % \(the pretrained model\) to \d+ % after 2 SFT steps/);
     await session.flushRuns();
     const recorded = session.listRuns().find((r) => r.stage === 'lesson:instruction-following')!;
+    expect(recorded.settings).toMatchObject({ sizes: 'quick', model: 'shipped tiny' });
+  });
+
+  it('the made-up-facts lesson starts from the shipped task-pretrained model (the shipped tiny one for the tiny preset)', async () => {
+    const session = await tinySession([]);
+    const info = session.lessons('quick').find((l) => l.id === 'made-up-facts');
+    expect(info).toMatchObject({ fromTasks: true, fromPretrained: false, onTinyModel: false });
+    fetched.length = 0;
+    await session.runLesson('made-up-facts', 'quick');
+    await until(() => session.lesson()?.status.state === 'done');
+    expect(fetched).toEqual(['/checkpoints/tiny.safetensors']);
+    const [sft, dpo] = session.lesson()!.records;
+    expect(sft.stepsDone).toBe(1); // 8 built-in stories and 4 task demonstrations, one step of 12
+    // DPO from the SFT run's policy, measured on the 4 held-out closed-domain prompts before and after its step
+    expect(dpo.points.filter((p) => p.kind === 'eval').map((p) => p.values['tasks/closed_domain'])).toEqual([4, 4]);
+    expect(dpo.samples.map((set) => set.items[0].prompt)).toEqual([dpo.samples[0].items[0].prompt, dpo.samples[0].items[0].prompt]);
+    expect(dpo.samples[0].items[0].badge).toMatch(/^(made up: |correct|wrong)/);
+    expect(session.lesson()!.summary).toMatch(/after SFT \d+ % \(95 % interval .* of 4\), after DPO \d+ %/);
+    await session.flushRuns();
+    const recorded = session.listRuns().find((r) => r.stage === 'lesson:made-up-facts')!;
     expect(recorded.settings).toMatchObject({ sizes: 'quick', model: 'shipped tiny' });
   });
 

@@ -44,7 +44,8 @@ export async function labelerRankings(
   const rankRng = new Rng(spec.seed + 17);
   return chosen.map((prompt, i) => {
     const completions = texts.slice(i * spec.k, (i + 1) * spec.k);
-    const order = rankCompletions(labeler, completions, { noise, rng: rankRng });
+    const read = spec.prompted ? completions.map((c) => prompt + c) : completions;
+    const order = rankCompletions(labeler, read, { noise, rng: rankRng });
     return { id: `${idPrefix}-${i}`, prompt, completions, order, createdAt: 0, source: 'labeler', labelerId: labeler.id };
   });
 }

@@ -18,6 +18,7 @@ import type { SettingValues } from '../settings';
 import type { Metrics } from '../train/loop';
 import { heldOutLoss } from '../train/pretrain';
 import { judgePairs, klFromReference, labelerRankings, sampleResponsesOf } from './data';
+import { measureMadeUpFacts } from './madeUpEval';
 import { followingOf, M, passAt } from './metrics';
 import { mean, passAtK, wilsonInterval } from './stats';
 import type { Evaluation, LessonContext, LessonRunSpec, RankingSpec } from './types';
@@ -28,6 +29,8 @@ const SCORE_ROWS = 64;
 const FOLLOWING_SEED = 101;
 /** Seed of the pass@k samples (the same draws at every evaluation, apart from the instruction-following ones). */
 const PASS_SEED = 202;
+/** Seed of the made-up-facts samples (the same draws at every evaluation). */
+const MADE_UP_SEED = 303;
 
 /** What is evaluated: the policy being trained, or the reward model; and the step it has reached. */
 export interface EvaluationTarget {
@@ -80,6 +83,8 @@ export class RunEvaluations {
     Object.assign(values, await this.goldAndWinRate(target.policy, target.step));
     if (this.following.length > 0) Object.assign(values, await this.instructionFollowing(target.policy, target.step));
     if (this.passPrompts.length > 0) Object.assign(values, await this.passAtK(target.policy));
+    const madeUp = find(this.spec, 'made-up-facts');
+    if (madeUp && madeUp.prompts > 0) Object.assign(values, await this.madeUpFacts(target.policy, target.step, madeUp));
     return values;
   }
 
@@ -222,6 +227,22 @@ export class RunEvaluations {
       step === 0 ? (sft ? 'before SFT (the pretrained model)' : 'before training (the starting model)') : steps(sft ? 'SFT step' : 'step');
     const set: SampleSet = { label, step, items };
     this.record.samples = step === 0 ? [set] : [this.record.samples[0], set];
+    return values;
+  }
+
+  /**
+   * Made-up facts and per-family correctness of responses to the first held-out prompts (closed-domain ones in a tasks
+   * context), the same draws each time; keeps the responses of the first evaluation and the latest side by side.
+   */
+  private async madeUpFacts(policy: GPT, step: number, e: Extract<Evaluation, { kind: 'made-up-facts' }>): Promise<Metrics> {
+    const responseLength = e.responseLength ?? Number(this.settings.response_length);
+    const temperature = e.temperature ?? Number(this.settings.temperature ?? 1);
+    const prompts = this.ctx.heldOutPrompts.slice(0, e.prompts);
+    const seed = MADE_UP_SEED + (e.seed ?? 0);
+    const { values, items } = await measureMadeUpFacts(policy, this.ctx.tokenizer, prompts, { responseLength, temperature, seed });
+    const first = this.record.samples[0];
+    const set: SampleSet = { label: step === 0 ? 'before training (the starting model)' : `after ${step} steps`, step, items };
+    this.record.samples = step === 0 || !first ? [set] : [first, set];
     return values;
   }
 

@@ -8,4 +8,4 @@ export { M as LESSON_METRICS, followingOf } from './metrics';
 export { seriesOf, type RunRecord, type SampleSet } from '../runs/record';
 export { LessonRunner } from './runner';
 export { klFromReference, labelerRankings, judgePairs, sampleResponsesOf } from './data';
-export { worldLessonContext, shortWorldPrompts, type WorldContextOptions } from './context';
+export { worldLessonContext, shortWorldPrompts, tasksLessonContext, type WorldContextOptions, type TaskContextOptions } from './context';

@@ -1,6 +1,6 @@
 /**
- * Builds the seven lessons of issue #11, the DPO lesson of issue #21 and issue 23's lessons (frontierLesson.ts,
- * verifiableLesson.ts) from their text (text.ts) and the sizes
+ * Builds the seven lessons of issue #11, the DPO lesson of issue #21, issue 23's lessons (frontierLesson.ts,
+ * verifiableLesson.ts) and issue 24's (madeUpFactsLesson.ts) from their text (text.ts) and the sizes
  * (sizes.ts): each run is a stage of the registry with its settings and evaluations, each chart names the metrics the
  * runs record (metrics.ts), each summary reads them (summaries.ts). LESSONS is the set at the tiny sizes. Tests use
  * smaller sizes still.
@@ -9,6 +9,7 @@ import { labelerById } from '../data/labelers';
 import type { SettingValues } from '../settings';
 import type { ChartSpec } from '../types';
 import { frontierLesson } from './frontierLesson';
+import { madeUpFactsLesson } from './madeUpFactsLesson';
 import { followingOf, M } from './metrics';
 import { TINY_SIZES, type LessonSizes } from './sizes';
 import * as S from './summaries';
@@ -341,6 +342,7 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
     },
     verifiableLesson(sizes, { proxy, chart }),
     frontierLesson(sizes, { proxy, ppo }),
+    madeUpFactsLesson(sizes),
   ];
   return lessons.map((l) => withLabeler(l, sizes.labelers?.[l.id]));
 }

@@ -4,7 +4,7 @@
  * runner); a lesson's evaluations add eval points, named here, once. Held-out versions of a stage's metric keep
  * its name on eval points (held-out gold is `objective/gold` at kind 'eval').
  */
-import type { PpoMetricName } from '../rlhf/metrics';
+import { HALLUCINATION_METRIC, type PpoMetricName } from '../rlhf/metrics';
 
 const ppo = <N extends PpoMetricName>(name: N) => name;
 
@@ -34,6 +34,11 @@ export const M = {
   sftLoss: 'sft/loss',
   sftValLoss: 'sft/val_loss',
   following: 'sft/instruction_following',
+  /** Held-out closed-domain responses that make up a fact (the 'made-up-facts' evaluation), its 95 % interval, and how many were graded. */
+  madeUp: HALLUCINATION_METRIC,
+  madeUpLow: `${HALLUCINATION_METRIC}/low`,
+  madeUpHigh: `${HALLUCINATION_METRIC}/high`,
+  closedDomain: 'tasks/closed_domain',
   /**
    * On a run's eval points: seconds its training steps took so far (evaluations not counted), plus those of the reward
    * model it optimises (a PPO run's clock starts where its reward model's stopped).

@@ -3,7 +3,8 @@
  * registry's descriptor creates the stage from a clone of the context's policy (in a StageContext the lesson
  * supplies), a TrainingLoop steps and evaluates it as the session's does, its metrics get the names the stage
  * runner gives them, and the run's evaluations (evaluations.ts) join the stage's own evaluation. A sweep run
- * trains a fresh stage to its end per step. Everything goes into the run's RunRecord.
+ * trains a fresh stage to its end per step. A run may start `from` the policy an earlier run produced (DPO after the
+ * lesson's own SFT). Everything goes into the run's RunRecord.
  */
 import { labelerById } from '../data/labelers';
 import type { GPT } from '../model/gpt';
@@ -26,6 +27,8 @@ export type Artefacts = Map<string, Artefact>;
 export interface Artefact {
   stageName: string;
   stage: Stage;
+  /** The policy the run trained (a policy stage's artefact: later runs start `from` it). */
+  policy: GPT | null;
   /** Seconds its training steps took (M.trainingSeconds). */
   trainingSeconds: number;
   release(): void;
@@ -34,8 +37,9 @@ export interface Artefact {
 const choose2 = (k: number) => (k * (k - 1)) / 2;
 
 /**
- * A lesson run's model, rankings, the stage an earlier run produced (a reward model) and, for a run on the labeler's
- * gold, its reward function, as a stage's context; no ranking flow, no demonstrations or corpus of the session.
+ * A lesson run's model, rankings, the stage an earlier run produced (a reward model), for a run on the labeler's gold
+ * its reward function, and the first `demonstrations` of the lesson context's, as a stage's context; no ranking flow,
+ * no demonstrations or corpus of the session.
  */
 export function lessonStageContext(
   ctx: LessonContext,
@@ -43,6 +47,7 @@ export function lessonStageContext(
   rankings: Ranking[],
   used: Artefact | null,
   gold: boolean,
+  demonstrations = 0,
 ): StageContext {
   return {
     model,
@@ -51,7 +56,7 @@ export function lessonStageContext(
     prompts: ctx.prompts,
     heldOutPrompts: ctx.heldOutPrompts,
     rankings,
-    demonstrations: [],
+    demonstrations: (ctx.demonstrations ?? []).slice(0, demonstrations),
     stageObject: (name) => (used?.stageName === name ? used.stage : null),
     stageState: (name) => (used?.stageName === name ? 'done' : 'not-started'),
     goldScorer: (text) => ctx.labeler.gold(text),
@@ -75,7 +80,7 @@ export function runSteps(d: StageDescriptor, spec: LessonRunSpec): number {
   const planned = d.plannedSteps(s);
   if (planned > 0) return planned;
   // a stage that knows its steps only once created (its data comes from the session): epochs over the lesson's data
-  const items = spec.rankings ? spec.rankings.count : Number(s.demonstrations);
+  const items = spec.rankings ? spec.rankings.count : Number(s.demonstrations) + (spec.demonstrations ?? 0);
   const batch = Number(spec.rankings ? s.rankings_per_batch : s.batch_size);
   const steps = Number(s.epochs) * Math.ceil(items / batch);
   if (!Number.isFinite(steps)) throw new Error(`lesson run ${spec.id}: stage ${d.name} plans no steps under these settings`);
@@ -131,7 +136,10 @@ export class LessonRun implements Stage {
     private readonly artefacts: Artefacts,
   ) {
     this.name = spec.id;
-    this.ctx = spec.labeler ? { ...ctx, labeler: labelerById(spec.labeler) } : ctx;
+    const from = spec.from ? artefacts.get(spec.from)?.policy : undefined;
+    if (spec.from && !from) throw new Error(`run ${spec.id} starts from the policy "${spec.from}", which no earlier run made`);
+    // a run from an earlier run's policy: that policy is its SFT model throughout (reference, rankings, KL)
+    this.ctx = { ...ctx, ...(from ? { policy: from } : {}), ...(spec.labeler ? { labeler: labelerById(spec.labeler) } : {}) };
     this.settings = runSettings(descriptor, spec);
     this.totalSteps = runSteps(descriptor, spec);
     this.record = { ...newRecord(spec, this.totalSteps), settings: this.settings };
@@ -165,7 +173,7 @@ export class LessonRun implements Stage {
     if (used && this.trainingSeconds === 0) this.trainingSeconds = used.trainingSeconds;
     this.policy ??= this.ctx.policy.clone(true);
     const rankings = (await this.trainingRankings()).slice(0, count);
-    const context = lessonStageContext(this.ctx, this.policy, rankings, used, spec.reward === 'gold');
+    const context = lessonStageContext(this.ctx, this.policy, rankings, used, spec.reward === 'gold', spec.demonstrations);
     const blocked = d.blocker?.(context, this.settings);
     if (blocked) throw new Error(`lesson run ${spec.id}: ${blocked}`);
     return d.create(context, this.settings, controlOf(this.ctx));
@@ -246,13 +254,26 @@ export class LessonRun implements Stage {
     if (Object.keys(values).length > 0) this.record.points.push({ step, kind, values: { ...values } });
   }
 
-  /** The finished stage goes to the runner under `produces` (a reward model later PPO runs optimise). */
+  /**
+   * The finished stage and the policy it trained go to the runner under `produces` (a reward model later PPO runs
+   * optimise, or a policy later runs start from).
+   */
   private handOver(): void {
-    const stage = this.stage!;
+    const { stage, policy } = this;
     this.artefacts.get(this.spec.produces!)?.release();
-    const artefact = { stageName: this.descriptor.name, stage, trainingSeconds: this.trainingSeconds, release: () => this.release(stage) };
-    this.artefacts.set(this.spec.produces!, artefact);
-    this.stage = null; // the runner owns it now
+    const release = () => {
+      this.release(stage!);
+      policy?.dispose();
+    };
+    this.artefacts.set(this.spec.produces!, {
+      stageName: this.descriptor.name,
+      stage: stage!,
+      policy,
+      trainingSeconds: this.trainingSeconds,
+      release,
+    });
+    this.stage = null; // the runner owns them now
+    this.policy = null;
   }
 
   /** Frees a stage as its descriptor says (a reward stage: its reward model too); of the context only the no-op ranking flow is used. */

@@ -41,6 +41,9 @@ export class LessonRunner implements Stage {
     this.totalSteps = this.records.reduce((s, r) => s + r.totalSteps, 0);
     const names = new Set<string>();
     for (const spec of lesson.runs) {
+      if (spec.from && !names.has(spec.from)) {
+        throw new Error(`lesson ${lesson.id}: run ${spec.id} starts from policy "${spec.from}" before any run makes it`);
+      }
       if (spec.produces) names.add(spec.produces);
       if (spec.reward && spec.reward !== 'gold' && !names.has(spec.reward)) {
         throw new Error(`lesson ${lesson.id}: run ${spec.id} uses reward model "${spec.reward}" before any run makes it`);
@@ -99,7 +102,7 @@ export class LessonRunner implements Stage {
     return this.lesson.summarise(this.records);
   }
 
-  /** Frees the run in progress and the reward models the runs made; the context is left alone. */
+  /** Frees the run in progress and the reward models and policies the runs made; the context is left alone. */
   dispose(): void {
     this.current?.dispose();
     this.current = null;

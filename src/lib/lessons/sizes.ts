@@ -77,6 +77,23 @@ export interface LessonSizes {
     evalEvery: { ppo: number; dpo: number; grpo: number };
   };
   /**
+   * The made-up-facts lesson (madeUpFactsLesson.ts): input stories of at most `storyChars` characters; SFT (settings) on
+   * `demonstrations` tasks of TASK_MIX; `rankings` labeler rankings of K responses of the SFT model to closed-domain
+   * prompts, which DPO (settings) learns from; the made-up-fact rate on `prompts` held-out closed-domain prompts, responses
+   * of up to `tokens` tokens, every `evalEvery` DPO steps (0: before and after only).
+   */
+  madeUpFacts: {
+    storyChars: number;
+    demonstrations: number;
+    sft: Partial<SftSettings>;
+    rankings: number;
+    k: number;
+    dpo: Partial<DpoSettings>;
+    evalEvery: number;
+    prompts: number;
+    tokens: number;
+  };
+  /**
    * Lessons that run on the shipped tiny model (public/checkpoints/tiny.safetensors) at TINY_SIZES instead of on the
    * current model, because their finding does not show on the current model within about 3 minutes at these sizes.
    */
@@ -144,6 +161,18 @@ export const TINY_SIZES: LessonSizes = {
     grpo: { steps: 12, prompts_per_step: 4, group_size: 4, learning_rate: 3e-4, beta: 0.04 },
     evalEvery: { ppo: 3, dpo: 4, grpo: 3 },
   },
+  // the tiny model reads 64 tokens: stories of at most 100 characters (closed QA: 52 tokens at the median)
+  madeUpFacts: {
+    storyChars: 100,
+    demonstrations: 1024,
+    sft: { learning_rate: 1e-3, batch_size: 16, val_demonstrations: 16 },
+    rankings: 64,
+    k: 4,
+    dpo: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-4, beta: 0.1 },
+    evalEvery: 0,
+    prompts: 96,
+    tokens: 12,
+  },
 };
 
 /**
@@ -163,6 +192,10 @@ export const MINI_SIZES: LessonSizes = {
   rewardSettings: { epochs: 2, rankings_per_batch: 4, learning_rate: 1e-3, seed: 1 },
   iterations: { overOptimisation: 24, frontier: 8, alignmentTax: 8, winRate: 12 },
   overOptimisationEvalEvery: 4,
+  // (the task-pretrained mini, Node on wasm, 2-core machine shared) made-up facts after SFT 59 % -> after DPO 29 % of 96
+  // held-out prompts; 1 DPO epoch at 1e-4: 62 % -> 38 % of 64; 2 epochs at 3e-4 on 48 rankings broke it (45 % -> 48 %,
+  // extraction 65 % -> 18 % correct)
+  madeUpFacts: { ...TINY_SIZES.madeUpFacts, storyChars: 150, demonstrations: 256, tokens: 24 },
 };
 
 /**
@@ -254,6 +287,18 @@ export const QUICK_SIZES: LessonSizes = {
     dpo: { epochs: 1, rankings_per_batch: 4 },
     grpo: { steps: 1, prompts_per_step: 1, group_size: 2 },
     evalEvery: { ppo: 1, dpo: 1, grpo: 1 },
+  },
+  // one SFT step of 12 (8 built-in stories + 4 tasks): the WebGPU browser test took 90 s with three steps of 4
+  madeUpFacts: {
+    storyChars: 100,
+    demonstrations: 4,
+    sft: { batch_size: 12, val_demonstrations: 4 },
+    rankings: 2,
+    k: 2,
+    dpo: { epochs: 1, rankings_per_batch: 2, learning_rate: 1e-4 },
+    evalEvery: 0,
+    prompts: 4,
+    tokens: 8,
   },
 };
 

@@ -48,3 +48,26 @@ export function passAtK(n: number, c: number, k: number): number {
   for (let i = n - c + 1; i <= n; i++) fail *= 1 - k / i;
   return 1 - fail;
 }
+
+/**
+ * 95 % interval of the difference p1 − p2 of two independent binomial shares (x1 of n1, x2 of n2): Newcombe's hybrid
+ * score interval (1998, method 10), from each share's Wilson interval (l_i, u_i):
+ *   low  = d − sqrt((p1 − l1)² + (u2 − p2)²),   high = d + sqrt((u1 − p1)² + (p2 − l2)²).
+ * Two evaluations of the same prompts are positively correlated, so for them it errs wide.
+ */
+export function differenceInterval(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+  z = 1.96,
+): { difference: number; low: number; high: number } {
+  const a = wilsonInterval(x1, n1, z);
+  const b = wilsonInterval(x2, n2, z);
+  const difference = a.share - b.share;
+  return {
+    difference,
+    low: difference - Math.hypot(a.share - a.low, b.high - b.share),
+    high: difference + Math.hypot(a.high - a.share, b.share - b.low),
+  };
+}

@@ -6,9 +6,11 @@
 import type { Labeler } from '../data/labelers';
 import type { Tokenizer } from '../data/tokenizer';
 import type { GPT } from '../model/gpt';
+import type { Demonstration } from '../rlhf/sft';
 import type { RunRecord } from '../runs/record';
 import type { SettingValues } from '../settings';
 import type { ChartSpec, StageName } from '../types';
+import type { TaskContextOptions } from './context';
 
 /** What the session hands the lesson engine. Nothing in it is modified or disposed by the engine. */
 export interface LessonContext {
@@ -25,6 +27,8 @@ export interface LessonContext {
   heldOutPretrainTokens: Int32Array;
   /** The simulated labeler: its rankings train the reward models; its gold score is the truth. */
   labeler: Labeler;
+  /** Demonstrations an SFT run trains on beside its built-in ones (the task mix: tasksLessonContext). */
+  demonstrations?: Demonstration[];
   /**
    * How long one part of a training step may hold the thread (the app: PART_MS, so that a worker answers and its
    * watchdog hears it); unset: whole steps (scripts, tests).
@@ -48,6 +52,11 @@ export interface RankingSpec {
    * shows the labeler's taste clearly; no sampling, so it is quick).
    */
   source: 'policy' | 'demonstrations';
+  /**
+   * The labeler reads each completion with its prompt in front, as lecture mode hands it a task: for labelers that judge
+   * a response against its input ('no-made-up-facts'). Unset: the completion alone.
+   */
+  prompted?: boolean;
 }
 
 /**
@@ -82,7 +91,13 @@ export type Evaluation =
    * pass@1 and pass@k on this many held-out instructions: k responses to each (up to `tokens`, 0: the context's room);
    * a response passes when it honours at least `threshold` (default 1: all) of what its instruction named.
    */
-  | { kind: 'pass-at-k'; prompts: number; k: number; tokens: number; threshold?: number };
+  | { kind: 'pass-at-k'; prompts: number; k: number; tokens: number; threshold?: number }
+  /**
+   * Made-up facts (data/tasks/grade.ts) on this many held-out closed-domain prompts (the context's held-out prompts):
+   * the share of responses that name a character, animal, object or place their input story does not, with its 95 %
+   * interval, and each family's share correct; keeps the responses of the first evaluation and the latest.
+   */
+  | ({ kind: 'made-up-facts'; prompts: number } & Sampling);
 
 /**
  * One run of a lesson: the registry's stage `stage` with `settings` over its defaults, trained from a clone of the
@@ -97,12 +112,19 @@ export interface LessonRunSpec {
   evaluations: Evaluation[];
   /** Evaluations every so many steps and at the end (0: only at the end). */
   evalEvery: number;
+  /** SFT: how many of the context's demonstrations (the task mix) it trains on beside its built-in ones. */
+  demonstrations?: number;
   /** Reward models: the labeler's rankings they train on (`count` of them). */
   rankings?: RankingSpec & { count: number };
   /** A sweep: step i trains a fresh stage to its end on the first sweep[i] rankings, then evaluates it. */
   sweep?: number[];
-  /** Reward models: the name later PPO runs of the lesson find it under. */
+  /** Reward models: the name later PPO runs of the lesson find it under; a policy run: the name later runs start `from`. */
   produces?: string;
+  /**
+   * A policy an earlier run produced (its `produces`): this run trains a clone of it instead of the context's policy, and
+   * that policy is this run's SFT model (its reference, the sampler of its rankings, what KL is measured from).
+   */
+  from?: string;
   /** PPO: a reward model an earlier run produced, or 'gold' for the labeler's gold score as the reward. */
   reward?: string;
   /** PPO: keep the samples of the evaluation (or iteration) with the highest gold and the latest. */
@@ -123,9 +145,12 @@ export interface Lesson {
   charts: ChartSpec[];
   /**
    * What the lesson's runs start from: 'current' (default) the session's policy (SFT or pretrained); 'pretrained' the
-   * shipped pretrained checkpoint of the current size, whatever the session has trained since (lesson 0 trains SFT on it).
+   * shipped pretrained checkpoint of the current size, whatever the session has trained since (lesson 0 trains SFT on it);
+   * 'tasks' the shipped task-pretrained checkpoint (the tiny one for the tiny preset) with the task families' prompts.
    */
-  base?: 'current' | 'pretrained';
+  base?: 'current' | 'pretrained' | 'tasks';
+  /** For base 'tasks': how its context draws task prompts and demonstrations (tasksLessonContext). */
+  tasks?: Omit<TaskContextOptions, 'labeler' | 'seed'>;
   /** Measured result in one or two sentences, from the finished (or partly finished) runs. */
   summarise(runs: RunRecord[]): string;
 }

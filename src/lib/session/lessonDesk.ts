@@ -7,7 +7,16 @@
  * and metric (`beta-0:objective/gold`, `beta-0:step`), one point of the same kind per point of a run.
  */
 import type { Tokenizer } from '../data/tokenizer';
-import { buildLessons, LessonRunner, sizesFor, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext } from '../lessons';
+import {
+  buildLessons,
+  LessonRunner,
+  sizesFor,
+  tasksLessonContext,
+  TINY_SIZES,
+  worldLessonContext,
+  type Lesson,
+  type LessonContext,
+} from '../lessons';
 import { decodeCheckpoint, probedModelFromCheckpoint } from '../model/checkpoint';
 import { presetOf } from '../model/config';
 import type { GPT } from '../model/gpt';
@@ -24,6 +33,13 @@ const DEFAULT_LABELER = 'dog-lover';
 const TINY_CHECKPOINT_URL = '/checkpoints/tiny.safetensors';
 /** The shipped pretrained mini model, lesson 0's start (Lesson.base 'pretrained') for any model but the tiny one. */
 const MINI_CHECKPOINT_URL = '/checkpoints/default.safetensors';
+/** The shipped task-pretrained mini model, the start of the lessons on the task families (Lesson.base 'tasks'). */
+const TASKS_CHECKPOINT_URL = '/checkpoints/tasks.safetensors';
+const MODEL_NAMES: Record<string, string> = {
+  [TINY_CHECKPOINT_URL]: 'shipped tiny',
+  [MINI_CHECKPOINT_URL]: 'shipped mini',
+  [TASKS_CHECKPOINT_URL]: 'shipped task-pretrained mini',
+};
 
 export interface LessonHost {
   /** The backend the engine runs on: lessons on wasm or cpu use smaller sizes. */
@@ -58,7 +74,8 @@ const stageState = (state: LoopState): StageState => (state === 'idle' ? 'not-st
 function infoOf({ lesson, onTinyModel }: { lesson: Lesson; onTinyModel: boolean }): LessonInfo {
   const { id, title, explanation, paperFinding, charts } = lesson;
   const runs = lesson.runs.map((r) => ({ id: r.id, label: r.label, stage: r.stage }));
-  return { id, title, explanation, paperFinding, charts, runs, onTinyModel, fromPretrained: lesson.base === 'pretrained' };
+  const from = { fromPretrained: lesson.base === 'pretrained', fromTasks: lesson.base === 'tasks' };
+  return { id, title, explanation, paperFinding, charts, runs, onTinyModel, ...from };
 }
 
 /** The lessons at sizes `name`; those the sizes put on the shipped tiny model are built at TINY_SIZES. */
@@ -119,12 +136,12 @@ export class LessonDesk {
     const inParts = (ctx: LessonContext): LessonContext => ({ ...ctx, partMs: PART_MS }); // steps in parts, as a stage's
     const runner = new LessonRunner(
       lesson,
-      checkpoint ? async () => inParts(await this.shippedContext(checkpoint, labeler)) : inParts(this.context(labeler)),
+      checkpoint ? async () => inParts(await this.shippedContext(checkpoint, lesson, labeler)) : inParts(this.context(labeler)),
     );
     const loop = new TrainingLoop(runner, { onMetrics: () => this.record(open), onState: () => this.changed(open) });
     const open: OpenLesson = { lesson, onTinyModel, sizes, runner, loop, recorded: runner.records.map(() => 0), points: 0 };
     this.open = open;
-    const model = checkpoint === TINY_CHECKPOINT_URL ? 'shipped tiny' : checkpoint ? 'shipped mini' : undefined;
+    const model = checkpoint ? MODEL_NAMES[checkpoint] : undefined;
     this.host.runs.created(runner.name, model ? { sizes, labeler, model } : { sizes, labeler }, lesson.id);
     this.emitView(open);
     return this.view()!;
@@ -193,12 +210,16 @@ export class LessonDesk {
    */
   private checkpointFor(lesson: Lesson, onTinyModel: boolean): string | null {
     if (onTinyModel) return TINY_CHECKPOINT_URL;
-    if (lesson.base !== 'pretrained') return null;
-    return presetOf(this.host.policy().model.config) === 'tiny' ? TINY_CHECKPOINT_URL : MINI_CHECKPOINT_URL;
+    if (lesson.base !== 'pretrained' && lesson.base !== 'tasks') return null;
+    if (presetOf(this.host.policy().model.config) === 'tiny') return TINY_CHECKPOINT_URL;
+    return lesson.base === 'tasks' ? TASKS_CHECKPOINT_URL : MINI_CHECKPOINT_URL;
   }
 
-  /** The world's prompts and pretraining text on a shipped model (fetched the first time), for its own tokenizer. */
-  private async shippedContext(url: string, labeler: string): Promise<LessonContext> {
+  /**
+   * The world's prompts and pretraining text (or, for a lesson on the task families, their prompts and demonstrations)
+   * on a shipped model (fetched the first time), for its own tokenizer.
+   */
+  private async shippedContext(url: string, lesson: Lesson, labeler: string): Promise<LessonContext> {
     let loading = this.shipped.get(url);
     if (!loading) {
       loading = (async () => {
@@ -212,6 +233,7 @@ export class LessonDesk {
     }
     try {
       const { model, tokenizer } = await loading;
+      if (lesson.base === 'tasks' && lesson.tasks) return tasksLessonContext(model, tokenizer, { ...lesson.tasks, labeler });
       return worldLessonContext(model, tokenizer, { labeler });
     } catch (err) {
       this.shipped.delete(url); // try again next time

@@ -40,7 +40,8 @@ export interface FamilySpec {
   closedDomain: boolean;
   /** The family's share of the API prompts in the paper's Table 1, in %. */
   paperShare: number;
-  make(rng: Rng): { instruction: string; response: string };
+  /** A prompt and its demonstration; input stories of at most `storyChars` characters (default STORY_CHARS). */
+  make(rng: Rng, storyChars?: number): { instruction: string; response: string };
   /** This family's reading of an instruction, or null when the instruction is not of this family. */
   read(instruction: string): TaskReading | null;
   /** Is `response` a correct answer to `instruction`, whose reading is `reading`? */
@@ -49,7 +50,7 @@ export interface FamilySpec {
 
 /** Input stories: at most this many characters, so that prompt and answer fit the mini model's 128 tokens. */
 export const STORY_CHARS = 150;
-/** A story to rewrite is shorter: the response retells it whole. */
+/** A story to rewrite is shorter (at most this, within the input budget): the response retells it whole. */
 const REWRITE_STORY_CHARS = 105;
 
 type EntityKind = 'characters' | 'animals' | 'objects' | 'places';
@@ -129,9 +130,10 @@ const rewrite: FamilySpec = {
   title: 'Rewrite',
   closedDomain: true,
   paperShare: 6.6,
-  make(rng) {
+  make(rng, storyChars = STORY_CHARS) {
     const target: Ending = rng.next() < 0.5 ? 'happy' : 'sad';
-    const { story } = storyWhere(rng, anyStory, { ending: target === 'happy' ? 'sad' : 'happy', maxChars: REWRITE_STORY_CHARS });
+    const maxChars = Math.min(REWRITE_STORY_CHARS, storyChars);
+    const { story } = storyWhere(rng, anyStory, { ending: target === 'happy' ? 'sad' : 'happy', maxChars });
     const how = target === 'happy' ? 'happily' : 'sadly';
     return {
       instruction: `Rewrite this story so that it ends ${how}: ${story.text}`,
@@ -154,8 +156,8 @@ const summarisation: FamilySpec = {
   title: 'Summarisation',
   closedDomain: true,
   paperShare: 4.2,
-  make(rng) {
-    const { story, facts } = storyWhere(rng, withPlace);
+  make(rng, maxChars) {
+    const { story, facts } = storyWhere(rng, withPlace, { maxChars });
     const { characters, animals, places } = facts;
     const company = animals.length > 0 ? ` with ${the(animals)}` : '';
     const response = ` ${list(characters)} ${characters.length > 1 ? 'were' : 'was'} ${PLACES[places[0]].at}${company}.`;
@@ -177,9 +179,9 @@ const classification: FamilySpec = {
   title: 'Classification',
   closedDomain: true,
   paperShare: 3.5,
-  make(rng) {
+  make(rng, maxChars) {
     const ending: Ending = rng.next() < 0.5 ? 'happy' : 'sad';
-    const { story } = storyWhere(rng, anyStory, { ending });
+    const { story } = storyWhere(rng, anyStory, { ending, maxChars });
     return { instruction: `${story.text} Is the ending happy or sad?`, response: ` ${capitalise(ending)}.` };
   },
   read(instruction) {
@@ -201,8 +203,8 @@ const closedQa: FamilySpec = {
   title: 'Closed QA',
   closedDomain: true,
   paperShare: 2.6,
-  make(rng) {
-    const { story, facts } = storyWhere(rng, anyStory);
+  make(rng, maxChars) {
+    const { story, facts } = storyWhere(rng, anyStory, { maxChars });
     const { characters, animals, objects, places } = facts;
     const name = characters[0];
     const asks = [
@@ -228,8 +230,8 @@ const extraction: FamilySpec = {
   title: 'Extraction',
   closedDomain: true,
   paperShare: 1.9,
-  make(rng) {
-    const { story, facts } = storyWhere(rng, anyStory);
+  make(rng, maxChars) {
+    const { story, facts } = storyWhere(rng, anyStory, { maxChars });
     const kind = rng.pick((['characters', 'animals', 'objects'] as const).filter((k) => facts[k].length > 0));
     const items = facts[kind];
     const answer = kind === 'characters' ? list(items) : capitalise(the(items));

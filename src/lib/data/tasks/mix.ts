@@ -35,12 +35,15 @@ export function mixFrom(weights: Partial<Record<string, number>>): TaskMix {
   return Object.fromEntries(TASK_FAMILIES.map((id) => [id, (weights[id] ?? 0) / total])) as TaskMix;
 }
 
-/** `n` tasks of the mix from the stream of `seed`: each family drawn with its share, then its prompt and demonstration. */
-export function generateTasks(seed: number, n: number, mix: TaskMix = TASK_MIX): Task[] {
+/**
+ * `n` tasks of the mix from the stream of `seed`: each family drawn with its share, then its prompt and demonstration;
+ * input stories of at most `storyChars` characters (default: the families' STORY_CHARS, for a 128-token context).
+ */
+export function generateTasks(seed: number, n: number, mix: TaskMix = TASK_MIX, storyChars?: number): Task[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => {
     const family = drawFamily(rng, mix);
-    const { instruction, response } = FAMILY_BY_ID[family].make(rng);
+    const { instruction, response } = FAMILY_BY_ID[family].make(rng, storyChars);
     return { family, prompt: formatPrompt(instruction), response };
   });
 }
