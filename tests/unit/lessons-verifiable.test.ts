@@ -39,6 +39,8 @@ describe.skipIf(!fixtureExists)('lessons: a verifiable reward, through the engin
     ctx = tinyContext();
     const lesson = tinyLesson('verifiable-reward', SIZES);
     expect(lesson.runs.map((r) => r.id)).toEqual(['verifier', 'reward-model', 'learned', 'animal-named']);
+    // 'follows the instruction' judges a response against its instruction: its rankings must show it the prompt
+    expect(lesson.runs.find((r) => r.id === 'reward-model')?.rankings?.prompted).toBe(true);
     const runner = new LessonRunner(lesson, ctx);
     try {
       const records = await runner.runAll();

@@ -61,6 +61,10 @@ export const VERIFIABLE_TEXT = {
     'and nothing holds up the rest.',
 };
 
+function withPromptedRankings(spec: LessonRunSpec): LessonRunSpec {
+  return { ...spec, rankings: { ...spec.rankings!, prompted: true } };
+}
+
 export function verifiableLesson(sizes: LessonSizes, { proxy, chart }: LessonBuilders): Lesson {
   const v = sizes.verifiable;
   const evaluations: Evaluation[] = [
@@ -85,7 +89,8 @@ export function verifiableLesson(sizes: LessonSizes, { proxy, chart }: LessonBui
     paperFinding: VERIFIABLE_TEXT.paperFinding,
     runs: [
       grpo(RUN.verifier, 'GRPO, the instruction-following program', 'instruction_following'),
-      { ...proxy(v.rankings), id: RUN.rewardModel, evaluations: [], labeler: LABELER },
+      // the labeler reads each response after its instruction: 'follows the instruction' judges one against the other
+      withPromptedRankings({ ...proxy(v.rankings), id: RUN.rewardModel, evaluations: [], labeler: LABELER }),
       grpo(RUN.learned, 'GRPO, the learned reward model', 'learned', { reward: 'rm' }),
       grpo(RUN.lax, 'GRPO, the lax verifier (animal named)', 'animal_named'),
     ],
