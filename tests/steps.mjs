@@ -1,10 +1,11 @@
 /**
  * The pieces that `npm test` (run-all.mjs) and `npm run test:quick` (run-quick.mjs) share: running a command, the build,
- * vitest and Playwright with their JSON reports, counting their passed and failed tests, and naming every skipped test.
+ * vitest and Playwright with their JSON reports, counting their passed and failed tests, and naming every skipped and failed test.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const VITEST_REPORT = 'test-results/vitest.json';
 const PLAYWRIGHT_REPORT = 'test-results/playwright.json';
@@ -111,4 +112,52 @@ export function printSkipped(unitReport, browserReport) {
   const skipped = [...vitestSkipped(unitReport), ...(browserReport?.suites ?? []).flatMap((s) => playwrightSkipped(s))];
   console.log(`\n${skipped.length} skipped${skipped.length ? ':' : ''}`);
   for (const name of skipped) console.log(`  ${name}`);
+}
+
+function firstLine(message) {
+  return stripVTControlCharacters(message ?? '')
+    .trim()
+    .split('\n')[0]
+    .slice(0, 300);
+}
+
+function vitestFailed(report) {
+  if (!report) return ['vitest      (wrote no report: see its output above)'];
+  return report.testResults.flatMap((file) => {
+    const name = relative(process.cwd(), file.name);
+    const failedTests = file.assertionResults.filter((t) => t.status === 'failed');
+    if (file.status === 'failed' && failedTests.length === 0) return [`vitest      ${name} (the file failed: ${firstLine(file.message)})`];
+    return failedTests.map(
+      (t) => `vitest      ${name} > ${[...t.ancestorTitles, t.title].join(' > ')}: ${firstLine(t.failureMessages?.[0])}`,
+    );
+  });
+}
+
+function playwrightFailed(suite, titles = []) {
+  const here = (suite.specs ?? []).flatMap((spec) =>
+    spec.tests
+      .filter((t) => t.status === 'unexpected')
+      .map((t) => {
+        const error = t.results?.at(-1)?.error?.message;
+        return `playwright  ${spec.file} > ${[...titles, spec.title].join(' > ')}: ${firstLine(error)}`;
+      }),
+  );
+  return [...here, ...(suite.suites ?? []).flatMap((s) => playwrightFailed(s, [...titles, s.title]))];
+}
+
+/**
+ * Prints every failed test by name with the first line of its error, last of all, so that the end of a long log (all
+ * that CI may keep) says what failed. `others`: failures outside the runners (the build, lint), already named.
+ */
+export function printFailed(unitReport, browserReport, others = []) {
+  const browserErrors = (browserReport?.errors ?? []).map((e) => `playwright  (outside a test) ${firstLine(e.message)}`);
+  const failed = [
+    ...others,
+    ...vitestFailed(unitReport),
+    ...(browserReport?.suites ?? []).flatMap((s) => playwrightFailed(s)),
+    ...browserErrors,
+  ];
+  if (failed.length === 0) return;
+  console.log(`\n${failed.length} failed:`);
+  for (const name of failed) console.log(`  ${name}`);
 }

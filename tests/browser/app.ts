@@ -1,4 +1,5 @@
 /** Shared steps for the browser tests: open the app and insist that the worker really runs on WebGPU. */
+import { readFileSync } from 'node:fs';
 import { expect, type Page } from '@playwright/test';
 
 export interface OpenedApp {
@@ -61,4 +62,20 @@ export async function freshTinyModel(page: Page): Promise<void> {
   await page.getByTestId('model-preset').selectOption('tiny');
   await page.getByTestId('train-from-scratch').click();
   await expect(page.getByTestId('model-info')).toContainText('new tiny model', { timeout: 60_000 });
+}
+
+const TINY_FIXTURE = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
+
+/**
+ * On a lesson page (?lesson=...): the tiny fixture as the policy, the lesson's explanation shown once it is in (the
+ * shipped mini model is ten times slower on a software GPU). live.ts's loadTiny waits for the playground's model card,
+ * which a lesson page has not.
+ */
+export async function loadTinyIntoLesson(page: Page): Promise<void> {
+  await page.evaluate(async (bytes) => {
+    const api = (window as unknown as { playground: { api: { importCheckpoint(b: Uint8Array, n: string): Promise<unknown> } } }).playground
+      .api;
+    await api.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained');
+  }, TINY_FIXTURE);
+  await expect(page.getByTestId('lesson-explanation')).toBeVisible();
 }

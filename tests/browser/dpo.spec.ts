@@ -44,7 +44,7 @@ async function rankByKeyboard(page: Page): Promise<void> {
 }
 
 test('webgpu: rank, run DPO, rank during DPO, reload mid-DPO: DPO comes back paused with its reference and continues', async ({ page }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(480_000);
   await openApp(page);
   await expectWebGpu(page);
   await loadTiny(page);

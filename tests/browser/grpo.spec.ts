@@ -31,7 +31,7 @@ const nonFinite = (page: Page) =>
   );
 
 test('webgpu: GRPO on the instruction-following reward runs, pauses at a step boundary, resumes and finishes', async ({ page }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   const app = await openApp(page);
   await expectWebGpu(page);
   await loadTiny(page);

@@ -4,25 +4,18 @@
  * with best-of-n's dashed fitted curve; one step per policy run (the quick sizes). tests/unit/lessons-frontier.test.ts checks the figures.
  */
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import { expectWebGpu, openApp } from './app';
+import { expectWebGpu, loadTinyIntoLesson, openApp } from './app';
 
-const TINY = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
 const METHODS = ['best-of-n', 'PPO-ptx', 'DPO', 'GRPO'];
 
 test('webgpu: the frontier lesson draws the four methods’ curves of gold against sqrt(KL), and best-of-n’s fit', async ({ page }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   await openApp(page, '?lesson=method-frontier&lessonSizes=quick');
   await expectWebGpu(page);
   await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', 'method-frontier');
-  await page.evaluate(async (bytes) => {
-    const api = (window as unknown as { playground: { api: { importCheckpoint(b: Uint8Array, n: string): Promise<unknown> } } }).playground
-      .api;
-    await api.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained');
-  }, TINY);
-  await expect(page.getByTestId('lesson-explanation')).toBeVisible();
+  await loadTinyIntoLesson(page);
   await page.getByTestId('lesson-run').click();
-  await expect(page.getByTestId('lesson-state')).toHaveText('done', { timeout: 220_000 });
+  await expect(page.getByTestId('lesson-state')).toHaveText('done', { timeout: 400_000 });
   await expect(page.getByTestId('lesson-summary')).toContainText('Held-out gold (start → end)');
 
   const chart = page.getByTestId('lesson-chart-gold-vs-kl');

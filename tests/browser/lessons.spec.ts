@@ -6,21 +6,9 @@
  * pretrained model, its responses before and after).
  */
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import { expectWasm, ON_WASM, openApp } from './app';
+import { expectWasm, loadTinyIntoLesson, ON_WASM, openApp } from './app';
 
-const TINY = [...readFileSync('tests/fixtures/tiny-pretrained.safetensors')];
 const LESSON_TIMEOUT = 150_000;
-
-/** The tiny fixture as the policy (the shipped mini model is ten times slower on a software GPU). */
-async function loadTiny(page: Page): Promise<void> {
-  await page.evaluate(async (bytes) => {
-    const api = (window as unknown as { playground: { api: { importCheckpoint(b: Uint8Array, n: string): Promise<unknown> } } }).playground
-      .api;
-    await api.importCheckpoint(new Uint8Array(bytes), 'tiny-pretrained');
-  }, TINY);
-  await expect(page.getByTestId('lesson-explanation')).toBeVisible();
-}
 
 async function runToEnd(page: Page): Promise<void> {
   await page.getByTestId('lesson-run').click();
@@ -40,7 +28,7 @@ test('wasm: a lesson opens from its link, runs to its result sentence, and two r
   await expectWasm(page);
   await expect(page.getByTestId('lesson-panel')).toHaveAttribute('data-lesson', 'win-rate');
   await expect(page.getByTestId('tab-lessons')).toHaveAttribute('class', /active/);
-  await loadTiny(page);
+  await loadTinyIntoLesson(page);
 
   await runToEnd(page);
   await expect(page.getByTestId('lesson-summary')).toContainText('After 1 PPO iterations the policy wins');
@@ -68,7 +56,7 @@ test('wasm: over-optimisation steps, stops, resumes and shows the samples at the
   await page.getByTestId('tab-lessons').click();
   await page.getByTestId('lesson-item-over-optimisation').click();
   await expect.poll(() => page.evaluate(() => location.search)).toContain('lesson=over-optimisation');
-  await loadTiny(page);
+  await loadTinyIntoLesson(page);
 
   await stepOnce(page, '1 / 3');
   await page.getByTestId('lesson-run').click();

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LessonRunner, seriesOf, type LessonContext } from '../../src/lib/lessons';
 import { fixtureExists } from './rlhf-stage-fixture';
-import { tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
+import { fmt, recordReaders, tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -28,10 +28,7 @@ describe.skipIf(!fixtureExists)('lessons: DPO needs no reward model', () => {
     const started = performance.now();
     try {
       const records = await runner.runAll();
-      const run = (id: string) => records.find((r) => r.id === id)!;
-      const gold = (id: string) => seriesOf(run(id), 'objective/gold', 'eval');
-      const kl = (id: string) => seriesOf(run(id), 'objective/kl', 'eval').values;
-      const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
+      const { run, gold, kl } = recordReaders(records);
       console.log(
         `DPO lesson (${LABELER}): DPO gold ${fmt(gold('dpo').values)}, KL ${fmt(kl('dpo'))}; PPO-ptx gold ${fmt(gold('ppo-ptx').values)}, ` +
           `KL ${fmt(kl('ppo-ptx'))}; ${((performance.now() - started) / 1000).toFixed(1)} s\n  ${runner.summary()}`,

@@ -10,7 +10,7 @@ import type { LessonInfo } from '../../src/lib/types';
 import { bestOfNKl } from '../../src/lib/rlhf/bestOfN';
 import { chartLines, chartPoints } from '../../src/ui/lessons/lessonCharts';
 import { fixtureExists } from './rlhf-stage-fixture';
-import { tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
+import { fmt, recordReaders, tinyContext, tinyLesson, TEST_SIZES, useWasmBackend } from './lessons-setup';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -42,10 +42,7 @@ describe.skipIf(!fixtureExists)('lessons: the frontier', () => {
     const started = performance.now();
     try {
       const records = await runner.runAll();
-      const run = (id: string) => records.find((r) => r.id === id)!;
-      const gold = (id: string) => seriesOf(run(id), 'objective/gold', 'eval');
-      const kl = (id: string) => seriesOf(run(id), 'objective/kl', 'eval').values;
-      const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
+      const { run, gold, kl } = recordReaders(records);
       for (const id of METHODS) console.log(`${id}: gold ${fmt(gold(id).values)}; KL ${fmt(kl(id))}`);
       console.log(`${((performance.now() - started) / 1000).toFixed(1)} s\n  ${runner.summary()}`);
 

@@ -3,7 +3,16 @@
  * enough that the whole lessons-learning file stays around 3 minutes. Those tests run on tfjs's wasm
  * backend (setup-tf.ts).
  */
-import { buildLessons, TINY_SIZES, worldLessonContext, type Lesson, type LessonContext, type LessonSizes } from '../../src/lib/lessons';
+import {
+  buildLessons,
+  seriesOf,
+  TINY_SIZES,
+  worldLessonContext,
+  type Lesson,
+  type LessonContext,
+  type LessonSizes,
+  type RunRecord,
+} from '../../src/lib/lessons';
 import { loadPretrained } from './rlhf-stage-fixture';
 
 export { useWasmBackend } from './setup-tf';
@@ -31,3 +40,15 @@ export function tinyLesson(id: string, sizes: LessonSizes = TEST_SIZES, runIds?:
   if (!lesson) throw new Error(`no lesson ${id}`);
   return runIds ? { ...lesson, runs: lesson.runs.filter((r) => runIds.includes(r.id)) } : lesson;
 }
+
+/** Readers of a lesson's run records by run id: its held-out gold series and KL values, and a list of numbers printed. */
+export function recordReaders(records: RunRecord[]) {
+  const run = (id: string) => records.find((r) => r.id === id)!;
+  return {
+    run,
+    gold: (id: string) => seriesOf(run(id), 'objective/gold', 'eval'),
+    kl: (id: string) => seriesOf(run(id), 'objective/kl', 'eval').values,
+  };
+}
+
+export const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
