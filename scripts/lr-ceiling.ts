@@ -21,6 +21,7 @@ import { RewardModel } from '../src/lib/rlhf/rewardModel';
 import { RewardStage } from '../src/lib/rlhf/rewardTrainer';
 import { shortAnswerRankings } from '../src/lib/rlhf/shortAnswerRankings';
 import { SftStage } from '../src/lib/rlhf/sft';
+import { STORIES_ONLY } from '../src/lib/data/tasks/mix';
 import { builtInCorpus, tokenizeCorpus } from '../src/lib/session/corpus';
 import { DivergenceWatch } from '../src/lib/train/divergence';
 import type { Metrics, Stage } from '../src/lib/train/loop';
@@ -50,7 +51,7 @@ function makeStage(lr: number): { stage: Stage; loss: string; heldOut: string; f
   switch (args.stage) {
     case 'sft':
       return {
-        stage: new SftStage(model, tokenizer, { learning_rate: lr, seed, instruction_prompts: 0 }),
+        stage: new SftStage(model, tokenizer, { learning_rate: lr, seed, instruction_prompts: 0, task_mix: STORIES_ONLY }),
         loss: 'loss',
         heldOut: 'val_loss',
         free: () => model.dispose(),

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import { heldOutFollowingPrompts, measureInstructionFollowing, type FollowingReport } from '../src/lib/rlhf/instructionEval';
 import { SftStage, type SftSettings } from '../src/lib/rlhf/sft';
+import { STORIES_ONLY } from '../src/lib/data/tasks/mix';
 import { useNodeBackend } from './node-backend';
 
 const { values: args } = parseArgs({
@@ -32,7 +33,7 @@ const backend = await useNodeBackend();
 const ckpt = decodeCheckpoint(new Uint8Array(readFileSync(args.checkpoint!)));
 const model = modelFromCheckpoint(ckpt);
 const tokenizer = ckpt.tokenizer;
-const settings: Partial<SftSettings> = { seed: Number(args.seed), instruction_prompts: 0 };
+const settings: Partial<SftSettings> = { seed: Number(args.seed), instruction_prompts: 0, task_mix: STORIES_ONLY };
 if (args.epochs) settings.epochs = Number(args.epochs);
 if (args.lr) settings.learning_rate = Number(args.lr);
 if (args.demos) settings.demonstrations = Number(args.demos);

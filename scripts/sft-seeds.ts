@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import { heldOutFollowingPrompts, measureInstructionFollowing } from '../src/lib/rlhf/instructionEval';
 import { SftStage } from '../src/lib/rlhf/sft';
+import { STORIES_ONLY } from '../src/lib/data/tasks/mix';
 import { useNodeBackend } from './node-backend';
 
 const { values: args } = parseArgs({
@@ -55,7 +56,7 @@ function writeReport() {
 for (const seed of seeds) {
   const started = performance.now();
   const model = modelFromCheckpoint(base);
-  const stage = new SftStage(model, base.tokenizer, { seed, instruction_prompts: 0 });
+  const stage = new SftStage(model, base.tokenizer, { seed, instruction_prompts: 0, task_mix: STORIES_ONLY });
   while (stage.stepsDone < stage.totalSteps) await stage.step();
   const steps = stage.totalSteps;
   stage.dispose();

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILY_BY_ID, TASK_FAMILIES } from '../src/lib/data/tasks/families';
 import { summariseGrades } from '../src/lib/data/tasks/grade';
-import { generateTasks, mixFrom, TASK_MIX, type Task } from '../src/lib/data/tasks/mix';
+import { generateTasks, mixFrom, TASK_MIX, type Task, STORIES_ONLY } from '../src/lib/data/tasks/mix';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import type { GPT } from '../src/lib/model/gpt';
 import { sampleResponses } from '../src/lib/rlhf/instructionEval';
@@ -58,7 +58,7 @@ const started = performance.now();
 const stage = new SftStage(
   model,
   tokenizer,
-  { seed: Number(args.seed), learning_rate: Number(args.lr), demonstrations: 8, instruction_prompts: 0 },
+  { seed: Number(args.seed), learning_rate: Number(args.lr), demonstrations: 8, instruction_prompts: 0, task_mix: STORIES_ONLY },
   demos,
 );
 while (stage.stepsDone < stage.totalSteps) await stage.step();

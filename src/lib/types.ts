@@ -4,6 +4,7 @@
  */
 import type { ModelConfig, PresetName } from './model/config';
 import type { TokenizerKind } from './data/tokenizer';
+import type { TaskFamily } from './data/tasks/families';
 import type { MetricPoint, RunRecord, RunSummary } from './runs/record';
 import type { SettingSpec, SettingValues } from './settings';
 
@@ -174,6 +175,11 @@ export interface StageInfo {
   after?: StageName;
   /** The shipped checkpoint has done this stage already (pretraining): the pipeline says so until it runs here. */
   doneWhenShipped?: boolean;
+  /**
+   * The key of its setting that declares the task mix (a shares setting, data/tasks/mix.ts): the prompts of ranking
+   * tasks and rollouts are drawn from it. One stage declares it (SFT).
+   */
+  promptMix?: string;
 }
 
 export interface EngineStatus {
@@ -205,6 +211,8 @@ export interface SampleView {
 export interface RankingTask {
   id: string;
   prompt: string;
+  /** The task family of the prompt (data/tasks: closed QA, generation, …); null for a prompt no family writes. */
+  family?: TaskFamily | null;
   completions: string[];
   /** The step of the stage whose policy wrote the completions (`writesTasks`: PPO-ptx's iteration); 0 before one exists. */
   iteration: number;

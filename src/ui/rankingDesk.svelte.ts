@@ -8,6 +8,8 @@
  * of it come later, with its update.
  */
 import { rankingOfTask, type Ranking } from '../lib/rlhf/rankings';
+import { mixOfSetting } from '../lib/data/tasks/mix';
+import { mixInUse } from '../lib/session/prompts';
 import { IdbRankingStore } from '../lib/session/rankingStore';
 import { isFresh, TaskQueue } from '../lib/session/taskQueue';
 import type { RankingTask } from '../lib/types';
@@ -102,11 +104,12 @@ class RankingDeskState {
       });
   }
 
-  /** A spare joins the others; one that a fresher task of the same K made stale goes back to the engine. */
+  /** A spare joins the others; one that a fresher task of the same K made stale goes back to the engine, as does one the task mix left out. */
   private keepSpare(task: RankingTask): void {
     this.handingBackDropped(() => {
       this.spares.add(task);
       this.spares.prune(engine.lineage.version);
+      this.spares.dropWhere(outOfMix);
     });
   }
 
@@ -137,6 +140,7 @@ class RankingDeskState {
   private takeSpare(): RankingTask | null {
     return this.handingBackDropped(() => {
       this.spares.discardBefore(engine.lineage.epoch);
+      this.spares.dropWhere(outOfMix);
       return this.spares.take(this.k, engine.lineage.version);
     });
   }
@@ -231,14 +235,14 @@ class RankingDeskState {
 
   /**
    * When the panel shows: a task if there is none; a fresh one if the model changed under an untouched task,
-   * or if a new lineage began (SFT finished, a reset) after it was written.
+   * if a new lineage began (SFT finished, a reset) after it was written, or if the task mix now leaves its family out.
    */
   ensureTask(): void {
     if (!engine.ready || this.loading) return;
     const newModel = this.modelKey !== modelKey();
     if (newModel) this.dropSpares();
     if (!this.task) void this.fetchTask();
-    else if (!this.touched && (newModel || this.task.version < engine.lineage.epoch)) {
+    else if (!this.touched && (newModel || this.task.version < engine.lineage.epoch || outOfMix(this.task))) {
       this.handBack();
       void this.fetchTask();
     }
@@ -248,6 +252,16 @@ class RankingDeskState {
   get lastPredicted(): number[] | undefined {
     const last = this.last;
     return last ? (last.predicted ?? engine.predictions[last.task.id]) : undefined;
+  }
+}
+
+/** Whether the task mix in use (SFT's setting) leaves out the family of a task's prompt. */
+function outOfMix(task: RankingTask): boolean {
+  if (!task.family || !engine.status) return false;
+  try {
+    return mixOfSetting(mixInUse(engine.stages, engine.status.settings))[task.family] === 0;
+  } catch {
+    return false; // a mix that cannot be read keeps every task (the form says what is wrong)
   }
 }
 

@@ -18,7 +18,7 @@ export interface UrlState {
 
 function parseValue(spec: SettingSpec, text: string): SettingValue | undefined {
   if (spec.kind === 'flag') return ({ true: true, on: true, '1': true, false: false, off: false, '0': false } as const)[text];
-  if (spec.kind === 'choice') return text;
+  if (spec.kind === 'choice' || spec.kind === 'shares') return text;
   return text.trim() === '' ? NaN : Number(text);
 }
 

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StageRunner } from '../../src/lib/session/stageRunner';
 import type { StageContext } from '../../src/lib/stages/descriptor';
 import { sftStage } from '../../src/lib/stages/sft';
+import { STORIES_ONLY } from '../../src/lib/data/tasks/mix';
 import { DivergenceWatch, divergenceNotice, formatRate, RECENT_STEPS } from '../../src/lib/train/divergence';
 import type { StageStatus } from '../../src/lib/types';
 import { fixtureExists, loadPretrained } from './rlhf-stage-fixture';
@@ -55,7 +56,8 @@ describe('divergence', () => {
         emitSamples: () => {},
       });
       expect(() => runner.configure('sft', { learning_rate: 0.1 })).toThrow(/Learning rate must be between 0.000001 and 0.003; got 0.1/);
-      const small = { demonstrations: 48, batch_size: 8, val_demonstrations: 8, instruction_prompts: 0 };
+      // the run was on the stories (the demonstrations before the task mix)
+      const small = { demonstrations: 48, batch_size: 8, val_demonstrations: 8, instruction_prompts: 0, task_mix: STORIES_ONLY };
       runner.configure('sft', small);
       // as a setting saved before the range was lowered would carry it
       runner.settings.sft = { ...runner.settings.sft, learning_rate: 0.1 };

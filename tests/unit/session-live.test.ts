@@ -8,6 +8,7 @@ import type { EngineEvent, RewardUpdateInfo } from '../../src/lib/types';
 import { useWasmBackend } from './setup-tf';
 import { QUEUE_LENGTH } from '../../src/lib/session/rankingFlow';
 import { tinySession } from './tiny-session';
+import { STORIES_ONLY } from '../../src/lib/data/tasks/mix';
 
 beforeAll(useWasmBackend);
 
@@ -16,6 +17,8 @@ describe('Session: submits during PPO-ptx', () => {
     const events: EngineEvent[] = [];
     const engine = await tinySession(events);
     await engine.clearRankings();
+    // the stories' short prompts, as when this was measured: a submit must land while the 3 short iterations run
+    engine.configure('sft', { task_mix: STORIES_ONLY });
     engine.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
     for (let i = 0; i < 6; i++) await engine.labelerTick();
     engine.setLabeler({ labelerId: null, agreement: 1, pace: 1, k: 3 });

@@ -6,6 +6,7 @@
  * smaller sizes still.
  */
 import { labelerById } from '../data/labelers';
+import { STORIES_ONLY } from '../data/tasks/mix';
 import type { SettingValues } from '../settings';
 import type { ChartSpec } from '../types';
 import { frontierLesson } from './frontierLesson';
@@ -117,7 +118,8 @@ export function buildLessons(sizes: LessonSizes): Lesson[] {
           id: 'sft',
           label: 'SFT from the pretrained model',
           stage: 'sft',
-          settings: { ...sizes.sft.settings, instruction_prompts: 0 },
+          // the stories alone: the lesson measures following on them, as it did before the task mix
+          settings: { ...sizes.sft.settings, instruction_prompts: 0, task_mix: STORIES_ONLY },
           evaluations: [{ kind: 'instruction-following', prompts: sizes.sft.followingPrompts, tokens: sizes.sft.followingTokens }],
           evalEvery: sizes.sft.evalEvery,
         },

@@ -4,7 +4,7 @@
  * responses that they all report (objective/gold, objective/instruction_following).
  */
 import { summariseFollowing } from '../data/instructionFollowing';
-import { TASK_FAMILIES, type TaskFamily } from '../data/tasks/families';
+import { followsInstructions, TASK_FAMILIES, type TaskFamily } from '../data/tasks/families';
 import { summariseGrades } from '../data/tasks/grade';
 import type { Metrics } from '../train/loop';
 
@@ -101,13 +101,13 @@ export const taskCorrectMetric = (family: TaskFamily) => `tasks/${family}/correc
 /**
  * objective/gold, the simulated labeler's mean gold score of prompt + response (when a gold scorer is given),
  * objective/instruction_following, the share of the named constraints of the instructions that the responses honour
- * as written (absent when no instruction names anything), and, when closed-domain tasks are among the prompts,
+ * as written (story requests only: absent when no instruction names anything), and, when closed-domain tasks are among the prompts,
  * objective/hallucination and each family's tasks/<family>/correct.
  */
 export function responseMetrics(samples: PromptResponse[], goldScorer?: (text: string) => number): Metrics {
   const out: Metrics = {};
   if (goldScorer) out['objective/gold'] = mean(samples.map((s) => goldScorer(s.prompt + s.response)));
-  const following = summariseFollowing(samples);
+  const following = summariseFollowing(samples.filter((s) => followsInstructions(s.prompt)));
   if (following.total > 0) out['objective/instruction_following'] = following.share;
   const tasks = summariseGrades(samples);
   if (tasks.madeUp.total > 0) {

@@ -8,7 +8,7 @@ import type { GPT } from '../model/gpt';
 import { lmLoss, logProbsAt } from '../model/logprobs';
 import { Rng } from '../data/rng';
 import type { Tokenizer } from '../data/tokenizer';
-import { generateDemonstrations } from '../data/world';
+import { generateTasks, mixOfSetting, STORIES_ONLY, TASK_MIX_SETTING, type Task } from '../data/tasks/mix';
 import { AdamW, readStep } from '../train/adamw';
 import type { Metrics, Stage } from '../train/loop';
 import { accumulateInParts, PartSizer, yieldToEventLoop, type PartControl } from '../train/parts';
@@ -63,6 +63,7 @@ export const SFT_SETTINGS = [
     'How many built-in instruction/response demonstrations to train on (your own are added).',
   ),
   SEED,
+  TASK_MIX_SETTING,
   hidden(int('val_demonstrations', 'Held-out demos', 64, 1, 10_000, 'Built-in demonstrations kept aside for the validation loss.')),
   hidden(int('warmup_steps', 'Warm-up steps', 0, 0, 100_000, 'Steps of linear learning-rate warm-up.')),
   hidden(float('weight_decay', 'Weight decay', 0.1, 0, 1, 'Decoupled AdamW weight decay.')),
@@ -104,9 +105,12 @@ export const SFT_SETTINGS = [
 export type SftSettings = SettingsOf<typeof SFT_SETTINGS>;
 export const SFT_DEFAULTS: SftSettings = defaultsOf(SFT_SETTINGS);
 
-/** Built-in demonstrations, split into train and held-out; one stream, so the two never share an item. */
-export function builtInDemonstrations(seed: number, train: number, val: number): { train: Demonstration[]; val: Demonstration[] } {
-  const all = generateDemonstrations(seed, train + val);
+/**
+ * Built-in demonstrations of the task mix `mix` (a task_mix setting's text; by default the stories alone, the stream
+ * from before there were families), split into train and held-out; one stream, so the two never share an item.
+ */
+export function builtInDemonstrations(seed: number, train: number, val: number, mix = STORIES_ONLY): { train: Task[]; val: Task[] } {
+  const all = generateTasks(seed, train + val, mixOfSetting(mix));
   return { train: all.slice(0, train), val: all.slice(train) };
 }
 
@@ -146,13 +150,14 @@ export class SftStage implements Stage {
     if (control?.partMs !== undefined) this.partSizer = new PartSizer(control.partMs);
     this.settings = { ...SFT_DEFAULTS, ...settings };
     const { demonstrations, val_demonstrations: valCount, seed, epochs, batch_size: batchSize } = this.settings;
-    const builtIn = builtInDemonstrations(seed, demonstrations, valCount);
+    const builtIn = builtInDemonstrations(seed, demonstrations, valCount, this.settings.task_mix);
     const encode = (d: Demonstration) => encodePair(tokenizer, d.prompt, d.response, true);
     this.train = [...builtIn.train, ...userDemonstrations].map(encode);
     this.val = builtIn.val.map(encode);
     this.tokenizer = tokenizer;
+    // instructions to follow are the stories' (generation); the other families are graded by their own programs
     this.followingPrompts = followingPrompts(
-      builtIn.val.map((d) => d.prompt),
+      builtIn.val.filter((d) => d.family === 'generation').map((d) => d.prompt),
       this.settings.instruction_prompts,
     );
     this.eosId = tokenizer.eosId;

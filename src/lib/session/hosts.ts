@@ -20,7 +20,8 @@ export interface SessionParts {
   lecture(): LectureMode;
   policy(): { model: GPT; tokenizer: Tokenizer };
   corpus(): TokenSplit;
-  prompts: string[];
+  /** Prompts for rollouts and ranking tasks (the task mix in use, fitting the policy's context). */
+  prompts(): string[];
   version(): number;
   lineage(): string[];
   emit(e: T.EngineEvent): void;
@@ -43,7 +44,9 @@ export function stageContext(s: SessionParts): StageContext {
     get corpus() {
       return s.corpus();
     },
-    prompts: s.prompts,
+    get prompts() {
+      return s.prompts();
+    },
     get rankings() {
       return flow.rankings;
     },
@@ -79,7 +82,7 @@ export function rankingFlowHost(s: SessionParts): RankingFlowHost {
   const { runner } = s;
   return {
     policy: () => s.policy(),
-    prompts: s.prompts,
+    prompts: () => s.prompts(),
     reward: () => {
       const d = scorerStage(runner);
       return d ? { stage: d.liveRankings!.scorer!(runner.object(d.name)!), training: isActive(runner.state(d.name)) } : null;

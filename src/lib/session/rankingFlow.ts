@@ -17,6 +17,7 @@ import {
 } from '../rlhf/rankings';
 import { heldOutOf } from '../rlhf/rewardTrainer';
 import type { Demonstration } from '../rlhf/sft';
+import { familyOfPrompt } from '../data/tasks/families';
 import { formatPrompt } from '../data/world';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../data/tokenizer';
@@ -43,7 +44,7 @@ const PREDICTIONS_REPORTED = 4;
 /** What the flow needs of the session around it. */
 export interface RankingFlowHost {
   policy(): { model: GPT; tokenizer: Tokenizer };
-  prompts: readonly string[];
+  prompts(): readonly string[];
   /** The live reward model (the stage's scorer) and whether it is training now. */
   reward(): { stage: RankingScorer; training: boolean } | null;
   /** Each stage that takes new rankings into its training set now (the reward model while it trains). */
@@ -143,7 +144,8 @@ export class RankingFlow {
     if (problem) throw new Error(problem);
     // the policy that writes them, as it is now (a step may end while they sample)
     const [version, origin, iteration] = [this.host.policyVersion(), this.host.policyOrigin(), this.host.policyIteration()];
-    const prompts = Array.from({ length: count }, () => this.host.prompts[this.promptCursor++ % this.host.prompts.length]);
+    const pool = this.host.prompts();
+    const prompts = Array.from({ length: count }, () => pool[this.promptCursor++ % pool.length]);
     const seed = (this.promptCursor * 7919) >>> 0;
     const texts = await sampleCompletions(this.host.policy(), prompts, k, { ...this.host.samplingSettings(), seed, stop, report });
     if (!texts) return [];
@@ -153,6 +155,7 @@ export class RankingFlow {
     return written.map(({ prompt, completions }, i) => ({
       id: `r${Date.now().toString(36)}-${(this.taskCount++).toString(36)}`,
       prompt,
+      family: familyOfPrompt(prompt),
       completions,
       iteration,
       version,
@@ -163,7 +166,8 @@ export class RankingFlow {
 
   /**
    * Tops the queue up from the live policy (the tasks it has not written yet), in one batch, one refill at a time (a
-   * call waits for the one under way, or follows an older one). Given up once `stop()`; an ended lineage's are dropped.
+   * call waits for the one under way, or follows an older one). Given up once `stop()`; an ended lineage's are dropped,
+   * and those of prompts that a task mix set meanwhile no longer draws.
    */
   refillQueue(k: number, stop?: () => boolean, report?: (phase: StagePhase) => void): Promise<void> {
     if (this.refilling && this.refillVersion >= this.host.policyVersion()) return this.refilling;
@@ -172,17 +176,13 @@ export class RankingFlow {
       const missing = QUEUE_LENGTH - this.queue.list().filter((t) => t.version === this.host.policyVersion()).length;
       if (missing <= 0) return;
       const tasks = await this.sampleTasks(k, missing, stop, report);
-      for (const task of tasks) if (task.version >= this.lineageStart) this.queue.add(task);
+      for (const task of tasks) if (task.version >= this.lineageStart && this.host.prompts().includes(task.prompt)) this.queue.add(task);
       this.queue.prune(this.host.policyVersion());
       this.emitCounters();
     });
     const tracked: Promise<void> = refill.finally(() => this.refilling === tracked && (this.refilling = null));
     this.refillVersion = this.host.policyVersion();
     return (this.refilling = tracked);
-  }
-
-  dropQueue(): void {
-    this.queue.clear();
   }
 
   /** A new lineage begins (SFT finished, a reset): tasks written before `version` are discarded. */

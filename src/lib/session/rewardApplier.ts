@@ -63,6 +63,9 @@ export class RewardApplier<R> {
     this.running = tracked;
     void tracked.finally(() => {
       if (this.running === tracked) this.running = null;
+      // rankings that arrived during it wait for the next boundary, or, once the stage that read the reward model has
+      // stopped (its last boundary: its kick found this update still running), for a background update now
+      this.kick();
     });
     return applying;
   }

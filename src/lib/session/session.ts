@@ -5,8 +5,8 @@
  * history and the autosave. It knows the stages only through their descriptors (hosts.ts reads them).
  * DOM-free; Node tests drive it on cpu.
  */
+import { mixOfSetting, type TaskMix } from '../data/tasks/mix';
 import type { Tokenizer } from '../data/tokenizer';
-import { generatePrompts } from '../data/world';
 import { checkpointOf, decodeCheckpoint, encodeCheckpoint, probedModelFromCheckpoint } from '../model/checkpoint';
 import type { GPT } from '../model/gpt';
 import type { RankingSource } from '../rlhf/rankings';
@@ -24,14 +24,12 @@ import { LessonDesk } from './lessonDesk';
 import { PolicyLineage } from './lineage';
 import { MetricThrottle } from './metricStream';
 import { PolicySlot } from './policySlot';
+import { mixInUse, PromptPool } from './prompts';
 import { RankingFlow } from './rankingFlow';
 import { defaultRankingStore, type RankingStore } from './rankingStore';
 import { samplePolicy } from './sampling';
 import { SessionSave } from './sessionSave';
 import { isActive, StageRunner } from './stageRunner';
-
-/** Prompts for PPO rollouts and for ranking tasks. */
-const PROMPT_COUNT = 500;
 
 export interface SessionOptions {
   stages?: readonly StageDescriptor[];
@@ -47,7 +45,8 @@ export interface SessionOptions {
 export class Session {
   /** The model, its tokenizer and the corpus. */
   private readonly slot = new PolicySlot();
-  private readonly prompts = generatePrompts(7, PROMPT_COUNT);
+  /** Prompts for rollouts and ranking tasks, of the task mix in use (prompts.ts). */
+  private readonly promptPool = new PromptPool();
   private readonly metrics: MetricThrottle;
   private readonly runner: StageRunner;
   private readonly lineageOf: PolicyLineage;
@@ -144,7 +143,10 @@ export class Session {
       lecture: () => this.lecture,
       policy: () => this.slot.policy(),
       corpus: () => this.slot.requireCorpus().tokens,
-      prompts: this.prompts,
+      prompts: () => {
+        const { model, tokenizer } = this.slot.policy();
+        return this.promptPool.of(this.taskMix(), tokenizer, model.config.blockSize);
+      },
       version: () => this.lineageOf.version,
       lineage: () => this.lineage(),
       emit: this.emit,
@@ -172,7 +174,7 @@ export class Session {
     this.runner.stopAll();
     this.slot.replace(model, tokenizer, source, pretrained);
     this.runs.setModel(source);
-    this.flow.dropQueue();
+    this.flow.queue.clear();
     this.lineageOf.newModel();
     const info = this.modelInfo!;
     this.emit({ type: 'model', model: info });
@@ -202,11 +204,21 @@ export class Session {
 
   // ---- stages ----
 
-  /** Changes a stage's settings and saves them at once: a worker that dies before the next step must not take them along. */
+  /**
+   * Changes a stage's settings and saves them at once: a worker that dies before the next step must not take them along.
+   * A new task mix drops the queued tasks of the families it leaves out.
+   */
   configure(stage: T.StageName, changes: T.Settings): T.Settings {
+    const mix = this.taskMix();
     const settings = this.runner.configure(stage, changes);
+    if (this.taskMix() !== mix) this.dropTasksOutside(mixOfSetting(this.taskMix()));
     this.save.changed();
     return settings;
+  }
+  private taskMix = () => mixInUse(this.runner.stages, this.runner.settings);
+  private dropTasksOutside(mix: TaskMix): void {
+    this.flow.queue.dropWhere((t) => t.family != null && mix[t.family] === 0);
+    this.flow.emitCounters();
   }
   /**
    * Starts a stage once no reward-model update is in flight (stages read or train the reward model): one under way

@@ -133,27 +133,28 @@ export function defineStage<const Specs extends readonly SettingSpec[]>(
   return descriptor as unknown as StageDescriptor;
 }
 
+/** The fields of a descriptor that travel to the UI as they are. */
+const INFO_FIELDS = [
+  'name',
+  'title',
+  'summary',
+  'settings',
+  'charts',
+  'stats',
+  'stepLabel',
+  'withRankings',
+  'lineage',
+  'writesTasks',
+  'stepName',
+  'after',
+  'doneWhenShipped',
+  'promptMix',
+] as const satisfies readonly (keyof StageInfo)[];
+
 /** The plain-data part, for the UI. */
 export function stageInfo(d: StageDescriptor): StageInfo {
-  const { name, title, summary, settings, charts, stats, stepLabel, withRankings, lineage, writesTasks, stepName, after, doneWhenShipped } =
-    d;
-  const scoresRankings = d.liveRankings?.scorer ? true : undefined;
-  return {
-    name,
-    title,
-    summary,
-    settings,
-    charts,
-    stats,
-    stepLabel,
-    withRankings,
-    lineage,
-    writesTasks,
-    stepName,
-    after,
-    doneWhenShipped,
-    scoresRankings,
-  };
+  const info = Object.fromEntries(INFO_FIELDS.map((key) => [key, d[key]])) as unknown as StageInfo;
+  return { ...info, scoresRankings: d.liveRankings?.scorer ? true : undefined };
 }
 
 /** Metric names get the stage's namespace (pretrain/loss, sft/val_loss, reward/pair_accuracy) unless they have one. */

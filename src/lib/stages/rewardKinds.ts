@@ -2,7 +2,8 @@
  * The kinds of reward a policy-training stage (PPO-ptx, GRPO) maximises, chosen by its `reward` setting:
  *   learned                 the reward model trained on the person's rankings (it keeps learning from new ones);
  *   instruction_following   a program: the share of what the instruction named that the response honours
- *                           (data/instructionFollowing.ts; 0 for an instruction that names nothing);
+ *                           (data/instructionFollowing.ts; 0 for an instruction that names nothing, and for a prompt
+ *                           of another task family than generation);
  *   gold                    the simulated labeler's own score (only while a labeler ranks: lecture mode);
  *   animal_named            a deliberately lax program: 1 if the response names the animal the instruction asked
  *                           for, else 0 (the lesson "a verifiable reward" shows what a policy makes of it);
@@ -12,6 +13,7 @@
  * for the learned reward, as before there were kinds.
  */
 import { instructionFollowing, namesRequestedAnimal } from '../data/instructionFollowing';
+import { followsInstructions } from '../data/tasks/families';
 import { gradeResponse } from '../data/tasks/grade';
 import type { RewardModel } from '../rlhf/rewardModel';
 import type { RewardStage } from '../rlhf/rewardTrainer';
@@ -29,15 +31,19 @@ export const REWARD_SETTING = choice(
   'learned: the reward model trained on your rankings. instruction_following: a program scores the share of what the instruction named (characters, animal, place, mood, ending, length) that the response honours. gold: the simulated labeler’s own score (a labeler must be on). animal_named: deliberately lax, 1 if the response names the animal the instruction asked for, else 0; it checks nothing else, so watch what the policy does to the rest of the instruction. task_grader: 1 if the grader of the task (closed QA, extraction, rewrite, …) calls the answer correct and it makes up no fact, else 0.',
 );
 
-/** The verifiable instruction-following reward: honoured / named constraints of the prompt's instruction. */
+/**
+ * The verifiable instruction-following reward: honoured / named constraints of the prompt's instruction; 0 for another
+ * task family's prompt (a closed-QA story names characters, but asks a question: task_grader grades those).
+ */
 export function instructionFollowingReward(prompt: string, response: string): number {
+  if (!followsInstructions(prompt)) return 0;
   const score = instructionFollowing(prompt, response);
   return score.total > 0 ? score.share : 0;
 }
 
-/** The lax verifier: 1 if the response names the animal its instruction asked for, else 0 (also for an instruction with none). */
+/** The lax verifier: 1 if the response names the animal its instruction asked for, else 0 (also for an instruction with none, or another family's prompt). */
 export function animalNamedReward(prompt: string, response: string): number {
-  return namesRequestedAnimal(prompt, response) ? 1 : 0;
+  return followsInstructions(prompt) && namesRequestedAnimal(prompt, response) ? 1 : 0;
 }
 
 /** The task families' graders as a reward: 1 for a correct answer with no made-up fact, else 0. */

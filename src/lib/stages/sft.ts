@@ -2,6 +2,7 @@
  * Stage 1, supervised fine-tuning on demonstrations (src/lib/rlhf/sft.ts), with a sample stream while it runs: the
  * model's responses to the same few held-out instructions every SAMPLE_EVERY steps.
  */
+import { TASK_MIX_SETTING } from '../data/tasks/mix';
 import { sample } from '../model/sampler';
 import { heldOutFollowingPrompts } from '../rlhf/instructionEval';
 import { SFT_SETTINGS, SftStage } from '../rlhf/sft';
@@ -24,6 +25,7 @@ export const sftStage = defineStage({
   summary:
     'Supervised fine-tuning. The pretrained model learns to answer instructions by imitating demonstrations (Instruction: … / Response: …). The loss counts only the response tokens. This model becomes the starting policy for PPO and the reference its KL penalty holds it to.',
   settings: SFT_SETTINGS,
+  promptMix: TASK_MIX_SETTING.key,
   withRankings: true,
   stepLabel: 'step',
   // the model it ends with is the reference of what follows: ranking tasks from before are discarded

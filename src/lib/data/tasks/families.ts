@@ -252,6 +252,20 @@ function article(noun: string): string {
 export const FAMILIES: readonly FamilySpec[] = [brainstorming, rewrite, summarisation, classification, closedQa, extraction, generation];
 export const FAMILY_BY_ID = Object.fromEntries(FAMILIES.map((f) => [f.id, f])) as Record<TaskFamily, FamilySpec>;
 
+/** The family of a formatted prompt ("Instruction: …\nResponse:"), or null for a text no family writes (an imported one). */
+export function familyOfPrompt(prompt: string): TaskFamily | null {
+  return readInstruction(instructionOf(prompt))?.family ?? null;
+}
+
+/**
+ * Whether a prompt is an instruction whose named details a response can honour (instructionFollowing.ts): a story
+ * request, or a text no family writes; the other families' prompts are graded by their own programs instead.
+ */
+export function followsInstructions(prompt: string): boolean {
+  const family = familyOfPrompt(prompt);
+  return family === null || family === 'generation';
+}
+
 /** Which family a bare instruction belongs to, and what it asks; null for a text no family writes. */
 export function readInstruction(instruction: string): TaskReading | null {
   for (const family of FAMILIES) {

@@ -5,6 +5,7 @@
  */
 import { formatPrompt, generateCorpus } from '../world';
 import { Rng } from '../rng';
+import { formatShares, shares, sharesOf } from '../../settings';
 import { FAMILIES, FAMILY_BY_ID, TASK_FAMILIES, type TaskFamily } from './families';
 
 export type TaskMix = Record<TaskFamily, number>;
@@ -36,6 +37,26 @@ export function mixFrom(weights: Partial<Record<string, number>>): TaskMix {
 }
 
 /**
+ * The mix as a setting (SFT's demonstrations, the ranking tasks' and rollouts' prompts): a weight per family, by
+ * default the paper's Table 1 percentages, which TASK_MIX renormalises; in the address e.g. `sft.task_mix=closed_qa:1`.
+ */
+export const TASK_MIX_SETTING = shares(
+  'task_mix',
+  'Task mix',
+  TASK_FAMILIES.map((id) => ({ id, label: FAMILY_BY_ID[id].title, note: FAMILY_BY_ID[id].make(new Rng(3)).instruction })),
+  Object.fromEntries(TASK_FAMILIES.map((id) => [id, FAMILY_BY_ID[id].paperShare])) as TaskMix,
+  "The share of each task family in SFT's demonstrations and in the prompts of ranking tasks and rollouts: a weight per family (any scale; 0 leaves it out). The default is the InstructGPT paper's Table 1 over the families this world can express.",
+);
+
+/** The mix a task_mix setting's text declares; throws a message for text that is not one. */
+export function mixOfSetting(text: string): TaskMix {
+  return sharesOf(TASK_MIX_SETTING, text) as TaskMix;
+}
+
+/** Only generation, the world's stories: the prompts and demonstrations from before there were families (lessons pin it). */
+export const STORIES_ONLY = formatShares(TASK_MIX_SETTING.parts, { generation: 1 });
+
+/**
  * `n` tasks of the mix from the stream of `seed`: each family drawn with its share, then its prompt and demonstration;
  * input stories of at most `storyChars` characters (default: the families' STORY_CHARS, for a 128-token context).
  */
@@ -48,7 +69,10 @@ export function generateTasks(seed: number, n: number, mix: TaskMix = TASK_MIX, 
   });
 }
 
+/** A family drawn with its share; a mix of one family draws nothing (so generation alone is the stories' own stream). */
 function drawFamily(rng: Rng, mix: TaskMix): TaskFamily {
+  const weighed = TASK_FAMILIES.filter((id) => mix[id] > 0);
+  if (weighed.length === 1) return weighed[0];
   let r = rng.next();
   for (const id of TASK_FAMILIES) {
     if (r < mix[id]) return id;
