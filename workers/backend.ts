@@ -10,6 +10,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { installWasmKernels } from '../src/lib/model/wasmKernels';
+import { installSoftwareMatMul, isSoftwareAdapter } from '../src/lib/model/kernels/matmul';
 import type { BackendInfo, BackendName } from '../src/lib/types';
 
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -109,7 +110,12 @@ async function tryBackend(name: BackendName, wasm: WasmOptions): Promise<Started
   await probe(name);
   if (name === 'webgl') return { adapter: webglRenderer() };
   if (name === 'cpu') return { adapter: 'plain JavaScript' };
-  return { adapter };
+  if (!isSoftwareAdapter(adapter)) return { adapter };
+  installSoftwareMatMul();
+  return {
+    adapter,
+    note: 'webgpu on a software adapter (a CPU stands in for the GPU, slower than wasm here); its matrix products run as 4 × 4 tiles per thread',
+  };
 }
 
 /** A tiny op proves the backend computes, not only that it registered. */

@@ -13,6 +13,7 @@ import { logProbsAtComposed } from '../../src/lib/model/logprobs';
 import { setFusedKernels } from '../../src/lib/model/kernels/program';
 import { columnSum } from '../../src/lib/model/kernels/linear';
 import { AdamW } from '../../src/lib/train/adamw';
+import { installSoftwareMatMul, isSoftwareAdapter } from '../../src/lib/model/kernels/matmul';
 import { maxAbsDiff, webGpuOrSkipReason, valueAndGrads } from './setup-webgpu';
 
 const skipReason = await webGpuOrSkipReason('WebGPU kernel');
@@ -151,3 +152,47 @@ describe.skipIf(skipReason !== null)('fused AdamW on webgpu matches the composed
     await expectSame([w, b], [w0, b0], ['w', 'b']);
   });
 });
+
+describe.skipIf(skipReason !== null)(
+  'the software-adapter matMul (4 × 4 tiles) matches tfjs’s kernels (values and gradients, 1e-4)',
+  () => {
+    // [a's shape, b's shape, transposeA, transposeB, with a bias]: the model's products, odd sizes that leave tiles part-full
+    const cases: [number[], number[], boolean, boolean, boolean][] = [
+      [[19, 48], [48, 144], false, false, true],
+      [[7, 5], [5, 9], false, false, false],
+      [[5, 7], [5, 9], true, false, true],
+      [[7, 5], [9, 5], false, true, false],
+      [[5, 7], [9, 5], true, true, true],
+      [[2, 2, 13, 6], [2, 2, 13, 6], false, true, false],
+      [[2, 2, 13, 13], [2, 2, 13, 6], false, false, false],
+      [[1, 1], [1, 1], false, false, true],
+    ];
+
+    function products(): tf.Tensor[][] {
+      return cases.map(([shapeA, shapeB, transposeA, transposeB, withBias], i) =>
+        tf.tidy(() => {
+          const [a, b] = [normal(shapeA, 100 + i), normal(shapeB, 200 + i)];
+          const bias = normal([shapeB[shapeB.length - (transposeB ? 2 : 1)]], 300 + i);
+          const f = (x: tf.Tensor, y: tf.Tensor) =>
+            withBias
+              ? tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias, transposeA, transposeB })
+              : tf.matMul(x, y, transposeA, transposeB);
+          return valueAndGrads(f, [a, b]);
+        }),
+      );
+    }
+
+    it('over transposes, batches and a bias', async () => {
+      const theirs = products();
+      installSoftwareMatMul();
+      const ours = products();
+      for (const [i, c] of cases.entries()) await expectSame(ours[i], theirs[i], [`${JSON.stringify(c)} value`, 'dA', 'dB']);
+    });
+
+    it('names software adapters, not GPUs', () => {
+      expect(isSoftwareAdapter('google / swiftshader / swiftshader-device-subzero- / SwiftShader driver 5.0.0')).toBe(true);
+      expect(isSoftwareAdapter('mesa / llvmpipe (LLVM 15.0.6, 256 bits)')).toBe(true);
+      expect(isSoftwareAdapter('nvidia / hopper / NVIDIA H200')).toBe(false);
+    });
+  },
+);

@@ -23,7 +23,7 @@ export interface WgslProgram {
 
 export type Uniform = { type: 'float32' | 'int32'; data: number[] };
 
-interface WebGpuBackendLike {
+export interface WebGpuBackendLike {
   runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: Uniform[]): tf.TensorInfo;
 }
 
