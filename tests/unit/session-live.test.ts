@@ -17,7 +17,7 @@ describe('Session: submits during PPO-ptx', () => {
     const events: EngineEvent[] = [];
     const engine = await tinySession(events);
     await engine.clearRankings();
-    // the stories' short prompts, as when this was measured: a submit must land while the 3 short iterations run
+    // the stories' short prompts, as when this was measured: a submit must land while the short iterations run
     engine.configure('sft', { task_mix: STORIES_ONLY });
     engine.setLabeler({ labelerId: 'short-answers', agreement: 1, pace: 1, k: 3 });
     for (let i = 0; i < 6; i++) await engine.labelerTick();
@@ -25,7 +25,9 @@ describe('Session: submits during PPO-ptx', () => {
     engine.configure('reward', { epochs: 1, rankings_per_batch: 2, held_out_share: 0.3, update_steps: 1 });
     for (let i = 0; i < 20 && engine.status().stages.reward.state !== 'done'; i++) await engine.step('reward');
 
-    engine.configure('ppo', { iterations: 3, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8 });
+    // 6 iterations: the submits land while sampling for tasks shares the thread with them, and a boundary must follow
+    // (rankings that arrive during the last iteration are applied after the run, at no boundary)
+    engine.configure('ppo', { iterations: 6, batch_size: 2, mini_batch_size: 2, num_ppo_epochs: 1, response_length: 8 });
     await engine.run('ppo');
     const tasks = [await engine.nextRankingTask(3), await engine.nextRankingTask(3)];
     for (const task of tasks) {
@@ -47,7 +49,7 @@ describe('Session: submits during PPO-ptx', () => {
       true,
     );
     expect(asides.some((a) => a.name === 'tasks')).toBe(true);
-    expect(engine.lineageInfo().lineage[0]).toBe('PPO-ptx iteration 3');
+    expect(engine.lineageInfo().lineage[0]).toBe('PPO-ptx iteration 6');
   }, 900_000);
 
   it('while no stage trains, each task handed out leaves spares sampled behind it, so that a fast ranker never waits', async () => {
