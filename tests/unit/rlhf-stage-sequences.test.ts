@@ -60,6 +60,16 @@ describe('packSequences', () => {
     expect(fitPair({ prompt: new Array(20).fill(1), response: [4] }, 8, 100)).toEqual({ promptKept: 7, responseKept: 1 });
   });
 
+  it('keeps a pair that fits whole, and by default cuts a long prompt only as far as its response needs', () => {
+    // a closed-domain prompt longer than half the row: its story (the start) must not be cut when the pair fits
+    expect(fitPair({ prompt: [1, 2, 3, 4, 5, 6], response: [7, EOS] }, 8)).toEqual({ promptKept: 6, responseKept: 2 });
+    expect(fitPair({ prompt: new Array(10).fill(1), response: [7, EOS] }, 8)).toEqual({ promptKept: 6, responseKept: 2 });
+    // a response longer than half the row still leaves the prompt half of it
+    expect(fitPair({ prompt: [1, 2, 3, 4, 5, 6], response: [7, 8, 9, 10, 11, 12, EOS] }, 8)).toEqual({ promptKept: 4, responseKept: 4 });
+    const whole = packSequences([{ prompt: [1, 2, 3, 4, 5, 6], response: [7, EOS] }], 8, EOS, 1);
+    expect(Array.from(whole.ids)).toEqual([1, 2, 3, 4, 5, 6, 7, EOS]);
+  });
+
   it('fills a short fixed batch by repeating items', () => {
     expect(fixedBatch([1, 2, 3, 4, 5], 3, 4)).toEqual([4, 5, 1, 2]);
   });

@@ -47,11 +47,15 @@ export function encodePair(tokenizer: Tokenizer, prompt: string, response: strin
   return { prompt: tokenizer.encode(prompt), response: responseTokens };
 }
 
-/** The truncation rule above: how many prompt and response tokens of a pair fit in `time` positions. */
+/**
+ * The truncation rule above: how many prompt and response tokens of a pair fit in `time` positions. A pair that fits
+ * is kept whole; by default the prompt gives way to the response down to half the row (a closed-domain prompt's story
+ * is its start, so it keeps all it can).
+ */
 export function fitPair(
   pair: TokenPair,
   time: number,
-  maxPromptTokens = Math.floor(time / 2),
+  maxPromptTokens = Math.max(Math.floor(time / 2), time - pair.response.length),
 ): { promptKept: number; responseKept: number } {
   if (pair.prompt.length === 0) throw new Error('a prompt needs at least one token');
   if (pair.response.length === 0) throw new Error('a response needs at least one token (the eos, for an empty one)');
