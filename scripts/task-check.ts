@@ -1,15 +1,18 @@
 /**
  * Does a checkpoint answer the task families (data/tasks)? Samples one response to each held-out task prompt and
  * grades it: per family the share correct, and the share of closed-domain responses with a made-up fact; then the
- * same after SFT on demonstrations of the mix (TASK_MIX unless --mix-closed weighs the six non-story families alike).
+ * same after SFT on demonstrations of the mix (TASK_MIX; --mix-closed weighs the six non-story families alike, --mix
+ * takes a task_mix setting's text). --story-chars shortens the input stories for the tiny model's 64 tokens.
  *
  *   npx tsx scripts/task-check.ts --checkpoint /tmp/mixed/default.safetensors --per-family 32 --demos 2048
+ *   npx tsx scripts/task-check.ts --checkpoint tests/fixtures/tiny-pretrained-long.safetensors --per-family 64 \
+ *     --demos 4096 --lr 3e-3 --mix closed_qa:1,extraction:1 --story-chars 100      # sft-tasks-learning.test.ts's recipe
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILY_BY_ID, TASK_FAMILIES } from '../src/lib/data/tasks/families';
 import { summariseGrades } from '../src/lib/data/tasks/grade';
-import { generateTasks, mixFrom, TASK_MIX, type Task, STORIES_ONLY } from '../src/lib/data/tasks/mix';
+import { generateTasks, mixFrom, mixOfSetting, TASK_MIX, type Task, STORIES_ONLY } from '../src/lib/data/tasks/mix';
 import { decodeCheckpoint, modelFromCheckpoint } from '../src/lib/model/checkpoint';
 import type { GPT } from '../src/lib/model/gpt';
 import { sampleResponses } from '../src/lib/rlhf/instructionEval';
@@ -24,6 +27,8 @@ const { values: args } = parseArgs({
     lr: { type: 'string', default: '1e-3' },
     seed: { type: 'string', default: '1' },
     'mix-closed': { type: 'boolean', default: false },
+    mix: { type: 'string' },
+    'story-chars': { type: 'string' },
   },
 });
 
@@ -32,8 +37,9 @@ const ckpt = decodeCheckpoint(new Uint8Array(readFileSync(args.checkpoint!)));
 const model = modelFromCheckpoint(ckpt);
 const tokenizer = ckpt.tokenizer;
 const perFamily = Number(args['per-family']);
+const storyChars = args['story-chars'] ? Number(args['story-chars']) : undefined;
 // held-out tasks: a stream (seed 90210) that no demonstration stream uses, the same count of each family
-const heldOut: Task[] = TASK_FAMILIES.flatMap((f) => generateTasks(90210, perFamily, mixFrom({ [f]: 1 })));
+const heldOut: Task[] = TASK_FAMILIES.flatMap((f) => generateTasks(90210, perFamily, mixFrom({ [f]: 1 }), storyChars));
 
 async function report(label: string, policy: GPT): Promise<void> {
   const started = performance.now();
@@ -52,8 +58,12 @@ async function report(label: string, policy: GPT): Promise<void> {
 
 console.log(`${backend}, ${args.checkpoint}, ${perFamily} held-out prompts per family`);
 await report('before SFT', model);
-const mix = args['mix-closed'] ? mixFrom(Object.fromEntries(TASK_FAMILIES.map((f) => [f, 1]))) : TASK_MIX;
-const demos = generateTasks(Number(args.seed) + 1000, Number(args.demos), mix).map(({ prompt, response }) => ({ prompt, response }));
+const closedMix = () => mixFrom(Object.fromEntries(TASK_FAMILIES.map((f) => [f, 1])));
+const mix = args.mix ? mixOfSetting(args.mix) : args['mix-closed'] ? closedMix() : TASK_MIX;
+const demos = generateTasks(Number(args.seed) + 1000, Number(args.demos), mix, storyChars).map(({ prompt, response }) => ({
+  prompt,
+  response,
+}));
 const started = performance.now();
 const stage = new SftStage(
   model,
