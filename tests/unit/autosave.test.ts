@@ -60,6 +60,11 @@ describe('Autosave', () => {
     expect(b.status().model?.lineage).toEqual(a.lineageInfo().lineage);
     await b.step('ppo');
     expect(b.status().stages.ppo).toMatchObject({ state: 'paused', step: 2 });
+    // the next tests write the same autosave record: no late save of this test's sessions may land among theirs
+    for (const s of [a, b]) {
+      s.haltAutosave();
+      await s.saveNow();
+    }
   }, 900_000);
 
   it('saves a changed setting at once: a session replaced with no training since keeps it', async () => {
@@ -81,6 +86,8 @@ describe('Autosave', () => {
     expect(b.status().settings.pretrain).toMatchObject({ steps: 77 });
     expect(b.status().settings.sft).toMatchObject({ learning_rate: 2e-4 });
     expect(b.status().stages.pretrain).toMatchObject({ state: 'not-started', step: 0, total: 77 });
+    a.haltAutosave(); // the next test edits the saved record: no late save of a's may overwrite it
+    await a.saveNow();
   }, 300_000);
 
   it("restores saved settings through the form's checks: a value out of range keeps its default and is named", async () => {
